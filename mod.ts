@@ -1,0 +1,81 @@
+/**
+ * osiiso: structured task queues for Deno and Bun, one API over three
+ * backends: {@linkcode AsyncQueue} (promises), {@linkcode ThreadQueue} (Web
+ * Workers) and {@linkcode ProcessQueue} (persistent subprocesses). Submit
+ * tasks, set options (priority, retries with backoff, timeouts that stop
+ * work, must-complete on shutdown, hooks), run, and get a structured
+ * {@linkcode RunSummary}.
+ *
+ * @example
+ * ```ts
+ * import { AsyncQueue, run } from "@osiiso/osiiso";
+ *
+ * async function fetchName(name: string): Promise<string> {
+ *   await new Promise((r) => setTimeout(r, 100));
+ *   return `fetched ${name}`;
+ * }
+ *
+ * await run(async () => {
+ *   await using q = new AsyncQueue({ workers: 4 });
+ *   q.submit(fetchName, ["users"], { priority: 0 });
+ *   q.submit(fetchName, ["posts"], { retries: 2, retryDelay: 250, timeout: 5_000 });
+ *   const summary = await q.run({ strict: true });
+ *   console.log(summary.values);
+ * });
+ * ```
+ *
+ * @module
+ */
+
+export { AsyncQueue, type AsyncQueueOptions } from "./src/backends/async_queue.ts";
+export { amap, type MapOptions } from "./src/backends/shortcuts.ts";
+export { asCompleted, type FinishedHandle } from "./src/core/as_completed.ts";
+export { type Clock, ManualClock, systemClock, type Timer } from "./src/core/clock.ts";
+export type { TaskContext } from "./src/core/context.ts";
+export {
+  CancelledError,
+  ClosedError,
+  ExecutionError,
+  InvalidStateError,
+  OsiisoError,
+  QueueFullError,
+  TaskSerializationError,
+  TaskTimeoutError,
+  type WorkerCrashDetails,
+  WorkerCrashedError,
+} from "./src/core/errors.ts";
+export type { EndedBy, TaskSource } from "./src/core/executor.ts";
+export { TaskGroup } from "./src/core/group.ts";
+export { TaskHandle, type TaskHandleInit, type TaskState } from "./src/core/handle.ts";
+export type { TaskOptions } from "./src/core/options.ts";
+export {
+  type BindOptions,
+  type BoundTask,
+  type BoundTaskFunction,
+  type GroupEntry,
+  type QueueStats,
+  type Task,
+  TaskQueue,
+} from "./src/core/queue.ts";
+export type {
+  FailPolicy,
+  HookName,
+  QueueMode,
+  QueueOptions,
+  RunOptions,
+  TimeoutPolicy,
+} from "./src/core/queue_options.ts";
+export {
+  type ErrorJSON,
+  type FromResultsOptions,
+  type RaiseForErrorsOptions,
+  RunSummary,
+  type RunSummaryInit,
+  type RunSummaryJSON,
+  TaskResult,
+  type TaskResultInit,
+  type TaskResultJSON,
+  type TaskStatus,
+} from "./src/core/result.ts";
+export { type TaskModule, taskModule, type TaskReference } from "./src/core/task_source.ts";
+export { run, type RunnerOptions } from "./src/run.ts";

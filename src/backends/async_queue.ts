@@ -1,0 +1,93 @@
+/**
+ * AsyncQueue: tasks run as promises on the calling thread.
+ *
+ * @module
+ */
+
+import type { AttemptRequest, Executor } from "../core/executor.ts";
+import { contextOf, TaskQueue } from "../core/queue.ts";
+import type { QueueOptions } from "../core/queue_options.ts";
+import { isTaskReference, resolveTaskReference } from "../core/task_source.ts";
+import { invalidMessage } from "../core/validate.ts";
+
+/** Options of an {@linkcode AsyncQueue}: the shared queue options. */
+export type AsyncQueueOptions = QueueOptions;
+
+function isThenable(value: unknown): boolean {
+  return value !== null && (typeof value === "object" || typeof value === "function") &&
+    typeof (value as PromiseLike<unknown>).then === "function";
+}
+
+/** Checks that a task is something a queue can call, and not a promise. */
+export function checkCallableSource(source: unknown, action: string): void {
+  if (typeof source === "function" || isTaskReference(source)) return;
+  if (isThenable(source)) {
+    throw new TypeError(
+      `Cannot ${action} as 'task' must be a function, not a promise: a promise is already running, so pass the function that makes it`,
+    );
+  }
+  throw new TypeError(invalidMessage(action, "task", "a function or a task reference", source));
+}
+
+/** Runs attempts on the calling thread. */
+class AsyncExecutor implements Executor {
+  readonly kind = "async" as const;
+
+  validateSource(source: unknown, action: string): void {
+    checkCallableSource(source, action);
+  }
+
+  autoWorkers(): number {
+    const cpus = globalThis.navigator?.hardwareConcurrency ?? 1;
+    return Math.max(4, Math.min(32, cpus * 4));
+  }
+
+  capacity(workers: number): number {
+    return workers;
+  }
+
+  liveWorkers(): number | undefined {
+    return undefined;
+  }
+
+  execute(request: AttemptRequest): unknown {
+    request.began();
+    const source = request.source;
+    if (typeof source === "function") {
+      const fn = source as (...args: unknown[]) => unknown;
+      return request.bind ? fn(contextOf(request), ...request.args) : fn(...request.args);
+    }
+    return resolveTaskReference(source).then((fn) =>
+      request.bind ? fn(contextOf(request), ...request.args) : fn(...request.args)
+    );
+  }
+
+  start(): void {}
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+/**
+ * A queue whose tasks run as promises on the calling thread: for I/O-bound
+ * work (HTTP fan-out, database clients). Any function works, sync or async,
+ * closures included; a per-task timeout aborts the attempt's signal
+ * (`bind: true` gives it to the task) and settles the attempt at once.
+ *
+ * @example
+ * ```ts
+ * import { AsyncQueue } from "@osiiso/osiiso";
+ * const q = new AsyncQueue({ workers: 4 });
+ * q.submit(async (name: string) => `fetched ${name}`, ["users"], { priority: 0 });
+ * q.submit(async (name: string) => `fetched ${name}`, ["posts"], { retries: 2, timeout: 5_000 });
+ * const summary = await q.run({ strict: true });
+ * console.log(summary.values); // ["fetched users", "fetched posts"]
+ * ```
+ */
+export class AsyncQueue extends TaskQueue {
+  /** Creates a queue; see {@linkcode QueueOptions} for the options and defaults. */
+  constructor(options?: AsyncQueueOptions) {
+    super(options, new AsyncExecutor());
+  }
+}

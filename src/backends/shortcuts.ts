@@ -1,0 +1,77 @@
+/**
+ * One-call fan-out: build a queue, map a function over items, return the
+ * values in input order.
+ *
+ * @module
+ */
+
+import type { TaskOptions } from "../core/options.ts";
+import type { Task, TaskQueue } from "../core/queue.ts";
+import { checkOptionsObject } from "../core/validate.ts";
+import { AsyncQueue } from "./async_queue.ts";
+
+/**
+ * Options of the shortcuts: the queue's `workers` and `rate`, the run's
+ * `timeout` (as in the original, `timeout` here limits the whole run, not
+ * each task), and any other task option.
+ */
+export interface MapOptions extends Omit<TaskOptions, "timeout"> {
+  /** Concurrent workers (default: auto). */
+  workers?: number;
+  /** Attempts per second. */
+  rate?: number;
+  /** Limit of the whole run, in ms; tasks still running then are cancelled. */
+  timeout?: number;
+}
+
+/** Runs `task(item)` for every item on `queue` and returns the values in input order. */
+export async function mapOn<T, R>(
+  queue: TaskQueue,
+  task: Task<[T], R>,
+  items: Iterable<T>,
+  taskOptions: TaskOptions,
+  runTimeout: number | undefined,
+): Promise<Awaited<R>[]> {
+  return await queue.scope(async (q) => {
+    const group = q.group(task, items, taskOptions);
+    await q.run({ timeout: runTimeout });
+    return await group.values();
+  });
+}
+
+/** Splits shortcut options into queue options, the run timeout and task options. */
+export function splitMapOptions(
+  action: string,
+  options: unknown,
+): { workers?: number; rate?: number; runTimeout?: number; taskOptions: TaskOptions } {
+  const { workers, rate, timeout: runTimeout, ...taskOptions } = checkOptionsObject(
+    action,
+    "options",
+    options,
+  ) as MapOptions;
+  const queueOptions: { workers?: number; rate?: number } = {};
+  if (workers !== undefined) queueOptions.workers = workers;
+  if (rate !== undefined) queueOptions.rate = rate;
+  return { ...queueOptions, runTimeout, taskOptions: taskOptions as TaskOptions };
+}
+
+/**
+ * `task(item)` for every item on a fresh {@linkcode AsyncQueue}; the values
+ * in input order, or `ExecutionError` if any task failed or was cancelled
+ * (every task still runs first).
+ *
+ * @example
+ * ```ts
+ * import { amap } from "@osiiso/osiiso";
+ * const doubled = await amap(async (n: number) => n * 2, [3, 1, 2], { workers: 4 });
+ * console.log(doubled); // [6, 2, 4]
+ * ```
+ */
+export function amap<T, R>(
+  task: Task<[T], R>,
+  items: Iterable<T>,
+  options?: MapOptions,
+): Promise<Awaited<R>[]> {
+  const { runTimeout, taskOptions, ...queueOptions } = splitMapOptions("map tasks", options);
+  return mapOn(new AsyncQueue(queueOptions), task, items, taskOptions, runTimeout);
+}

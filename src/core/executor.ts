@@ -1,0 +1,95 @@
+/**
+ * The seam between the shared engine and a backend: the engine decides *when*
+ * an attempt runs (order, rate, retries, timeouts, cancellation); an
+ * {@linkcode Executor} decides only *how* one attempt executes.
+ *
+ * @module
+ */
+
+import type { TaskReference } from "./task_source.ts";
+
+/** How the last attempt of a task ended. */
+export type EndedBy = "returned" | "threw" | "timeout" | "cancelled" | "worker-crashed";
+
+/** A task body as the engine stores it: a function or a module reference. */
+export type TaskSource = ((...args: never[]) => unknown) | TaskReference;
+
+/**
+ * One attempt of one task, as the engine hands it to an executor.
+ *
+ * The engine settles the attempt itself on timeout, cancel and forced
+ * shutdown and then aborts {@linkcode AttemptRequest.signal}; the executor's
+ * job after that is only to stop the work (abort in the worker, and after the
+ * kill grace terminate and replace the worker). Whatever the executor returns
+ * for an attempt that was already settled is ignored.
+ */
+export interface AttemptRequest {
+  /** The task's id. */
+  readonly taskId: string;
+  /** The task's name. */
+  readonly name: string;
+  /** 1 for the first attempt. */
+  readonly attempt: number;
+  /** The function or module reference to call. */
+  readonly source: TaskSource;
+  /** Positional arguments (a `TaskContext` is prepended by the executor when `bind`). */
+  readonly args: readonly unknown[];
+  /** Whether the task takes a `TaskContext` as its first argument. */
+  readonly bind: boolean;
+  /** Objects to move rather than copy (ThreadQueue). */
+  readonly transfer: readonly Transferable[] | undefined;
+  /** Aborted when the engine gives up on the attempt (timeout, cancel, forced shutdown). */
+  readonly signal: AbortSignal;
+  /**
+   * Tells the engine the attempt really started executing: the per-task
+   * timeout counts from here. Executors that queue attempts behind others
+   * (pipelining) call it when the worker starts the task; calling it more
+   * than once is harmless.
+   */
+  began(): void;
+  /** Which worker ran the attempt: a thread index or a child pid. */
+  worker: number | null;
+}
+
+/**
+ * How a backend executes attempts. One instance belongs to one queue.
+ *
+ * `execute` returns the attempt's value, or a promise of it. A throw or a
+ * rejection is the task's own error, except a `WorkerCrashedError`, which the
+ * engine records as `endedBy: "worker-crashed"`. The returned promise must
+ * always settle, also for attempts the engine already gave up on.
+ */
+export interface Executor {
+  /** Which backend this is; used in messages. */
+  readonly kind: "async" | "thread" | "process";
+  /**
+   * Checks a task source at submit time (before anything is queued) and
+   * throws a `TypeError` it cannot run.
+   */
+  validateSource(source: unknown, action: string): void;
+  /** Upper bound of concurrent attempts when the queue's `workers` is `undefined`. */
+  autoWorkers(): number;
+  /**
+   * How many attempts may be in flight at once for `workers` workers
+   * (a pool with pipelining holds more attempts than it has workers).
+   */
+  capacity(workers: number): number;
+  /** Live workers or children, for `stats.workers` (the async backend reports none). */
+  liveWorkers(): number | undefined;
+  /** Runs one attempt. */
+  execute(request: AttemptRequest): unknown;
+  /** Called by `start()`; pools may start lazily and do nothing here. */
+  start(workers: number): void;
+  /**
+   * Called when the queue stops its workers without closing (a finished
+   * finite run): nothing is in flight; a pool may let idle workers go quiet
+   * (they must not keep a finished program alive).
+   */
+  stopped?(): void;
+  /**
+   * Called when the queue is shut down (or reset after shutdown): stop every
+   * worker. `force` means now; otherwise after in-flight work (the engine has
+   * already waited for it). Must not reject.
+   */
+  close(force: boolean): Promise<void>;
+}

@@ -1,0 +1,214 @@
+/**
+ * Task options: their defaults, their checks, and how per-call overrides
+ * merge onto a bound task's options.
+ *
+ * @module
+ */
+
+import {
+  checkArray,
+  checkBoolean,
+  checkFinite,
+  checkFunction,
+  checkInteger,
+  checkKnownNames,
+  checkNonNegative,
+  checkOptionsObject,
+  checkPositive,
+  checkString,
+  invalidMessage,
+} from "./validate.ts";
+
+/**
+ * Options of one task. Durations are milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { AsyncQueue, type TaskOptions } from "@osiiso/osiiso";
+ * const careful: TaskOptions = { retries: 3, retryDelay: 100, backoff: 2, timeout: 5_000 };
+ * const q = new AsyncQueue();
+ * q.submit(async () => "ok", careful);
+ * await q.run();
+ * ```
+ */
+export interface TaskOptions {
+  /** Lower runs first; FIFO among equals. Default 3. */
+  priority?: number;
+  /** Spared by `failFirst` aborts and by run timeouts with `onTimeout: "complete"`. */
+  mustComplete?: boolean;
+  /** Limit for each attempt, in ms; the attempt's signal aborts and the attempt fails. */
+  timeout?: number | null;
+  /** Extra attempts after the first. Default 0. */
+  retries?: number;
+  /** Delay before the first retry, in ms. Default 0. */
+  retryDelay?: number;
+  /** Multiplier applied to the delay after each retry. Default 1. */
+  backoff?: number;
+  /** Upper bound of any one retry delay, in ms. Default: no bound. */
+  maxRetryDelay?: number;
+  /** Start this many ms after submit. */
+  delay?: number | null;
+  /** Start at this epoch time (ms or a `Date`); a past time means now. */
+  runAt?: number | Date | null;
+  /** Overrides the name taken from the function. */
+  name?: string;
+  /** Label copied onto the handle and result; `group()` sets it. */
+  groupId?: string;
+  /** Run it, but leave its result out of the `RunSummary`. */
+  detached?: boolean;
+  /** Opaque user data copied onto the handle and the result. */
+  metadata?: unknown;
+  /** Decides whether an error is retried (when retries remain). Default: every error. */
+  retryOn?: (error: unknown) => boolean;
+  /** Pass a `TaskContext` as the task's first argument. */
+  bind?: boolean;
+  /** Objects moved to the worker instead of copied (ThreadQueue). */
+  transfer?: Transferable[];
+}
+
+/** Options after checks and defaults: what the engine reads. */
+export interface ResolvedTaskOptions {
+  readonly priority: number;
+  readonly mustComplete: boolean;
+  readonly timeout: number | undefined;
+  readonly retries: number;
+  readonly retryDelay: number;
+  readonly backoff: number;
+  readonly maxRetryDelay: number;
+  readonly delay: number | undefined;
+  readonly runAt: number | undefined;
+  readonly name: string | undefined;
+  readonly groupId: string | undefined;
+  readonly detached: boolean;
+  readonly metadata: unknown;
+  readonly retryOn: ((error: unknown) => boolean) | undefined;
+  readonly bind: boolean;
+  readonly transfer: readonly Transferable[] | undefined;
+}
+
+/** The option names a task accepts. */
+export const TASK_OPTION_NAMES: ReadonlySet<string> = new Set([
+  "priority",
+  "mustComplete",
+  "timeout",
+  "retries",
+  "retryDelay",
+  "backoff",
+  "maxRetryDelay",
+  "delay",
+  "runAt",
+  "name",
+  "groupId",
+  "detached",
+  "metadata",
+  "retryOn",
+  "bind",
+  "transfer",
+]);
+
+/** The defaults, shared by every task submitted without options. */
+export const DEFAULT_TASK_OPTIONS: ResolvedTaskOptions = Object.freeze({
+  priority: 3,
+  mustComplete: false,
+  timeout: undefined,
+  retries: 0,
+  retryDelay: 0,
+  backoff: 1,
+  maxRetryDelay: Infinity,
+  delay: undefined,
+  runAt: undefined,
+  name: undefined,
+  groupId: undefined,
+  detached: false,
+  metadata: undefined,
+  retryOn: undefined,
+  bind: false,
+  transfer: undefined,
+});
+
+const ACTION = "submit task";
+
+/**
+ * Checks `overrides` and merges them onto `base`. With nothing to merge it
+ * returns `base` itself (no allocation on the hot path).
+ */
+export function resolveTaskOptions(
+  overrides: unknown,
+  base: ResolvedTaskOptions = DEFAULT_TASK_OPTIONS,
+): ResolvedTaskOptions {
+  if (overrides === undefined) return base;
+  const given = checkOptionsObject(ACTION, "options", overrides);
+  checkKnownNames("task", given, TASK_OPTION_NAMES);
+  let empty = true;
+  for (const _ in given) {
+    empty = false;
+    break;
+  }
+  if (empty) return base;
+  const o = { ...base } as { -readonly [K in keyof ResolvedTaskOptions]: ResolvedTaskOptions[K] };
+  if ("priority" in given) o.priority = checkFinite(ACTION, "priority", given.priority);
+  if ("mustComplete" in given) {
+    o.mustComplete = checkBoolean(ACTION, "mustComplete", given.mustComplete);
+  }
+  if ("timeout" in given) {
+    o.timeout = given.timeout == null ? undefined : checkPositive(ACTION, "timeout", given.timeout);
+  }
+  if ("retries" in given) o.retries = checkInteger(ACTION, "retries", given.retries, 0);
+  if ("retryDelay" in given) {
+    o.retryDelay = checkNonNegative(ACTION, "retryDelay", given.retryDelay);
+  }
+  if ("backoff" in given) o.backoff = checkPositive(ACTION, "backoff", given.backoff);
+  if ("maxRetryDelay" in given) {
+    o.maxRetryDelay = checkNonNegative(ACTION, "maxRetryDelay", given.maxRetryDelay, true);
+  }
+  if ("delay" in given) {
+    o.delay = given.delay == null ? undefined : checkNonNegative(ACTION, "delay", given.delay);
+  }
+  if ("runAt" in given) o.runAt = checkRunAt(given.runAt);
+  if ("name" in given) {
+    o.name = given.name === undefined ? undefined : checkString(ACTION, "name", given.name);
+  }
+  if ("groupId" in given) {
+    o.groupId = given.groupId == null ? undefined : checkString(ACTION, "groupId", given.groupId);
+  }
+  if ("detached" in given) o.detached = checkBoolean(ACTION, "detached", given.detached);
+  if ("metadata" in given) o.metadata = given.metadata;
+  if ("retryOn" in given) {
+    o.retryOn = given.retryOn === undefined
+      ? undefined
+      : checkFunction<(error: unknown) => boolean>(ACTION, "retryOn", given.retryOn);
+  }
+  if ("bind" in given) o.bind = checkBoolean(ACTION, "bind", given.bind);
+  if ("transfer" in given) {
+    o.transfer = given.transfer === undefined
+      ? undefined
+      : checkArray(ACTION, "transfer", given.transfer) as Transferable[];
+  }
+  if (o.delay !== undefined && o.runAt !== undefined) {
+    throw new TypeError(
+      `Cannot submit task as 'delay' and 'runAt' are mutually exclusive: current values are ${o.delay} and ${o.runAt}`,
+    );
+  }
+  return Object.freeze(o);
+}
+
+function checkRunAt(value: unknown): number | undefined {
+  if (value == null) return undefined;
+  if (value instanceof Date) {
+    const time = value.getTime();
+    if (Number.isNaN(time)) {
+      throw new RangeError(invalidMessage(ACTION, "runAt", "a valid Date or epoch ms", value));
+    }
+    return time;
+  }
+  if (typeof value !== "number") {
+    throw new TypeError(invalidMessage(ACTION, "runAt", "a Date or epoch ms", value));
+  }
+  return checkFinite(ACTION, "runAt", value);
+}
+
+/** The delay before retry number `retry` (1 for the first retry). */
+export function retryDelayFor(options: ResolvedTaskOptions, retry: number): number {
+  const delay = options.retryDelay * options.backoff ** (retry - 1);
+  return Math.min(delay, options.maxRetryDelay);
+}
