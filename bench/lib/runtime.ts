@@ -1,0 +1,68 @@
+/**
+ * The few runtime-specific calls a benchmark child needs. Runtime globals
+ * are allowed in bench/ (it is not part of the package); they are kept here
+ * so the workloads themselves read the same on Deno and Bun.
+ *
+ * @module
+ */
+
+interface BunGlobal {
+  readonly version: string;
+  readonly argv: readonly string[];
+  gc(force: boolean): void;
+}
+
+interface ProcessGlobal {
+  readonly argv: readonly string[];
+  memoryUsage(): { heapUsed: number };
+  exit(code: number): never;
+}
+
+const bun = (globalThis as { Bun?: BunGlobal }).Bun;
+const nodeProcess = (globalThis as unknown as { process: ProcessGlobal }).process;
+
+/** The runtime executing this process. */
+export type RuntimeName = "deno" | "bun";
+
+/** Which runtime this process runs on. */
+export function runtimeName(): RuntimeName {
+  return bun === undefined ? "deno" : "bun";
+}
+
+/** The version of the runtime executing this process. */
+export function runtimeVersion(): string {
+  return bun === undefined ? Deno.version.deno : bun.version;
+}
+
+/** The script's own arguments (after the script path). */
+export function scriptArgs(): string[] {
+  return bun === undefined ? [...Deno.args] : nodeProcess.argv.slice(2);
+}
+
+/**
+ * Runs a full garbage collection. Deno needs `--v8-flags=--expose-gc`;
+ * without it this throws, so a memory figure is never taken on a dirty heap.
+ */
+export function collectGarbage(): void {
+  if (bun !== undefined) {
+    bun.gc(true);
+    return;
+  }
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc === undefined) {
+    throw new Error("gc() is not exposed: run deno with --v8-flags=--expose-gc");
+  }
+  gc();
+}
+
+/** Bytes of JavaScript heap in use right now. */
+export function heapUsed(): number {
+  // On Bun this is the same figure as heapStats().heapSize from bun:jsc
+  // (checked), and it needs no import that Deno's checker cannot resolve.
+  return bun === undefined ? Deno.memoryUsage().heapUsed : nodeProcess.memoryUsage().heapUsed;
+}
+
+/** Ends the process now, whatever timers or handles are still alive. */
+export function exitProcess(code: number): never {
+  return bun === undefined ? Deno.exit(code) : nodeProcess.exit(code);
+}

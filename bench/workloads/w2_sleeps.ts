@@ -1,0 +1,97 @@
+/**
+ * W2: short sleeps with wide concurrency. 2,000 tasks of 5 ms through 100
+ * slots is 20 waves, so the ideal wall time is 100 ms; what is above it is
+ * scheduling overhead plus timer lateness.
+ *
+ * @module
+ */
+
+import { BareQueue } from "../lib/bare_queue.ts";
+import { expectValues } from "../lib/check.ts";
+import { expectAllSucceeded, loadOsiiso } from "../lib/osiiso.ts";
+import type { Measurement, Workload } from "../types.ts";
+
+const TASKS = 2_000;
+const CONCURRENCY = 100;
+const SLEEP_MS = 5;
+const IDEAL_MS = (TASKS / CONCURRENCY) * SLEEP_MS;
+// Each task returns its index: sum of i for i in [0, TASKS).
+const EXPECTED_SUM = (TASKS * (TASKS - 1)) / 2;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+async function nap(i: number): Promise<number> {
+  await sleep(SLEEP_MS);
+  return i;
+}
+
+function wallTime(start: number): Measurement {
+  const ms = performance.now() - start;
+  return { value: ms, detail: { overIdealPercent: percentOverIdeal(ms) } };
+}
+
+function percentOverIdeal(ms: number): number {
+  return ((ms - IDEAL_MS) / IDEAL_MS) * 100;
+}
+
+/** W2 as the registry lists it. */
+export const w2Sleeps: Workload = {
+  describe: `${TASKS.toLocaleString("en-US")} tasks × ${SLEEP_MS} ms sleep, ${CONCURRENCY} ` +
+    `concurrent (ideal ${IDEAL_MS} ms)`,
+  unit: "ms",
+  better: "lower",
+  ours: "osiiso",
+  target: "osiiso ≤ 5 % over the ideal 100 ms on Bun",
+  timeoutMs: 60_000,
+  formatCell: (ms) => {
+    const over = percentOverIdeal(ms);
+    return `${ms.toFixed(1)} (${over >= 0 ? "+" : ""}${over.toFixed(1)}%)`;
+  },
+  impls: {
+    osiiso: async () => {
+      const { AsyncQueue } = await loadOsiiso();
+      const start = performance.now();
+      const queue = new AsyncQueue({ workers: CONCURRENCY });
+      for (let i = 0; i < TASKS; i++) queue.submit(nap, [i]);
+      const summary = await queue.run();
+      const measurement = wallTime(start);
+      expectAllSucceeded(summary, TASKS);
+      expectValues(summary.values, TASKS, EXPECTED_SUM);
+      await queue.shutdown();
+      return measurement;
+    },
+    "p-limit": async () => {
+      const { default: pLimit } = await import("p-limit");
+      const start = performance.now();
+      const limit = pLimit(CONCURRENCY);
+      const pending: Promise<number>[] = [];
+      for (let i = 0; i < TASKS; i++) pending.push(limit(nap, i));
+      const values = await Promise.all(pending);
+      const measurement = wallTime(start);
+      expectValues(values, TASKS, EXPECTED_SUM);
+      return measurement;
+    },
+    "p-queue": async () => {
+      const { default: PQueue } = await import("p-queue");
+      const start = performance.now();
+      const queue = new PQueue({ concurrency: CONCURRENCY });
+      const jobs: (() => Promise<number>)[] = [];
+      for (let i = 0; i < TASKS; i++) jobs.push(() => nap(i));
+      const values = await queue.addAll(jobs);
+      const measurement = wallTime(start);
+      expectValues(values, TASKS, EXPECTED_SUM);
+      return measurement;
+    },
+    bare: async () => {
+      const start = performance.now();
+      const queue = new BareQueue<number, number>(CONCURRENCY);
+      for (let i = 0; i < TASKS; i++) queue.submit(nap, i);
+      await queue.run();
+      const measurement = wallTime(start);
+      expectValues(queue.results, TASKS, EXPECTED_SUM);
+      return measurement;
+    },
+  },
+};
