@@ -78,6 +78,8 @@ export interface BoundTask<A extends unknown[], R> {
   readonly taskName: string;
   /** Submits with per-call option overrides. */
   submit(args: A, overrides?: TaskOptions): TaskHandle<Awaited<R>>;
+  /** A submitter with these overrides on top of the bound options (checked now). */
+  withOptions(overrides: TaskOptions): (...args: A) => TaskHandle<Awaited<R>>;
   /** `fn(item)` for each item (one-argument functions). */
   map(items: Iterable<A[0]>, overrides?: TaskOptions): TaskHandle<Awaited<R>>[];
   /** `fn(...args)` for each argument list. */
@@ -155,49 +157,59 @@ class QueuedTask extends TaskHandle<unknown> {
 
 /** One attempt: the token that tells a live outcome from a stale one. */
 class Attempt implements AttemptRequest {
-  readonly taskId: string;
-  readonly name: string;
   readonly attempt: number;
   readonly source: TaskSource;
   readonly args: readonly unknown[];
-  readonly bind: boolean;
-  readonly transfer: readonly Transferable[] | undefined;
   worker: number | null = null;
   settled = false;
-  began_ = false;
-  #controller: AbortController | undefined = undefined;
-  #abortReason: unknown = undefined;
-  #aborted = false;
+  hasBegun = false;
+  // Plain fields, not #private ones: one Attempt is built per attempt, and
+  // JavaScriptCore initialises private fields measurably slower.
+  controller: AbortController | undefined = undefined;
+  abortReason: unknown = undefined;
+  aborted = false;
 
   constructor(readonly task: QueuedTask, readonly engine: TaskQueue) {
-    this.taskId = task.id;
-    this.name = task.name;
     this.attempt = task._attempts;
     this.source = task.source as TaskSource;
     this.args = task.args as readonly unknown[];
-    this.bind = task.options.bind;
-    this.transfer = task.options.transfer;
+  }
+
+  get taskId(): string {
+    return this.task.id;
+  }
+
+  get name(): string {
+    return this.task.name;
+  }
+
+  get bind(): boolean {
+    return this.task.options.bind;
+  }
+
+  get transfer(): readonly Transferable[] | undefined {
+    return this.task.options.transfer;
   }
 
   get signal(): AbortSignal {
-    if (this.#controller === undefined) {
-      this.#controller = new AbortController();
-      if (this.#aborted) this.#controller.abort(this.#abortReason);
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.abortReason);
     }
-    return this.#controller.signal;
+    return this.controller.signal;
   }
 
   began(): void {
-    if (this.began_) return;
-    this.began_ = true;
+    if (this.hasBegun) return;
+    this.hasBegun = true;
     this.engine._attemptBegan(this);
   }
 
   abort(reason: unknown): void {
-    if (this.#aborted) return;
-    this.#aborted = true;
-    this.#abortReason = reason;
-    this.#controller?.abort(reason);
+    if (this.aborted) return;
+    this.aborted = true;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
   }
 
   /** The context handed to a bound task on the calling thread. */
@@ -487,6 +499,13 @@ export abstract class TaskQueue {
     Object.defineProperty(call, "name", { value: name });
     const extras = {
       taskName: name,
+      withOptions: (overrides: TaskOptions) => {
+        const resolved = merged(overrides);
+        return (...args: A) => {
+          this.#admit(1);
+          return this.#enqueue(task as TaskSource, args, resolved);
+        };
+      },
       submit: (args: A, overrides?: TaskOptions) =>
         submitWith(checkArray("submit task", "args", args), overrides),
       map: (items: Iterable<A[0]>, overrides?: TaskOptions) =>
@@ -749,7 +768,7 @@ export abstract class TaskQueue {
     status: TaskStatus,
     value: unknown,
     exception: unknown,
-    endedBy: EndedBy,
+    endedBy: EndedBy | null,
     message: string,
     worker: number | null = task.attempt?.worker ?? null,
   ): void {
@@ -767,6 +786,8 @@ export abstract class TaskQueue {
     task.place = Place.Done;
     const finishedAt = this.#clock.now();
     const startedAt = task.startedAt;
+    // A task that never started has no last attempt to describe.
+    if (task._attempts === 0) endedBy = null;
     const result = new TaskResult<unknown>({
       taskId: task.id,
       name: task.name,
@@ -795,7 +816,6 @@ export abstract class TaskQueue {
     task._finish(result);
     this.#results.push(result);
     this.#outstanding--;
-    if (this.#outstanding === 0) this.#notify(this.#idleWaiters);
     if (this.#spaceWaiters.length > 0) this.#notify(this.#spaceWaiters);
     if (status === "failed" && this.#failPolicy === "failFirst" && !this.#halted) {
       this.#abort(false);
@@ -803,6 +823,8 @@ export abstract class TaskQueue {
     if (this.#options.onComplete !== undefined) {
       this.#callHook("onComplete", this.#options.onComplete, result);
     }
+    // Idle is announced last, so a task that onComplete submits keeps the run going.
+    if (this.#outstanding === 0 && this.#idleWaiters.length > 0) this.#notify(this.#idleWaiters);
   }
 
   // ----------------------------------------------------------- scheduling

@@ -36,11 +36,13 @@ const referenceBrand: unique symbol = Symbol("osiiso.TaskReference");
  *
  * @example Reference an export of a task module
  * ```ts
- * import { taskModule } from "@osiiso/osiiso";
- * import type * as Tasks from "./tasks.ts";
+ * import { type TaskReference, taskModule } from "@osiiso/osiiso";
  *
- * const tasks = taskModule<typeof Tasks>(new URL("./tasks.ts", import.meta.url));
- * const score = tasks.score; // TaskReference<typeof Tasks.score>
+ * interface Tasks {
+ *   score(doc: string): number;
+ * }
+ * const tasks = taskModule<Tasks>(new URL("./tasks.ts", import.meta.url));
+ * const score: TaskReference<(doc: string) => number> = tasks.score;
  * console.log(score.url, score.exportName); // file:///…/tasks.ts score
  * ```
  */
@@ -63,7 +65,7 @@ export interface TaskReference<F = (...args: never[]) => unknown> {
  *
  * @example
  * ```ts
- * import type { TaskReference, TaskReferenceArgs } from "@osiiso/osiiso";
+ * import type { TaskReference, TaskReferenceArgs } from "./task_source.ts";
  *
  * type Args = TaskReferenceArgs<TaskReference<(a: number, b: string) => boolean>>;
  * const args: Args = [1, "x"];
@@ -79,7 +81,7 @@ export type TaskReferenceArgs<R> = R extends TaskReference<infer F>
  *
  * @example
  * ```ts
- * import type { TaskReference, TaskReferenceResult } from "@osiiso/osiiso";
+ * import type { TaskReference, TaskReferenceResult } from "./task_source.ts";
  *
  * type Result = TaskReferenceResult<TaskReference<(a: number) => Promise<string>>>;
  * const value: Awaited<Result> = "done";
@@ -183,7 +185,7 @@ function makeReference(url: string, exportName: string): TaskReference {
  *
  * @example
  * ```ts
- * import { isTaskReference, taskModule } from "@osiiso/osiiso";
+ * import { isTaskReference, taskModule } from "./task_source.ts";
  *
  * const tasks = taskModule("file:///srv/tasks.ts");
  * isTaskReference(tasks.score); // true
@@ -209,7 +211,7 @@ const resolved = new Map<string, Promise<(...args: unknown[]) => unknown>>();
  *
  * @example
  * ```ts
- * import { resolveTaskReference, taskModule } from "@osiiso/osiiso";
+ * import { resolveTaskReference, taskModule } from "./task_source.ts";
  *
  * const tasks = taskModule(new URL("./tasks.ts", import.meta.url));
  * const score = await resolveTaskReference(tasks.score);
@@ -264,7 +266,7 @@ function importTaskModule(url: string): Promise<Record<string, unknown>> {
  *
  * @example
  * ```ts
- * import { sourceName } from "@osiiso/osiiso";
+ * import { sourceName } from "./task_source.ts";
  *
  * function resize() {}
  * sourceName(resize); // "resize"
@@ -294,7 +296,7 @@ export type FunctionProblem =
  *
  * @example
  * ```ts
- * import { analyzeFunction } from "@osiiso/osiiso";
+ * import { analyzeFunction } from "./task_source.ts";
  *
  * const limit = 10;
  * const analysis = analyzeFunction((n: number) => Math.min(n, limit));
@@ -334,7 +336,7 @@ const nativeCodePattern = /\{\s*\[native code\]\s*\}\s*$/;
  *
  * @example
  * ```ts
- * import { analyzeFunction } from "@osiiso/osiiso";
+ * import { analyzeFunction } from "./task_source.ts";
  *
  * analyzeFunction((a: number, b: number) => a + b).problem; // null
  * analyzeFunction(Math.max).problem; // "native"
@@ -371,7 +373,7 @@ export function analyzeFunction(fn: (...args: never[]) => unknown): FunctionAnal
  *
  * @example
  * ```ts
- * import { functionSource } from "@osiiso/osiiso";
+ * import { functionSource } from "./task_source.ts";
  *
  * functionSource((a: number, b: number) => a + b, "add"); // "(a, b) => a + b"
  *
@@ -429,7 +431,7 @@ const revivedLimit = 256;
  *
  * @example
  * ```ts
- * import { reviveFunction } from "@osiiso/osiiso";
+ * import { reviveFunction } from "./task_source.ts";
  *
  * const add = reviveFunction("(a, b) => a + b");
  * add(1, 2); // 3
@@ -484,6 +486,7 @@ const numberPattern =
 const punctuatorPattern =
   />>>=|\.\.\.|===|!==|\*\*=|<<=|>>=|>>>|&&=|\|\|=|\?\?=|=>|==|!=|<=|>=|&&|\|\||\?\?|\?\.(?!\d)|\+\+|--|\+=|-=|\*=|%=|&=|\|=|\^=|\*\*|<<|>>|[{}()[\];,<>+\-*%&|^!~?:=.@]/y;
 const lineBreakPattern = /[\n\r\u2028\u2029]/g;
+const lineBreakTest = /[\n\r\u2028\u2029]/;
 const spacePattern = /\s/;
 
 /** Keywords after which a `/` starts a regular expression (elsewhere a name means division). */
@@ -537,9 +540,7 @@ function tokenize(text: string): Token[] {
     } else if (c === "/" && text[i + 1] === "*") {
       const close = text.indexOf("*/", i + 2);
       const end = close === -1 ? length : close + 2;
-      lineBreakPattern.lastIndex = i;
-      const lineBreak = lineBreakPattern.exec(text);
-      if (lineBreak !== null && lineBreak.index < end) newline = true;
+      if (lineBreakTest.test(text.slice(i, end))) newline = true;
       i = end;
     } else if (c === "/") {
       const start = i;
@@ -924,6 +925,7 @@ function collectDeclarations(
     }
   };
 
+  const classBodies = new Set<number>();
   for (let i = from; i < tokens.length; i++) {
     const token = tokens[i];
     const previous = i > from ? tokens[i - 1] : undefined;
@@ -944,13 +946,23 @@ function collectDeclarations(
         case "class":
           if (next?.kind === "name" && next.value !== "extends") declare(next);
           break;
+        case "extends": {
+          // The class body's `{` follows the heritage expression; remember it so
+          // that `extends mixin(Base) {` is not read as a method's parameters.
+          let k = i + 1;
+          while (k < tokens.length && !isPunct(tokens[k], "{")) {
+            k = tokens[k].kind === "punct" && openers.has(tokens[k].value) ? after(k) : k + 1;
+          }
+          classBodies.add(k);
+          break;
+        }
         default:
           if (isPunct(next, "=>")) declare(token); // x => …
       }
     } else if (isPunct(token, "(") && partner[i] >= 0) {
       const following = tokens[partner[i] + 1];
       const isParameterList = isPunct(following, "=>") ||
-        (isPunct(following, "{") &&
+        (isPunct(following, "{") && !classBodies.has(partner[i] + 1) &&
           !(previous?.kind === "name" && controlKeywords.has(previous.value)));
       if (isParameterList) eachElement(i + 1, partner[i], bind);
     }

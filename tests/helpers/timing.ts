@@ -1,0 +1,93 @@
+/**
+ * Small timing tools for tests that use real time. Bounds in the tests are
+ * generous on purpose: they prove order and rough size, not precision
+ * (precise timing is tested with the injectable `ManualClock`).
+ *
+ * @module
+ */
+
+/**
+ * Resolves after `ms` milliseconds of real time.
+ *
+ * @example
+ * ```ts
+ * await sleep(10);
+ * ```
+ */
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Milliseconds since the stopwatch was made.
+ *
+ * @example
+ * ```ts
+ * const elapsed = stopwatch();
+ * await sleep(10);
+ * console.log(elapsed() >= 9);
+ * ```
+ */
+export function stopwatch(): () => number {
+  const start = performance.now();
+  return () => performance.now() - start;
+}
+
+/** A promise with its resolver, for tests that release work on cue. */
+export interface Deferred<T> {
+  readonly promise: Promise<T>;
+  resolve(value: T): void;
+  reject(reason: unknown): void;
+}
+
+/**
+ * Makes a {@linkcode Deferred}.
+ *
+ * @example
+ * ```ts
+ * const gate = deferred<void>();
+ * setTimeout(() => gate.resolve(), 5);
+ * await gate.promise;
+ * ```
+ */
+export function deferred<T>(): Deferred<T> {
+  let resolve!: (value: T) => void;
+  let reject!: (reason: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/**
+ * Polls `condition` every 5 ms until it holds; throws after `timeoutMs`.
+ *
+ * @example
+ * ```ts
+ * await waitFor(() => handle.status === "running");
+ * ```
+ */
+export async function waitFor(
+  condition: () => boolean,
+  timeoutMs = 2_000,
+  what = "condition",
+): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  while (!condition()) {
+    if (performance.now() > deadline) throw new Error(`${what} not met within ${timeoutMs}ms`);
+    await sleep(5);
+  }
+}
+
+/**
+ * Lets pending promise jobs and one timer turn run.
+ *
+ * @example
+ * ```ts
+ * await tick();
+ * ```
+ */
+export function tick(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}
