@@ -98,7 +98,8 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
   /** @ignore */
   _waiters: Waiter[] | undefined = undefined;
   /** @ignore */
-  _callbacks: ((handle: TaskHandle<T>) => void)[] | undefined = undefined;
+  // Typed without T so that a TaskHandle<number> is a TaskHandle<unknown>.
+  _callbacks: ((handle: never) => void)[] | undefined = undefined;
   /** @ignore */
   _deferred: Deferred | undefined = undefined;
 
@@ -259,7 +260,9 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
     const callbacks = this._callbacks;
     if (callbacks !== undefined) {
       this._callbacks = undefined;
-      for (const callback of callbacks) this.#runCallback(callback);
+      for (const callback of callbacks) {
+        this.#runCallback(callback as (handle: TaskHandle<T>) => void);
+      }
     }
     return true;
   }
