@@ -285,6 +285,7 @@ export abstract class TaskQueue {
   #wakeWaiters: (() => void)[] = [];
   #spaceWaiters: (() => void)[] = [];
   #interruptRun: (() => void) | undefined = undefined;
+  #interrupted = false;
   #closing: Promise<void> | undefined = undefined;
   #signalToken: number | undefined = undefined;
   #onSignalAbort: (() => void) | undefined = undefined;
@@ -980,7 +981,8 @@ export abstract class TaskQueue {
       if (!finished) {
         timedOut = true;
         this.#timedOut = true;
-        this.#abort(this.#options.onTimeout === "cancel");
+        // A signal (the runner) counts as a timeout that spares mustComplete tasks.
+        this.#abort(!this.#interrupted && this.#options.onTimeout === "cancel");
         await this.#waitIdle();
       }
       if ((finite || timedOut) && !this.#closed) this.#stopWorkers();
@@ -991,6 +993,7 @@ export abstract class TaskQueue {
         if (!this.#results[i].detached) window.push(this.#results[i]);
       }
       this.#timedOut = false;
+      this.#interrupted = false;
       this.#halted = false;
       this.#running = false;
       this.#failPolicy = savedPolicy;
@@ -1135,10 +1138,8 @@ export abstract class TaskQueue {
   /** @ignore Used by the `run(main)` runner on SIGINT/SIGTERM: a run timeout, `onTimeout: "complete"`. */
   _interrupt(): void {
     if (this.#interruptRun !== undefined) {
-      // The run records the timeout itself, but must spare mustComplete tasks.
-      const interrupt = this.#interruptRun;
-      this.#abort(false);
-      interrupt();
+      this.#interrupted = true;
+      this.#interruptRun();
     } else {
       this.#abort(false);
     }
