@@ -36,32 +36,35 @@ export function asCompleted<T>(
 ): AsyncIterableIterator<FinishedHandle<T>> {
   const list = [...handles];
   const finished: TaskHandle<T>[] = [];
-  let remaining = list.length;
-  let wake: (() => void) | undefined;
+  // next() calls made before a handle finished, answered in call order.
+  const waiting: ((result: IteratorResult<FinishedHandle<T>>) => void)[] = [];
+  let unclaimed = list.length;
   let stopped = false;
+  const done: IteratorResult<FinishedHandle<T>> = { value: undefined, done: true };
   for (const handle of list) {
     handle.onDone((h) => {
       if (stopped) return;
-      finished.push(h);
-      const resume = wake;
-      wake = undefined;
-      resume?.();
+      const answer = waiting.shift();
+      if (answer !== undefined) answer({ value: h, done: false });
+      else finished.push(h);
     });
   }
   const iterator: AsyncIterableIterator<FinishedHandle<T>> = {
-    async next(): Promise<IteratorResult<FinishedHandle<T>>> {
-      if (stopped || remaining === 0) {
+    next(): Promise<IteratorResult<FinishedHandle<T>>> {
+      if (stopped || unclaimed === 0) {
         stopped = true;
-        return { value: undefined, done: true };
+        return Promise.resolve(done);
       }
-      while (finished.length === 0) await new Promise<void>((resolve) => (wake = resolve));
-      remaining--;
-      return { value: finished.shift() as TaskHandle<T>, done: false };
+      unclaimed--;
+      const ready = finished.shift();
+      if (ready !== undefined) return Promise.resolve({ value: ready, done: false });
+      return new Promise((resolve) => waiting.push(resolve));
     },
     return(): Promise<IteratorResult<FinishedHandle<T>>> {
       stopped = true;
       finished.length = 0;
-      return Promise.resolve({ value: undefined, done: true });
+      for (const answer of waiting.splice(0)) answer(done);
+      return Promise.resolve(done);
     },
     [Symbol.asyncIterator]() {
       return iterator;

@@ -7,6 +7,7 @@
  */
 
 import { countTimer } from "./resources.ts";
+import { invalidMessage } from "./validate.ts";
 
 /** A timer returned by {@linkcode Clock.setTimer}; pass it to {@linkcode Clock.clearTimer}. */
 export interface Timer {
@@ -104,14 +105,14 @@ class ManualTimer implements Timer {
  */
 export class ManualClock implements Clock {
   #now: number;
-  #wall: number;
+  #wallOffset: number;
   #seq = 0;
   #timers: ManualTimer[] = [];
 
   /** Starts at monotonic time `start` and wall time `wallStart` (both ms). */
   constructor(start = 0, wallStart = 1_700_000_000_000) {
     this.#now = start;
-    this.#wall = wallStart;
+    this.#wallOffset = wallStart - start;
   }
 
   /** The current monotonic time. */
@@ -121,7 +122,7 @@ export class ManualClock implements Clock {
 
   /** The current wall time; moves with {@linkcode ManualClock.advance}. */
   wallNow(): number {
-    return this.#wall + this.#now;
+    return this.#wallOffset + this.#now;
   }
 
   /** Registers a timer at `now() + ms`. */
@@ -147,6 +148,9 @@ export class ManualClock implements Clock {
    * the promise jobs each one starts before the next fires.
    */
   async advance(ms: number): Promise<void> {
+    if (!(ms >= 0)) {
+      throw new RangeError(invalidMessage("advance clock", "ms", "a non-negative number", ms));
+    }
     const target = this.#now + ms;
     await settle();
     for (;;) {

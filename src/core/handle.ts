@@ -6,6 +6,7 @@
 
 import { CancelledError, InvalidStateError } from "./errors.ts";
 import type { TaskResult } from "./result.ts";
+import { invalidMessage } from "./validate.ts";
 
 /** Where a task is in its life. */
 export type TaskState = "pending" | "running" | "retrying" | "succeeded" | "failed" | "cancelled";
@@ -202,9 +203,7 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
    */
   onDone(callback: (handle: TaskHandle<T>) => void): void {
     if (typeof callback !== "function") {
-      throw new TypeError(
-        `Cannot add done callback as 'callback' must be a function: current value is ${typeof callback}`,
-      );
+      throw new TypeError(invalidMessage("add done callback", "callback", "a function", callback));
     }
     if (this._result !== undefined) {
       this.#runCallback(callback);

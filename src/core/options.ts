@@ -140,52 +140,54 @@ export function resolveTaskOptions(
   const given = checkOptionsObject(ACTION, "options", overrides);
   checkKnownNames("task", given, TASK_OPTION_NAMES);
   let empty = true;
-  for (const _ in given) {
-    empty = false;
-    break;
+  for (const key in given) {
+    if (given[key] !== undefined) {
+      empty = false;
+      break;
+    }
   }
   if (empty) return base;
   const o = { ...base } as { -readonly [K in keyof ResolvedTaskOptions]: ResolvedTaskOptions[K] };
-  if ("priority" in given) o.priority = checkFinite(ACTION, "priority", given.priority);
-  if ("mustComplete" in given) {
+  if (given.priority !== undefined) o.priority = checkFinite(ACTION, "priority", given.priority);
+  if (given.mustComplete !== undefined) {
     o.mustComplete = checkBoolean(ACTION, "mustComplete", given.mustComplete);
   }
-  if ("timeout" in given) {
+  if (given.timeout !== undefined) {
     o.timeout = given.timeout == null ? undefined : checkPositive(ACTION, "timeout", given.timeout);
   }
-  if ("retries" in given) o.retries = checkInteger(ACTION, "retries", given.retries, 0);
-  if ("retryDelay" in given) {
+  if (given.retries !== undefined) o.retries = checkInteger(ACTION, "retries", given.retries, 0);
+  if (given.retryDelay !== undefined) {
     o.retryDelay = checkNonNegative(ACTION, "retryDelay", given.retryDelay);
   }
-  if ("backoff" in given) o.backoff = checkPositive(ACTION, "backoff", given.backoff);
-  if ("maxRetryDelay" in given) {
+  if (given.backoff !== undefined) o.backoff = checkPositive(ACTION, "backoff", given.backoff);
+  if (given.maxRetryDelay !== undefined) {
     o.maxRetryDelay = checkNonNegative(ACTION, "maxRetryDelay", given.maxRetryDelay, true);
   }
-  if ("delay" in given) {
+  if (given.delay !== undefined) {
     o.delay = given.delay == null ? undefined : checkNonNegative(ACTION, "delay", given.delay);
   }
-  if ("runAt" in given) o.runAt = checkRunAt(given.runAt);
-  if ("name" in given) {
+  if (given.runAt !== undefined) o.runAt = checkRunAt(given.runAt);
+  if (given.name !== undefined) {
     o.name = given.name === undefined ? undefined : checkString(ACTION, "name", given.name);
   }
-  if ("groupId" in given) {
+  if (given.groupId !== undefined) {
     o.groupId = given.groupId == null ? undefined : checkString(ACTION, "groupId", given.groupId);
   }
-  if ("detached" in given) o.detached = checkBoolean(ACTION, "detached", given.detached);
-  if ("metadata" in given) o.metadata = given.metadata;
-  if ("retryOn" in given) {
+  if (given.detached !== undefined) o.detached = checkBoolean(ACTION, "detached", given.detached);
+  if (given.metadata !== undefined) o.metadata = given.metadata;
+  if (given.retryOn !== undefined) {
     o.retryOn = given.retryOn === undefined
       ? undefined
       : checkFunction<(error: unknown) => boolean>(ACTION, "retryOn", given.retryOn);
   }
-  if ("bind" in given) o.bind = checkBoolean(ACTION, "bind", given.bind);
-  if ("transfer" in given) {
+  if (given.bind !== undefined) o.bind = checkBoolean(ACTION, "bind", given.bind);
+  if (given.transfer !== undefined) {
     o.transfer = given.transfer === undefined
       ? undefined
       : checkArray(ACTION, "transfer", given.transfer) as Transferable[];
   }
   if (o.delay !== undefined && o.runAt !== undefined) {
-    throw new TypeError(
+    throw new RangeError(
       `Cannot submit task as 'delay' and 'runAt' are mutually exclusive: current values are ${o.delay} and ${o.runAt}`,
     );
   }

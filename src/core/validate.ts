@@ -13,11 +13,14 @@ export function describeValue(value: unknown): string {
   if (typeof value === "bigint") return `${value}n`;
   if (typeof value === "function") return `function ${value.name || "(anonymous)"}`;
   if (typeof value === "symbol") return value.toString();
-  if (value instanceof Date) return `Date(${value.toISOString?.() ?? "invalid"})`;
+  if (value instanceof Date) {
+    return Number.isNaN(value.getTime()) ? "Date(invalid)" : `Date(${value.toISOString()})`;
+  }
   if (Array.isArray(value)) return `array(${value.length})`;
   if (value !== null && typeof value === "object") {
     const name = (value as object).constructor?.name;
-    return name && name !== "Object" ? `a ${name}` : "an object";
+    if (!name || name === "Object") return "an object";
+    return /^[AEIO]/.test(name) ? `an ${name}` : `a ${name}`;
   }
   return String(value);
 }
