@@ -170,7 +170,7 @@ describe("resolveTaskOptions", () => {
     assert.equal(merged, base);
     assert.equal(
       resolveTaskOptions({ retries: undefined, priority: undefined }),
-      resolveTaskOptions(),
+      resolveTaskOptions(undefined),
     );
   });
 
