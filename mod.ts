@@ -28,7 +28,15 @@
  */
 
 export { AsyncQueue, type AsyncQueueOptions } from "./src/backends/async_queue.ts";
-export { amap, type MapOptions } from "./src/backends/shortcuts.ts";
+export { amap, type MapOptions, pmap, tmap } from "./src/backends/shortcuts.ts";
+export {
+  type ChildPermissions,
+  type ChildPermissionsObject,
+  type ChildPermissionValue,
+  ProcessQueue,
+  type ProcessQueueOptions,
+} from "./src/backends/process_queue.ts";
+export { ThreadQueue, type ThreadQueueOptions } from "./src/backends/thread_queue.ts";
 export { asCompleted, type FinishedHandle } from "./src/core/as_completed.ts";
 export { type Clock, ManualClock, systemClock, type Timer } from "./src/core/clock.ts";
 export type { TaskContext } from "./src/core/context.ts";

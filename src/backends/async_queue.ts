@@ -51,7 +51,7 @@ class AsyncExecutor implements Executor {
   }
 
   execute(request: AttemptRequest): unknown {
-    request.began();
+    if (!request.began()) return undefined; // onStart cancelled it
     const source = request.source;
     if (typeof source === "function") {
       const fn = source as (...args: unknown[]) => unknown;

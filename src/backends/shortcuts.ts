@@ -9,6 +9,8 @@ import type { TaskOptions } from "../core/options.ts";
 import type { Task, TaskQueue } from "../core/queue.ts";
 import { checkOptionsObject } from "../core/validate.ts";
 import { AsyncQueue } from "./async_queue.ts";
+import { ProcessQueue } from "./process_queue.ts";
+import { ThreadQueue } from "./thread_queue.ts";
 
 /**
  * Options of the shortcuts: the queue's `workers` and `rate`, the run's
@@ -74,4 +76,48 @@ export function amap<T, R>(
 ): Promise<Awaited<R>[]> {
   const { runTimeout, taskOptions, ...queueOptions } = splitMapOptions("map tasks", options);
   return mapOn(new AsyncQueue(queueOptions), task, items, taskOptions, runTimeout);
+}
+
+/**
+ * `task(item)` for every item on a fresh {@linkcode ThreadQueue} (Web
+ * Workers); the values in input order, or `ExecutionError` if any task
+ * failed or was cancelled. The task is a `taskModule` export or a
+ * self-contained function; the pool is shut down before it returns.
+ *
+ * @example
+ * ```ts
+ * import { tmap } from "@osiiso/osiiso";
+ * const squares = await tmap((n: number) => n * n, [1, 2, 3], { workers: 2 });
+ * console.log(squares); // [1, 4, 9]
+ * ```
+ */
+export function tmap<T, R>(
+  task: Task<[T], R>,
+  items: Iterable<T>,
+  options?: MapOptions,
+): Promise<Awaited<R>[]> {
+  const { runTimeout, taskOptions, ...queueOptions } = splitMapOptions("map tasks", options);
+  return mapOn(new ThreadQueue(queueOptions), task, items, taskOptions, runTimeout);
+}
+
+/**
+ * `task(item)` for every item on a fresh {@linkcode ProcessQueue}
+ * (persistent subprocesses); the values in input order, or `ExecutionError`
+ * if any task failed or was cancelled. The children are stopped before it
+ * returns.
+ *
+ * @example
+ * ```ts
+ * import { pmap } from "@osiiso/osiiso";
+ * const cubes = await pmap((n: number) => n ** 3, [1, 2, 3], { workers: 2 });
+ * console.log(cubes); // [1, 8, 27]
+ * ```
+ */
+export function pmap<T, R>(
+  task: Task<[T], R>,
+  items: Iterable<T>,
+  options?: MapOptions,
+): Promise<Awaited<R>[]> {
+  const { runTimeout, taskOptions, ...queueOptions } = splitMapOptions("map tasks", options);
+  return mapOn(new ProcessQueue(queueOptions), task, items, taskOptions, runTimeout);
 }

@@ -5,6 +5,7 @@
  */
 
 import type { TaskHandle } from "./handle.ts";
+import { invalidMessage } from "./validate.ts";
 
 /**
  * A handle that has finished, as {@linkcode asCompleted} yields it: the
@@ -34,7 +35,17 @@ export type FinishedHandle<T> = Omit<TaskHandle<T>, "then" | "catch" | "finally"
 export function asCompleted<T>(
   handles: Iterable<TaskHandle<T>>,
 ): AsyncIterableIterator<FinishedHandle<T>> {
+  if (handles === null || typeof (handles as Iterable<unknown>)?.[Symbol.iterator] !== "function") {
+    throw new TypeError(invalidMessage("iterate as completed", "handles", "iterable", handles));
+  }
   const list = [...handles];
+  list.forEach((handle, index) => {
+    if (typeof (handle as TaskHandle<T> | null)?.onDone !== "function") {
+      throw new TypeError(
+        invalidMessage("iterate as completed", `handles[${index}]`, "a TaskHandle", handle),
+      );
+    }
+  });
   const finished: TaskHandle<T>[] = [];
   // next() calls made before a handle finished, answered in call order.
   const waiting: ((result: IteratorResult<FinishedHandle<T>>) => void)[] = [];

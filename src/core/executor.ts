@@ -38,15 +38,32 @@ export interface AttemptRequest {
   readonly bind: boolean;
   /** Objects to move rather than copy (ThreadQueue). */
   readonly transfer: readonly Transferable[] | undefined;
-  /** Aborted when the engine gives up on the attempt (timeout, cancel, forced shutdown). */
-  readonly signal: AbortSignal;
+  /** The per-attempt timeout in ms, if any (it counts from `began()`). */
+  readonly timeout: number | undefined;
   /**
-   * Tells the engine the attempt really started executing: the per-task
-   * timeout counts from here. Executors that queue attempts behind others
-   * (pipelining) call it when the worker starts the task; calling it more
-   * than once is harmless.
+   * Aborted when the engine gives up on the attempt (timeout, cancel, forced
+   * shutdown). Built on first use; pools should prefer `onAbort`.
    */
-  began(): void;
+  readonly signal: AbortSignal;
+  /** Whether the engine has given up on the attempt. */
+  readonly aborted: boolean;
+  /** Why the engine gave up (a `TaskTimeoutError`, a `CancelledError`), once it has. */
+  readonly abortReason: unknown;
+  /**
+   * Sets the one function called, synchronously, when the engine gives up
+   * on the attempt (at once if it already has); `undefined` removes it.
+   * Cheaper than a listener on `signal`, which costs an AbortController.
+   */
+  onAbort(listener: (() => void) | undefined): void;
+  /**
+   * Tells the engine the attempt really starts executing now: only from here
+   * is the task `running` (its attempt counted, `onStart` fired) and does
+   * its timeout count. Executors that queue attempts behind others
+   * (pipelining) call it when the worker starts the task. Returns false when
+   * the attempt was given up before it started (cancelled, say): then do
+   * not run it. Calling it again is harmless.
+   */
+  began(): boolean;
   /** Which worker ran the attempt: a thread index or a child pid. */
   worker: number | null;
 }

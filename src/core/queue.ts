@@ -42,7 +42,15 @@ import { releaseResource, trackResource } from "./resources.ts";
 import { RunSummary, TaskResult, type TaskStatus } from "./result.ts";
 import { sourceName, type TaskReference } from "./task_source.ts";
 import { TimerHeap } from "./timer_heap.ts";
-import { checkArray, checkOptionsObject } from "./validate.ts";
+import {
+  checkArray,
+  checkBoolean,
+  checkKnownNames,
+  checkOptionsObject,
+  invalidMessage,
+} from "./validate.ts";
+
+const SHUTDOWN_OPTION_NAMES: ReadonlySet<string> = new Set(["force"]);
 
 /** A task body: a function, or a reference to a module export (`taskModule`). */
 export type Task<A extends unknown[], R> = ((...args: A) => R) | TaskReference<(...args: A) => R>;
@@ -120,6 +128,7 @@ class QueuedTask extends TaskHandle<unknown> {
   options: ResolvedTaskOptions;
   place = Place.None;
   startedAt: number | null = null;
+  startedAtLatest = 0;
   attempt: Attempt | undefined = undefined;
   timer: Timer | undefined = undefined;
   // Links of the engine's active list (cheaper than a Set on the hot path).
@@ -168,9 +177,10 @@ class Attempt implements AttemptRequest {
   controller: AbortController | undefined = undefined;
   abortReason: unknown = undefined;
   aborted = false;
+  abortListener: (() => void) | undefined = undefined;
 
   constructor(readonly task: QueuedTask, readonly engine: TaskQueue) {
-    this.attempt = task._attempts;
+    this.attempt = task._attempts + 1;
     this.source = task.source as TaskSource;
     this.args = task.args as readonly unknown[];
   }
@@ -191,6 +201,10 @@ class Attempt implements AttemptRequest {
     return this.task.options.transfer;
   }
 
+  get timeout(): number | undefined {
+    return this.task.options.timeout;
+  }
+
   get signal(): AbortSignal {
     if (this.controller === undefined) {
       this.controller = new AbortController();
@@ -199,10 +213,15 @@ class Attempt implements AttemptRequest {
     return this.controller.signal;
   }
 
-  began(): void {
-    if (this.hasBegun) return;
+  began(): boolean {
+    if (this.hasBegun) return !this.settled;
     this.hasBegun = true;
-    this.engine._attemptBegan(this);
+    return this.engine._attemptBegan(this);
+  }
+
+  onAbort(listener: (() => void) | undefined): void {
+    this.abortListener = listener;
+    if (listener !== undefined && this.aborted) listener();
   }
 
   abort(reason: unknown): void {
@@ -210,6 +229,9 @@ class Attempt implements AttemptRequest {
     this.aborted = true;
     this.abortReason = reason;
     this.controller?.abort(reason);
+    const listener = this.abortListener;
+    this.abortListener = undefined;
+    listener?.();
   }
 
   /** The context handed to a bound task on the calling thread. */
@@ -267,6 +289,9 @@ export abstract class TaskQueue {
   #schedulerTimer: Timer | undefined = undefined;
   #activeHead: QueuedTask | undefined = undefined;
   #activeCount = 0;
+  // Attempts handed to a pool but not yet started in a worker (its window):
+  // they hold capacity but are still pending to the user.
+  #notBegun = 0;
   #outstanding = 0;
   #scheduledCount = 0;
   #results: TaskResult<unknown>[] = [];
@@ -455,12 +480,14 @@ export abstract class TaskQueue {
       return new TaskGroup(groupId, handles, this.#clock);
     }
     const entries = this.#iterableToArray(action, "entries", first as Iterable<unknown>);
-    for (const entry of entries) {
+    entries.forEach((entry, index) => {
       if (!Array.isArray(entry) || entry.length === 0) {
-        throw new TypeError("each group entry must be an array of [task, ...args]");
+        throw new TypeError(
+          invalidMessage(action, `entries[${index}]`, "a non-empty array [task, ...args]", entry),
+        );
       }
       this.#executor.validateSource(entry[0], action);
-    }
+    });
     const base = resolveTaskOptions(second);
     const groupId = base.groupId ?? `group-${this.#seq++}`;
     const options = resolveTaskOptions({ groupId }, base);
@@ -601,7 +628,8 @@ export abstract class TaskQueue {
 
   #capacity(): number {
     const workers = this.#options.workers ?? this.#executor.autoWorkers();
-    return this.#executor.capacity(workers);
+    // Under a rate limit, no pipelining: an attempt must start when its reservation says.
+    return this.#gate === undefined ? this.#executor.capacity(workers) : workers;
   }
 
   #pump(): void {
@@ -660,48 +688,73 @@ export abstract class TaskQueue {
     this.#startAttempt(task);
   }
 
+  /** Hands a new attempt to the executor; it becomes `running` at `began()`. */
   #startAttempt(task: QueuedTask): void {
-    task._attempts++;
-    task._status = "running";
-    if (task.startedAt === null) task.startedAt = this.#clock.now();
     const attempt = new Attempt(task, this);
     task.attempt = attempt;
-    if (this.#options.onStart !== undefined) {
-      this.#callHook("onStart", this.#options.onStart, task);
-      if (task.attempt !== attempt || task.place !== Place.Active) return;
-    }
+    this.#notBegun++;
     let outcome: unknown;
     try {
       outcome = this.#executor.execute(attempt);
+      if (isThenable(outcome)) {
+        // A foreign thenable's then() may throw: that is the task failing.
+        outcome.then(
+          (value) => this.#attemptSucceeded(attempt, value),
+          (error) => this.#attemptFailed(attempt, error),
+        );
+        return;
+      }
     } catch (error) {
       this.#attemptFailed(attempt, error);
       return;
     }
-    if (isThenable(outcome)) {
-      outcome.then(
-        (value) => this.#attemptSucceeded(attempt, value),
-        (error) => this.#attemptFailed(attempt, error),
-      );
-    } else {
-      this.#attemptSucceeded(attempt, outcome);
-    }
+    this.#attemptSucceeded(attempt, outcome);
   }
 
-  /** @ignore Called through `AttemptRequest.began()`. */
-  _attemptBegan(attempt: Attempt): void {
+  /**
+   * @ignore Called through `AttemptRequest.began()`: counts the attempt,
+   * fires `onStart` and arms the timeout. False when the attempt is over.
+   */
+  _attemptBegan(attempt: Attempt): boolean {
     const task = attempt.task;
+    if (attempt.settled || task.attempt !== attempt || task.place !== Place.Active) return false;
+    this.#notBegun--;
+    this.#markRunning(task);
+    // A pool may start an attempt later than its reservation: later ones keep their spacing.
+    this.#gate?.startedAt(task.startedAtLatest);
+    if (this.#options.onStart !== undefined) {
+      this.#callHook("onStart", this.#options.onStart, task);
+      if (attempt.settled || task.attempt !== attempt || task.place !== Place.Active) return false;
+    }
     const timeout = task.options.timeout;
-    if (timeout === undefined || attempt.settled || task.attempt !== attempt) return;
-    task.timer = this.#clock.setTimer(() => {
-      task.timer = undefined;
-      this.#attemptTimedOut(attempt);
-    }, timeout);
+    if (timeout !== undefined) {
+      task.timer = this.#clock.setTimer(() => {
+        task.timer = undefined;
+        this.#attemptTimedOut(attempt);
+      }, timeout);
+    }
+    return true;
+  }
+
+  #markRunning(task: QueuedTask): void {
+    task._attempts++;
+    task._status = "running";
+    const now = this.#clock.now();
+    if (task.startedAt === null) task.startedAt = now;
+    task.startedAtLatest = now;
   }
 
   #settle(attempt: Attempt): boolean {
     const task = attempt.task;
     if (attempt.settled || task.attempt !== attempt || task.place !== Place.Active) return false;
     attempt.settled = true;
+    // An outcome without began() (an argument that could not be sent, say)
+    // still counts as an attempt, so retries stay bounded.
+    if (!attempt.hasBegun) {
+      attempt.hasBegun = true;
+      this.#notBegun--;
+      this.#markRunning(task);
+    }
     if (task.timer !== undefined) {
       this.#clock.clearTimer(task.timer);
       task.timer = undefined;
@@ -890,9 +943,12 @@ export abstract class TaskQueue {
     const attempt = task.attempt;
     if (attempt !== undefined && !attempt.settled) {
       attempt.settled = true;
+      if (!attempt.hasBegun) this.#notBegun--;
       attempt.abort(new CancelledError("cancelled"));
     }
-    this.#finish(task, "cancelled", undefined, undefined, "cancelled", "cancelled");
+    // Sent to a worker but never started there: it did not execute.
+    const message = task._attempts === 0 ? "cancelled before execution" : "cancelled";
+    this.#finish(task, "cancelled", undefined, undefined, "cancelled", message);
   }
 
   /**
@@ -1083,14 +1139,11 @@ export abstract class TaskQueue {
    * ```
    */
   async shutdown(options?: { force?: boolean }): Promise<void> {
-    const { force = false } = checkOptionsObject("shut down queue", "options", options) as {
-      force?: boolean;
-    };
-    if (typeof force !== "boolean") {
-      throw new TypeError(
-        `Cannot shut down queue as 'force' must be a boolean: current value is ${typeof force}`,
-      );
-    }
+    const given = checkOptionsObject("shut down queue", "options", options);
+    checkKnownNames("shutdown", given, SHUTDOWN_OPTION_NAMES);
+    const force = given.force === undefined
+      ? false
+      : checkBoolean("shut down queue", "force", given.force);
     if (this.#closed) {
       this.#notify(this.#wakeWaiters);
       if (this.#closing !== undefined) await this.#closing;
@@ -1291,12 +1344,12 @@ export abstract class TaskQueue {
 
   /** Tasks holding a worker (running, or sleeping for the rate gate or a retry). */
   get activeCount(): number {
-    return this.#activeCount;
+    return this.#activeCount - this.#notBegun;
   }
 
   /** Tasks queued or scheduled (outstanding minus active). */
   get pendingCount(): number {
-    return this.#outstanding - this.#activeCount;
+    return this.#outstanding - this.activeCount;
   }
 
   /** Whether the queue has been shut down. */

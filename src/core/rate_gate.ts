@@ -25,6 +25,14 @@ export class RateGate {
     return Math.max(0, arrival - this.#tolerance - now);
   }
 
+  /**
+   * Records that an attempt really started at `time` (a pool may start one
+   * later than its reservation): the next ones keep their spacing from it.
+   */
+  startedAt(time: number): void {
+    this.#theoreticalArrival = Math.max(this.#theoreticalArrival, time + this.#interval);
+  }
+
   /** Forgets past reservations (after `reset()`). */
   clear(): void {
     this.#theoreticalArrival = -Infinity;

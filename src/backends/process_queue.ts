@@ -1,0 +1,206 @@
+/**
+ * ProcessQueue: tasks run in a pool of persistent child processes.
+ *
+ * @module
+ */
+
+import type { TaskSource } from "../core/executor.ts";
+import { TaskQueue } from "../core/queue.ts";
+import type { QueueOptions } from "../core/queue_options.ts";
+import { isTaskReference, type TaskReference } from "../core/task_source.ts";
+import {
+  checkArray,
+  checkInteger,
+  checkNonNegative,
+  checkString,
+  invalidMessage,
+} from "../core/validate.ts";
+import { checkChildPermissions, type ChildPermissions } from "../runtime/spawn.ts";
+import {
+  defaultKillGrace,
+  defaultMaxInFlightPerWorker,
+  ProcessPool,
+  type ProcessPoolOptions,
+} from "./process_pool.ts";
+
+export type {
+  ChildPermissions,
+  ChildPermissionsObject,
+  ChildPermissionValue,
+} from "../runtime/spawn.ts";
+
+/**
+ * Options of a {@linkcode ProcessQueue}: the shared queue options plus the
+ * pool's. Durations are milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { ProcessQueue, type ProcessQueueOptions, taskModule } from "@osiiso/osiiso";
+ * const setup = taskModule(new URL("./setup.ts", import.meta.url));
+ * const options: ProcessQueueOptions = {
+ *   workers: 4,
+ *   initializer: setup.loadModel,
+ *   initArgs: ["model.bin"],
+ *   maxTasksPerWorker: 1_000,
+ *   idleTimeout: 30_000,
+ *   env: { LOG_LEVEL: "warn" },
+ *   permissions: { read: true, net: ["api.example.com"] },
+ * };
+ * const q = new ProcessQueue(options);
+ * await q.shutdown();
+ * ```
+ */
+export interface ProcessQueueOptions extends QueueOptions {
+  /**
+   * Run once in each child process before its first task (a task reference,
+   * or a self-contained function); state it leaves in the child (module or
+   * global variables) is visible to that child's tasks. If it throws, the
+   * tasks sent to that child fail with its error and the next ones go to a
+   * fresh child (which runs it again).
+   */
+  initializer?: TaskReference | ((...args: never[]) => unknown);
+  /** Arguments of the initializer. Default `[]`. */
+  initArgs?: unknown[];
+  /** Replace a child after this many attempts (it finishes those first). Default: never. */
+  maxTasksPerWorker?: number | null;
+  /** Stop a child idle for this long; it is started again on demand. Default: never. */
+  idleTimeout?: number | null;
+  /**
+   * Attempts each child holds at once: the pipelining window that makes tiny
+   * tasks cheap. The child still runs them one at a time, in order.
+   * Default 32.
+   */
+  maxInFlightPerWorker?: number;
+  /**
+   * After a timeout, cancel or forced shutdown aborts a running task, how
+   * long the task may go on before the child's whole process group is killed
+   * and the child replaced; also how long a child asked to stop may take.
+   * Default 1,000.
+   */
+  killGrace?: number;
+  /** Variables added to (or overriding) the children's environment. */
+  env?: Record<string, string>;
+  /** The children's working directory. Default: this process's. */
+  cwd?: string;
+  /**
+   * Deno: the children's permissions. Default `"inherit"`: what this process
+   * has (full grants always; scoped ones when this process may read
+   * `/proc/self/cmdline`). `"none"`, or an object like
+   * `Deno.PermissionOptionsObject` (a missing name is not granted), narrows
+   * them; a grant this process lacks is a `RangeError`. Children need read
+   * access to their task modules. Ignored on Bun.
+   */
+  permissions?: ChildPermissions;
+}
+
+/** The names {@linkcode ProcessQueue} adds to the shared queue options. */
+const processOptionNames = [
+  "initializer",
+  "initArgs",
+  "maxTasksPerWorker",
+  "idleTimeout",
+  "maxInFlightPerWorker",
+  "killGrace",
+  "env",
+  "cwd",
+  "permissions",
+] as const;
+
+const action = "create queue";
+
+function checkEnv(value: unknown): Record<string, string> {
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new TypeError(invalidMessage(action, "env", "an object of strings", value));
+  }
+  for (const [name, item] of Object.entries(value)) {
+    if (typeof item !== "string") {
+      throw new TypeError(invalidMessage(action, `env.${name}`, "a string", item));
+    }
+  }
+  return { ...value as Record<string, string> };
+}
+
+/** Checks the pool's own options (the engine checks the shared ones). */
+function resolvePoolOptions(options: ProcessQueueOptions | undefined): ProcessPoolOptions {
+  if (options === null || typeof options !== "object") return {};
+  const given = options as Record<string, unknown>;
+  const initializer = given.initializer;
+  if (
+    initializer !== undefined && typeof initializer !== "function" &&
+    !isTaskReference(initializer)
+  ) {
+    throw new TypeError(
+      invalidMessage(action, "initializer", "a function or a task reference", initializer),
+    );
+  }
+  const initArgs = given.initArgs === undefined
+    ? []
+    : checkArray(action, "initArgs", given.initArgs);
+  const maxTasksPerWorker = given.maxTasksPerWorker ?? undefined;
+  const idleTimeout = given.idleTimeout ?? undefined;
+  return {
+    initializer: initializer as TaskSource | undefined,
+    initArgs,
+    maxTasksPerWorker: maxTasksPerWorker === undefined
+      ? undefined
+      : checkInteger(action, "maxTasksPerWorker", maxTasksPerWorker, 1),
+    idleTimeout: idleTimeout === undefined
+      ? undefined
+      : checkNonNegative(action, "idleTimeout", idleTimeout),
+    maxInFlightPerWorker: given.maxInFlightPerWorker === undefined
+      ? defaultMaxInFlightPerWorker
+      : checkInteger(action, "maxInFlightPerWorker", given.maxInFlightPerWorker, 1),
+    killGrace: given.killGrace === undefined
+      ? defaultKillGrace
+      : checkNonNegative(action, "killGrace", given.killGrace),
+    env: given.env === undefined ? undefined : checkEnv(given.env),
+    cwd: given.cwd === undefined ? undefined : checkString(action, "cwd", given.cwd),
+    permissions: given.permissions === undefined
+      ? undefined
+      : checkChildPermissions(given.permissions),
+  };
+}
+
+/**
+ * A queue whose tasks run in a pool of persistent child processes of the
+ * same runtime (`Deno.Command` on Deno, `Bun.spawn` on Bun): for isolation,
+ * crash-prone or memory-hungry work, and code that must be stoppable even in
+ * a busy loop. The same API as `AsyncQueue`; a task is a module export named
+ * with `taskModule()`, or a self-contained function (sent as source).
+ *
+ * Children start on demand and stay until `shutdown()` (or `idleTimeout`);
+ * module state in a child persists between its tasks. Arguments and results
+ * cross as everything JSON carries plus `undefined`, `Date`, `RegExp`,
+ * `Map`, `Set`, `BigInt`, typed arrays, `ArrayBuffer` and `Error`s (class,
+ * message, stack, `cause` and own fields), with shared references and
+ * cycles; anything else fails that task with `TaskSerializationError`.
+ * What a task prints goes to this process's stderr.
+ *
+ * A timeout, cancel or forced shutdown aborts the task's signal in the
+ * child; if the task has not stopped after `killGrace`, the child's whole
+ * process group (the child and everything it started) is killed and the
+ * child replaced. A child that crashes (`Deno.exit()`, `process.exit()`, a
+ * signal, an uncaught error) fails the task it was running with
+ * `WorkerCrashedError` (retried if retries remain); its other tasks go to
+ * other children. `TaskResult.worker` is the child's pid. Idle children do
+ * not keep a finished program alive, and children end with their parent.
+ *
+ * @example
+ * ```ts
+ * import { ProcessQueue } from "@osiiso/osiiso";
+ * await using q = new ProcessQueue({ workers: 2 });
+ * const h = q.submit((n: number) => {
+ *   let a = 0, b = 1;
+ *   for (let i = 0; i < n; i++) [a, b] = [b, a + b];
+ *   return a;
+ * }, [50]);
+ * await q.run();
+ * console.log(h.value(), h.result().worker); // 12586269025 <child pid>
+ * ```
+ */
+export class ProcessQueue extends TaskQueue {
+  /** Creates a queue; see {@linkcode ProcessQueueOptions} for the options and defaults. */
+  constructor(options?: ProcessQueueOptions) {
+    super(options, new ProcessPool(resolvePoolOptions(options)), processOptionNames);
+  }
+}

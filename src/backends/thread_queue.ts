@@ -1,0 +1,151 @@
+/**
+ * ThreadQueue: tasks run on a pool of Web Workers.
+ *
+ * @module
+ */
+
+import type { TaskSource } from "../core/executor.ts";
+import { TaskQueue } from "../core/queue.ts";
+import type { QueueOptions } from "../core/queue_options.ts";
+import { isTaskReference, type TaskReference } from "../core/task_source.ts";
+import { checkArray, checkInteger, checkNonNegative, invalidMessage } from "../core/validate.ts";
+import {
+  defaultKillGrace,
+  defaultMaxInFlightPerWorker,
+  ThreadPool,
+  type ThreadPoolOptions,
+} from "./thread_pool.ts";
+
+/**
+ * Options of a {@linkcode ThreadQueue}: the shared queue options plus the
+ * pool's. Durations are milliseconds.
+ *
+ * @example
+ * ```ts
+ * import { taskModule, ThreadQueue, type ThreadQueueOptions } from "@osiiso/osiiso";
+ * const setup = taskModule(new URL("./setup.ts", import.meta.url));
+ * const options: ThreadQueueOptions = {
+ *   workers: 4,
+ *   initializer: setup.openDatabase,
+ *   initArgs: ["app.db"],
+ *   maxTasksPerWorker: 10_000,
+ *   idleTimeout: 30_000,
+ * };
+ * const q = new ThreadQueue(options);
+ * await q.shutdown();
+ * ```
+ */
+export interface ThreadQueueOptions extends QueueOptions {
+  /**
+   * Run once in each worker before its first task (a task reference, or a
+   * self-contained function); state it leaves in the worker (module or
+   * global variables) is visible to the tasks that worker runs. If it
+   * throws, the tasks sent to that worker fail with its error and the next
+   * tasks go to a fresh worker.
+   */
+  initializer?: TaskReference | ((...args: never[]) => unknown);
+  /** Arguments of the initializer (structured-cloned to each worker). Default `[]`. */
+  initArgs?: unknown[];
+  /** Replace a worker after this many attempts (it finishes those first). Default: never. */
+  maxTasksPerWorker?: number | null;
+  /** Terminate a worker idle for this long; it is started again on demand. Default: never. */
+  idleTimeout?: number | null;
+  /**
+   * The most attempts each worker holds at once: the pipelining window that
+   * makes tiny tasks cheap (they travel and are answered in batches). The
+   * worker still runs them one at a time, in order. The pool sizes the
+   * window to about 2 ms of work, so long tasks are sent one at a time and
+   * the rest wait in priority order. Default 32.
+   */
+  maxInFlightPerWorker?: number;
+  /**
+   * After a timeout, cancel or forced shutdown aborts a running task, how
+   * long the task may go on before its worker is terminated and replaced.
+   * Default 1,000.
+   */
+  killGrace?: number;
+}
+
+/** The names {@linkcode ThreadQueue} adds to the shared queue options. */
+const threadOptionNames = [
+  "initializer",
+  "initArgs",
+  "maxTasksPerWorker",
+  "idleTimeout",
+  "maxInFlightPerWorker",
+  "killGrace",
+] as const;
+
+const action = "create queue";
+
+/** Checks the pool's own options (the engine checks the shared ones). */
+function resolvePoolOptions(options: ThreadQueueOptions | undefined): ThreadPoolOptions {
+  if (options === null || typeof options !== "object") return {};
+  const given = options as Record<string, unknown>;
+  const initializer = given.initializer;
+  if (
+    initializer !== undefined && typeof initializer !== "function" && !isTaskReference(initializer)
+  ) {
+    throw new TypeError(
+      invalidMessage(action, "initializer", "a function or a task reference", initializer),
+    );
+  }
+  const initArgs = given.initArgs === undefined
+    ? []
+    : checkArray(action, "initArgs", given.initArgs);
+  const maxTasksPerWorker = given.maxTasksPerWorker ?? undefined;
+  const idleTimeout = given.idleTimeout ?? undefined;
+  return {
+    initializer: initializer as TaskSource | undefined,
+    initArgs,
+    maxTasksPerWorker: maxTasksPerWorker === undefined
+      ? undefined
+      : checkInteger(action, "maxTasksPerWorker", maxTasksPerWorker, 1),
+    idleTimeout: idleTimeout === undefined
+      ? undefined
+      : checkNonNegative(action, "idleTimeout", idleTimeout),
+    maxInFlightPerWorker: given.maxInFlightPerWorker === undefined
+      ? defaultMaxInFlightPerWorker
+      : checkInteger(action, "maxInFlightPerWorker", given.maxInFlightPerWorker, 1),
+    killGrace: given.killGrace === undefined
+      ? defaultKillGrace
+      : checkNonNegative(action, "killGrace", given.killGrace),
+  };
+}
+
+/**
+ * A queue whose tasks run on a pool of Web Workers: for CPU work, parsing,
+ * compression, blocking synchronous code. The same API as `AsyncQueue`; a
+ * task is a module export named with `taskModule()`, or a self-contained
+ * function (sent as source: one that reads a variable from its
+ * surroundings fails with `TaskSerializationError`). Arguments and results
+ * are structured-cloned; the `transfer` task option moves buffers instead.
+ *
+ * Workers start on demand and stay until `shutdown()` (or `idleTimeout`).
+ * A per-task timeout aborts the task's signal in the worker and, if the task
+ * has not stopped after `killGrace`, terminates and replaces the worker.
+ * Deno cannot yet terminate a worker stuck in synchronous code: the task is
+ * still settled and the worker replaced, but the old thread spins on; use
+ * `ProcessQueue` for code that may never yield. On Deno a live worker keeps
+ * the program running: shut the queue down (`await using`, `shutdown()`),
+ * or end it with `run(main)`.
+ *
+ * @example
+ * ```ts
+ * import { ThreadQueue } from "@osiiso/osiiso";
+ * await using q = new ThreadQueue({ workers: 2 });
+ * const h = q.submit((n: number) => {
+ *   let a = 0, b = 1;
+ *   for (let i = 0; i < n; i++) [a, b] = [b, a + b];
+ *   return a;
+ * }, [50]);
+ * await q.run();
+ * console.log(h.value()); // 12586269025
+ * ```
+ */
+export class ThreadQueue extends TaskQueue {
+  /** Creates a queue; see {@linkcode ThreadQueueOptions} for the options and defaults. */
+  constructor(options?: ThreadQueueOptions) {
+    super(options, new ThreadPool(resolvePoolOptions(options)), threadOptionNames);
+  }
+}

@@ -1,0 +1,71 @@
+/**
+ * ProcessQueue: the shared behaviour suite on persistent subprocesses, plus
+ * what only the process backend does (pids on results, crashes seen through
+ * the engine, pmap).
+ *
+ * @module
+ */
+
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { ProcessQueue } from "../../src/backends/process_queue.ts";
+import { pmap } from "../../src/backends/shortcuts.ts";
+import { ExecutionError, WorkerCrashedError } from "../../src/core/errors.ts";
+import { behaviourSuite, behaviourTasks } from "../behaviour/suite.ts";
+import { useLeakCheck, withQueue } from "../helpers/leaks.ts";
+
+behaviourSuite({
+  name: "process",
+  make: (options) => new ProcessQueue(options),
+  tasks: behaviourTasks,
+  shortcut: (fn, items, options) => pmap(fn as never, items, options),
+});
+
+describe("ProcessQueue only", () => {
+  useLeakCheck();
+
+  it("records the child's pid for each attempt, one persistent child per worker", async () => {
+    await withQueue(() => new ProcessQueue({ workers: 1 }), async (q) => {
+      q.map((n: number) => n * 2, [1, 2, 3, 4]);
+      const summary = await q.run();
+      assert.deepEqual([...summary.values].sort(), [2, 4, 6, 8]);
+      const pids = new Set(summary.results.map((r) => r.worker));
+      assert.equal(pids.size, 1);
+      const [pid] = pids;
+      assert.ok(typeof pid === "number" && pid > 0 && pid !== process.pid);
+    });
+  });
+
+  it("a task that exits its child fails as worker-crashed; the next task runs in a new child", async () => {
+    await withQueue(() => new ProcessQueue({ workers: 1 }), async (q) => {
+      const crash = q.submit(() => {
+        (globalThis as unknown as { process: { exit(code: number): never } }).process.exit(13);
+      });
+      const after = q.submit((n: number) => n * 2, [4]);
+      const summary = await q.run();
+      assert.equal(summary.failed, 1);
+      assert.equal(summary.succeeded, 1);
+      const result = crash.result();
+      assert.ok(result.exception instanceof WorkerCrashedError, String(result.exception));
+      assert.equal(result.endedBy, "worker-crashed");
+      assert.match(result.message, /worker process died/);
+      assert.equal(after.value(), 8);
+      assert.notEqual(after.result().worker, result.worker);
+    });
+  });
+
+  it("pmap returns values in input order and raises ExecutionError on a failure", async () => {
+    assert.deepEqual(await pmap((n: number) => n * 2, [3, 1, 2], { workers: 2 }), [6, 2, 4]);
+    await assert.rejects(
+      pmap(
+        (n: number) => {
+          if (n === 2) throw new Error("two");
+          return n;
+        },
+        [1, 2, 3],
+        { workers: 2 },
+      ),
+      ExecutionError,
+    );
+  });
+});
