@@ -13,12 +13,28 @@ import {
   CancelledError,
   ExecutionError,
   ManualClock,
+  pmap,
+  ProcessQueue,
   QueueFullError,
   run,
   type TaskContext,
+  taskModule,
+  ThreadQueue,
+  tmap,
 } from "../mod.ts";
+import type * as GalleryTasks from "./gallery_tasks.ts";
 
-const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+const tasks = taskModule<typeof GalleryTasks>(new URL("./gallery_tasks.ts", import.meta.url));
+
+/** Sleeps `ms`, or rejects as soon as `signal` aborts (so a cancelled task stops at once). */
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    }, { once: true });
+  });
 
 async function asyncFetch(label: string, delay = 20): Promise<string> {
   await sleep(delay);
@@ -118,13 +134,16 @@ async function policies(): Promise<void> {
 
   const timed = new AsyncQueue({ workers: 2 });
   const important = timed.submit(() => asyncFetch("important", 30), { mustComplete: true });
-  timed.submit(() => sleep(10_000), { name: "too-slow" });
+  timed.submit((ctx: TaskContext) => sleep(10_000, ctx.signal), { name: "too-slow", bind: true });
   const cut = await timed.run({ timeout: 15 });
   console.log(`timedOut=${cut.timedOut} important=${await important}`);
   await timed.shutdown();
 
   const q2 = new AsyncQueue().start();
-  const victim = q2.submit(() => sleep(10_000), { name: "victim" });
+  const victim = q2.submit((ctx: TaskContext) => sleep(10_000, ctx.signal), {
+    name: "victim",
+    bind: true,
+  });
   await sleep(5);
   victim.cancel();
   try {
@@ -191,6 +210,65 @@ async function shortcutsAndScopes(): Promise<void> {
   console.log(`scope total: ${total}`);
 }
 
+async function threads(): Promise<void> {
+  heading("ThreadQueue: Web Workers, module tasks and inline functions");
+  const q = new ThreadQueue({ workers: 3 });
+  const flaky = q.submit(tasks.failOnce, ["gallery"], {
+    retries: 1,
+    retryDelay: 10,
+    name: "flaky-thread",
+  });
+  q.map(tasks.blockingFetch, ["map-a", "map-b"], { groupId: "mapped", name: "mapped-thread" });
+  const group = q.group([[tasks.blockingFetch, "grouped"], [tasks.add, 10, 5]], {
+    groupId: "mixed",
+  });
+  q.submit(tasks.blockingFetch, ["delayed"], {
+    delay: 10,
+    priority: 0,
+    mustComplete: true,
+    name: "delayed-thread",
+  });
+  // A self-contained function is sent as source; one that used an outside
+  // variable would fail with TaskSerializationError (use taskModule then).
+  const inline = q.submit((n: number) => n.toString(2), [10], { name: "inline" });
+  const summary = await q.run({ strict: true });
+  console.log("group values:", await group.values()); // ["thread:grouped", 15]
+  console.log(
+    `flaky: ${flaky.value()} after ${flaky.attempts} attempts; inline: ${inline.value()}`,
+  );
+  console.log("workers used:", [...new Set(summary.results.map((r) => r.worker))].sort());
+  summary.display();
+  const timedOut = q.submit((ctx: TaskContext) => {
+    // Cooperative: the signal aborts in the worker on timeout.
+    return new Promise((_, reject) =>
+      ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason))
+    );
+  }, { bind: true, timeout: 50, name: "stopped-in-worker" });
+  await q.run();
+  console.log(`timeout: ${timedOut.result().message}`);
+  await q.shutdown();
+  console.log("tmap:", await tmap(tasks.square, [1, 2, 3], { workers: 2 }));
+}
+
+async function processes(): Promise<void> {
+  heading("ProcessQueue: persistent subprocesses");
+  const q = new ProcessQueue({ workers: 2 });
+  q.map(tasks.square, [2, 3, 4], { groupId: "squares", name: "square" });
+  const group = q.group([[tasks.add, 20, 22], [tasks.square, 9]], { groupId: "mixed-process" });
+  const pids = q.map(tasks.pid, [undefined, undefined, undefined, undefined] as never[]);
+  const crash = q.submit(() => {
+    // A hard crash takes only this task (and its child) down.
+    (globalThis as unknown as { process: { exit(code: number): never } }).process.exit(13);
+  }, { name: "crash" });
+  const summary = await q.run();
+  console.log("group values:", await group.values()); // [42, 81]
+  console.log("child pids:", [...new Set(pids.map((h) => h.value()))].length, "distinct");
+  console.log(`crash: ${crash.result().endedBy}: ${crash.result().message}`);
+  console.log(`succeeded=${summary.succeeded} failed=${summary.failed}`);
+  await q.shutdown();
+  console.log("pmap:", await pmap(tasks.square, [5, 6], { workers: 2 }));
+}
+
 await run(async () => {
   await basics();
   await retriesAndTimeouts();
@@ -198,5 +276,7 @@ await run(async () => {
   await scheduling();
   await boundsAndResults();
   await shortcutsAndScopes();
+  await threads();
+  await processes();
   console.log("\nGallery finished.");
 });

@@ -1,0 +1,44 @@
+/**
+ * Task functions for the feature gallery's ThreadQueue and ProcessQueue
+ * sections. Workers and child processes import this module by URL (through
+ * `taskModule`), so it is a plain module: no osiiso imports needed.
+ *
+ * @module
+ */
+
+/** Blocks the calling thread for `ms` (CPU-free), like a synchronous library call. */
+function blockFor(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+}
+
+/** A blocking "fetch": sleeps synchronously, then answers. */
+export function blockingFetch(label: string, delay = 20): string {
+  blockFor(delay);
+  return `thread:${label}`;
+}
+
+/** Adds two numbers. */
+export function add(a: number, b: number): number {
+  return a + b;
+}
+
+/** Squares a number. */
+export function square(n: number): number {
+  return n * n;
+}
+
+/** Module state persists in a worker between tasks, so a retry sees the count. */
+const attemptsByKey = new Map<string, number>();
+
+/** Fails the first time it is called for `key`, then succeeds. */
+export function failOnce(key: string): string {
+  const seen = (attemptsByKey.get(key) ?? 0) + 1;
+  attemptsByKey.set(key, seen);
+  if (seen === 1) throw new Error(`first attempt for ${key} fails`);
+  return "retry-ok";
+}
+
+/** The process id of the worker's child (ProcessQueue) or of this program. */
+export function pid(): number {
+  return (globalThis as unknown as { process: { pid: number } }).process.pid;
+}
