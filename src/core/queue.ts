@@ -407,14 +407,19 @@ export abstract class TaskQueue {
    * ```
    */
   map<T, R>(
+    task: BoundTaskFunction<[T], R>,
+    items: Iterable<T>,
+    options: BindOptions,
+  ): TaskHandle<Awaited<R>>[];
+  /** Submits `task(item)` for each item. */
+  map<T, R>(
     task: Task<[T], R>,
     items: Iterable<T>,
     options?: TaskOptions,
-  ): TaskHandle<Awaited<R>>[] {
+  ): TaskHandle<Awaited<R>>[];
+  map(task: unknown, items: Iterable<unknown>, options?: TaskOptions): TaskHandle<unknown>[] {
     const list = this.#iterableToArray("map tasks", "items", items);
-    return this.#submitMany(task, list.map((item) => [item]), options, "map tasks") as TaskHandle<
-      Awaited<R>
-    >[];
+    return this.#submitMany(task, list.map((item) => [item]), options, "map tasks");
   }
 
   /**
@@ -430,10 +435,21 @@ export abstract class TaskQueue {
    * ```
    */
   starmap<A extends unknown[], R>(
+    task: BoundTaskFunction<A, R>,
+    argLists: Iterable<A>,
+    options: BindOptions,
+  ): TaskHandle<Awaited<R>>[];
+  /** Submits `task(...args)` for each argument list. */
+  starmap<A extends unknown[], R>(
     task: Task<A, R>,
     argLists: Iterable<A>,
     options?: TaskOptions,
-  ): TaskHandle<Awaited<R>>[] {
+  ): TaskHandle<Awaited<R>>[];
+  starmap(
+    task: unknown,
+    argLists: Iterable<unknown[]>,
+    options?: TaskOptions,
+  ): TaskHandle<unknown>[] {
     const lists = this.#iterableToArray("starmap tasks", "argLists", argLists);
     lists.forEach((args, index) => {
       if (!Array.isArray(args)) {
@@ -442,9 +458,7 @@ export abstract class TaskQueue {
         );
       }
     });
-    return this.#submitMany(task, lists as unknown[][], options, "starmap tasks") as TaskHandle<
-      Awaited<R>
-    >[];
+    return this.#submitMany(task, lists, options, "starmap tasks");
   }
 
   /**
@@ -462,6 +476,12 @@ export abstract class TaskQueue {
    * console.log(await mixed.values(), await squares.values()); // [5, "x"] [1, 4, 9]
    * ```
    */
+  group<T, R>(
+    task: BoundTaskFunction<[T], R>,
+    items: Iterable<T>,
+    options: BindOptions,
+  ): TaskGroup<Awaited<R>>;
+  /** Submits a homogeneous group: `task(item)` for each item. */
   group<T, R>(task: Task<[T], R>, items: Iterable<T>, options?: TaskOptions): TaskGroup<Awaited<R>>;
   /** Submits a heterogeneous group: `[[task, ...args], …]`. */
   group(entries: Iterable<GroupEntry>, options?: TaskOptions): TaskGroup<unknown>;
@@ -512,6 +532,12 @@ export abstract class TaskQueue {
    * console.log(h.value(), many.map((x) => x.value())); // 16 [1, 4, 9]
    * ```
    */
+  task<A extends unknown[], R>(
+    task: BoundTaskFunction<A, R>,
+    options: BindOptions,
+  ): BoundTask<A, R>;
+  /** Binds `task` to this queue with options. */
+  task<A extends unknown[], R>(task: Task<A, R>, options?: TaskOptions): BoundTask<A, R>;
   task<A extends unknown[], R>(task: Task<A, R>, options?: TaskOptions): BoundTask<A, R> {
     this.#executor.validateSource(task, "bind task");
     const bound = resolveTaskOptions(options);
