@@ -273,7 +273,7 @@ export class ExecutionError extends OsiisoError {
     setErrorName(this, "ExecutionError");
   }
 
-  /** The failed and cancelled results, in the order given (a frozen array). */
+  /** The failed and cancelled results, in the order given (a copy, typed read-only). */
   readonly results: readonly TaskResult[];
 
   /**

@@ -357,8 +357,9 @@ const BAR = "-".repeat(40);
 
 /**
  * The immutable summary of a `run()` (results in completion order) or a
- * `group.wait()` (results in submission order). Instances are frozen, and so
- * is their `results` array.
+ * `group.wait()` (results in submission order). Instances are frozen; their
+ * `results` array is a copy typed read-only (not frozen: on Bun a frozen
+ * array is slow to build and to iterate).
  *
  * @typeParam T The tasks' return type.
  *
