@@ -13,7 +13,7 @@
  */
 
 import { TaskSerializationError } from "../core/errors.ts";
-import { resolveTaskReference, reviveFunction } from "../core/task_source.ts";
+import { resolveTaskReference, reviveFunction } from "../core/task_reference.ts";
 import {
   deserializeThrown,
   type InitMessage,

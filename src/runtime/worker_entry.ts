@@ -29,16 +29,15 @@ const scope = globalThis as unknown as WorkerScope;
 const originalClose = typeof scope.close === "function" ? scope.close.bind(scope) : undefined;
 const deno = scope.Deno;
 const originalDenoExit = deno?.exit.bind(deno);
-const nodeProcess = scope.process;
-const originalProcessExit = typeof nodeProcess?.exit === "function"
-  ? nodeProcess.exit.bind(nodeProcess)
-  : undefined;
+type ProcessLike = { exit(code?: number): never };
+let originalProcessExit: ((code?: number) => never) | undefined;
 
 /** Ends this worker without the notice (the host has already sent what it had). */
 function endWorker(code: number): void {
   if (originalClose !== undefined) originalClose();
-  else if (originalProcessExit !== undefined) originalProcessExit(code);
-  else if (originalDenoExit !== undefined) originalDenoExit(code);
+  else if (scope.process !== undefined && originalProcessExit !== undefined) {
+    originalProcessExit(code); // reading scope.process above wraps it (and sets the original)
+  } else if (originalDenoExit !== undefined) originalDenoExit(code);
 }
 
 const host = new TaskHost({
@@ -58,11 +57,33 @@ if (deno !== undefined && originalDenoExit !== undefined) {
     return originalDenoExit(code);
   };
 }
-if (nodeProcess !== undefined && originalProcessExit !== undefined) {
-  nodeProcess.exit = (code?: number): never => {
+function wrapProcessExit(process: ProcessLike): void {
+  if (originalProcessExit !== undefined || typeof process?.exit !== "function") return;
+  const original = process.exit.bind(process);
+  originalProcessExit = original;
+  process.exit = (code?: number): never => {
     host.exiting(code ?? 0, "process.exit()");
-    return originalProcessExit(code);
+    return original(code);
   };
+}
+
+const processProperty = Object.getOwnPropertyDescriptor(globalThis, "process");
+const processGetter = processProperty?.get;
+if (processGetter !== undefined && processProperty?.configurable === true) {
+  // Deno builds `process` on first use (it loads its Node compatibility layer,
+  // ~30 ms of worker start-up): wrap its exit then, not now.
+  Object.defineProperty(globalThis, "process", {
+    configurable: true,
+    enumerable: processProperty.enumerable,
+    get(): unknown {
+      const process = processGetter.call(globalThis) as ProcessLike;
+      wrapProcessExit(process);
+      return process;
+    },
+    set: processProperty.set,
+  });
+} else if (scope.process !== undefined) {
+  wrapProcessExit(scope.process);
 }
 
 scope.addEventListener("error", (event: Event) => {
