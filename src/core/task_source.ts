@@ -17,7 +17,7 @@
 
 import { TaskSerializationError } from "./errors.ts";
 import { invalidMessage } from "./validate.ts";
-import { compileFunctionExpression, sourceName, type TaskReference } from "./task_reference.ts";
+import { compileFunctionExpression, sourceName } from "./task_reference.ts";
 
 export * from "./task_reference.ts";
 
