@@ -317,6 +317,8 @@ export abstract class TaskQueue {
   #scheduled = new TimerHeap<QueuedTask>();
   #schedulerTimer: Timer | undefined = undefined;
   #activeHead: QueuedTask | undefined = undefined;
+  // Attempts held back by the rate limit until another one starts in a worker.
+  #rateWaiting: QueuedTask[] = [];
   #activeCount = 0;
   // Attempts handed to a pool but not yet started in a worker (its window):
   // they hold capacity but are still pending to the user.
@@ -755,12 +757,48 @@ export abstract class TaskQueue {
       if (wait > 0) {
         task.timer = this.#clock.setTimer(() => {
           task.timer = undefined;
-          if (task.place === Place.Active) this.#startAttempt(task);
+          if (task.place === Place.Active) this.#dispatchRated(task);
         }, wait);
         return;
       }
+      this.#dispatchRated(task);
+      return;
     }
     this.#startAttempt(task);
+  }
+
+  /**
+   * Under a rate limit, hands an attempt over only when no other is waiting
+   * to start in a worker: a pool may start one late (a worker still
+   * booting), and two handed over meanwhile would then start together. The
+   * one held back takes a fresh reservation once the other has started.
+   */
+  #dispatchRated(task: QueuedTask): void {
+    if (this.#notBegun > 0) {
+      this.#rateWaiting.push(task);
+      return;
+    }
+    this.#startAttempt(task);
+  }
+
+  /** An attempt is no longer waiting to start in a worker (it started, or ended). */
+  #leftWindow(): void {
+    this.#notBegun--;
+    if (this.#rateWaiting.length > 0 && this.#notBegun === 0) this.#resumeRated();
+  }
+
+  /** Lets one attempt held back by the rate limit go on. */
+  #resumeRated(): void {
+    for (
+      let next = this.#rateWaiting.shift();
+      next !== undefined;
+      next = this.#rateWaiting.shift()
+    ) {
+      if (next.place === Place.Active) {
+        this.#beginAttempt(next);
+        return;
+      }
+    }
   }
 
   /** Hands a new attempt to the executor; it becomes `running` at `began()`. */
@@ -793,7 +831,7 @@ export abstract class TaskQueue {
   _attemptBegan(attempt: Attempt): boolean {
     const task = attempt.task;
     if (attempt.settled || task.attempt !== attempt || task.place !== Place.Active) return false;
-    this.#notBegun--;
+    this.#leftWindow();
     this.#markRunning(task);
     // A pool may start an attempt later than its reservation: later ones keep their spacing.
     this.#gate?.startedAt(task.startedAtLatest);
@@ -827,7 +865,7 @@ export abstract class TaskQueue {
     // still counts as an attempt, so retries stay bounded.
     if (!attempt.hasBegun) {
       attempt.hasBegun = true;
-      this.#notBegun--;
+      this.#leftWindow();
       this.#markRunning(task);
     }
     if (task.timer !== undefined) {
@@ -1033,7 +1071,7 @@ export abstract class TaskQueue {
     const attempt = task.attempt;
     if (attempt !== undefined && !attempt.settled) {
       attempt.settled = true;
-      if (!attempt.hasBegun) this.#notBegun--;
+      if (!attempt.hasBegun) this.#leftWindow();
       attempt.abort(new CancelledError("cancelled"));
     }
     // Sent to a worker but never started there: it did not execute.
