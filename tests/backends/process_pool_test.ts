@@ -427,6 +427,9 @@ describe("ProcessPool", () => {
       const spinning = request(tasks.spin, [60_000], { timeout: 50 });
       const done = outcome(pool.execute(spinning));
       while (spinning.begunAt === undefined) await sleep(10);
+      // began() says the child was sent the task; give it time to be inside the
+      // loop, or the abort arrives first and the child just drops the task.
+      await sleep(300);
       spinning.abort();
       await done;
       await waitUntilGone([spinning.worker!], 3_000, "the spinning child");
