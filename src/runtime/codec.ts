@@ -35,7 +35,6 @@
 
 import { TaskSerializationError } from "../core/errors.ts";
 import {
-  defineField,
   defineHidden,
   errorClassName,
   errorText,
@@ -508,7 +507,7 @@ function decodeError(tagged: Tagged, decoder: Decoder): Error {
   const fields = tagged.d as unknown[] | undefined;
   if (fields !== undefined) {
     for (let index = 0; index < fields.length; index += 2) {
-      defineField(error, fields[index] as string, decodeAny(fields[index + 1], decoder));
+      defineHidden(error, fields[index] as string, decodeAny(fields[index + 1], decoder), true);
     }
   }
   return error;

@@ -521,50 +521,30 @@ export function rebuildError(className: string, name: string, message: string): 
 }
 
 /**
- * Sets a non-enumerable own property, as `Error` keeps `stack` and `cause`.
+ * Sets an own data property of a rebuilt error: hidden (not enumerable), as
+ * `Error` keeps `stack` and `cause`, or `enumerable` for its data fields.
+ * A slot that cannot be redefined (a `DOMException` accessor, a
+ * non-configurable built-in) keeps its value as built.
  *
  * @example
  * ```ts
  * import { defineHidden } from "./protocol.ts";
  * const error = new Error("x");
  * defineHidden(error, "cause", "why");
- * console.log(Object.keys(error).length, error.cause); // 0 why
+ * defineHidden(error, "code", 7, true);
+ * console.log(Object.keys(error), error.cause); // ["code"] why
  * ```
  */
-export function defineHidden(target: object, key: string, value: unknown): void {
+export function defineHidden(
+  target: object,
+  key: string,
+  value: unknown,
+  enumerable = false,
+): void {
   try {
-    Object.defineProperty(target, key, {
-      value,
-      writable: true,
-      enumerable: false,
-      configurable: true,
-    });
+    Object.defineProperty(target, key, { value, writable: true, enumerable, configurable: true });
   } catch {
-    // DOMException's accessors cannot be shadowed everywhere; the value stays as built.
-  }
-}
-
-/**
- * Sets an enumerable own data field of a rebuilt error.
- *
- * @example
- * ```ts
- * import { defineField } from "./protocol.ts";
- * const error = new Error("x");
- * defineField(error, "code", 7);
- * console.log(Object.keys(error)); // ["code"]
- * ```
- */
-export function defineField(target: object, key: string, value: unknown): void {
-  try {
-    Object.defineProperty(target, key, {
-      value,
-      writable: true,
-      enumerable: true,
-      configurable: true,
-    });
-  } catch {
-    // A non-configurable slot of a built-in: keep the rest.
+    // The slot cannot be shadowed here; the rest is kept.
   }
 }
 
@@ -642,7 +622,7 @@ export function deserializeThrown(wire: SerializedThrown): unknown {
     defineHidden(error, "errors", wire.errors.map(deserializeThrown));
   }
   if (wire.data !== undefined) {
-    for (const [key, value] of Object.entries(wire.data)) defineField(error, key, value);
+    for (const [key, value] of Object.entries(wire.data)) defineHidden(error, key, value, true);
   }
   return error;
 }
