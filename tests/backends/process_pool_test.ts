@@ -22,7 +22,8 @@ import {
 } from "../../src/core/errors.ts";
 import { liveResources } from "../../src/core/resources.ts";
 import { taskModule } from "../../src/core/task_source.ts";
-import { outcome, rejection, request } from "../helpers/attempt_request.ts";
+import { outcome, rejection, request, withStartedPool } from "../helpers/attempt_request.ts";
+import { sleep } from "../helpers/timing.ts";
 import { useLeakCheck } from "../helpers/leaks.ts";
 import { processesInGroups, processTable } from "../helpers/process_table.ts";
 import type * as Tasks from "../fixtures/process_tasks.ts";
@@ -30,20 +31,14 @@ import type * as Tasks from "../fixtures/process_tasks.ts";
 const tasks = taskModule<typeof Tasks>(new URL("../fixtures/process_tasks.ts", import.meta.url));
 const isDeno = "Deno" in globalThis;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Runs `fn` with a started pool, always force-closes it, and checks nothing is left. */
 async function withPool<R>(
   options: ProcessPoolOptions & { workers?: number },
   fn: (pool: ProcessPool) => Promise<R>,
 ): Promise<R> {
-  const pool = new ProcessPool(options);
-  pool.start(options.workers ?? 1);
   try {
-    return await fn(pool);
+    return await withStartedPool(new ProcessPool(options), options.workers ?? 1, fn);
   } finally {
-    await pool.close(true);
-    assert.equal(pool.liveWorkers(), 0);
     assert.equal(liveResources().children, 0, "close() resolves once every child has exited");
   }
 }

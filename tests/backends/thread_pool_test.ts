@@ -14,7 +14,8 @@ import type { TaskSource } from "../../src/core/executor.ts";
 import { TaskSerializationError, WorkerCrashedError } from "../../src/core/errors.ts";
 import { abandonedLabels, liveResources } from "../../src/core/resources.ts";
 import { taskModule } from "../../src/core/task_source.ts";
-import { outcome, rejection, request } from "../helpers/attempt_request.ts";
+import { outcome, rejection, request, withStartedPool } from "../helpers/attempt_request.ts";
+import { sleep } from "../helpers/timing.ts";
 import { useLeakCheck } from "../helpers/leaks.ts";
 import type * as Tasks from "../fixtures/thread_tasks.ts";
 
@@ -25,21 +26,12 @@ const broken = taskModule<{ never(): number }>(
 const isDeno = "Deno" in globalThis;
 const isBun = "Bun" in globalThis;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /** Runs `fn` with a started pool, and always force-closes it. */
-async function withPool<R>(
+function withPool<R>(
   options: ThreadPoolOptions & { workers?: number },
   fn: (pool: ThreadPool) => Promise<R>,
 ): Promise<R> {
-  const pool = new ThreadPool(options);
-  pool.start(options.workers ?? 1);
-  try {
-    return await fn(pool);
-  } finally {
-    await pool.close(true);
-    assert.equal(pool.liveWorkers(), 0);
-  }
+  return withStartedPool(new ThreadPool(options), options.workers ?? 1, fn);
 }
 
 describe("ThreadPool", () => {

@@ -7,7 +7,7 @@
  */
 
 import assert from "node:assert/strict";
-import type { AttemptRequest, TaskSource } from "../../src/core/executor.ts";
+import type { AttemptRequest, Executor, TaskSource } from "../../src/core/executor.ts";
 import { TaskTimeoutError } from "../../src/core/errors.ts";
 
 /** An attempt request as the engine would make it, with what the tests look at. */
@@ -83,4 +83,19 @@ export async function rejection(promise: unknown): Promise<unknown> {
   const result = await outcome(promise);
   assert.equal(result.ok, false, "expected the attempt to fail");
   return (result as { error: unknown }).error;
+}
+
+/** Starts `pool` with `workers`, runs `fn`, and always force-closes the pool and checks it is empty. */
+export async function withStartedPool<P extends Executor, R>(
+  pool: P,
+  workers: number,
+  fn: (pool: P) => Promise<R>,
+): Promise<R> {
+  pool.start(workers);
+  try {
+    return await fn(pool);
+  } finally {
+    await pool.close(true);
+    assert.equal(pool.liveWorkers(), 0);
+  }
 }
