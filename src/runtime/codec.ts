@@ -35,7 +35,7 @@
 
 import { TaskSerializationError } from "../core/errors.ts";
 import {
-  defineHidden,
+  defineOwn,
   errorClassName,
   errorText,
   forEachErrorField,
@@ -501,13 +501,13 @@ function decodeError(tagged: Tagged, decoder: Decoder): Error {
   const message = tagged.m as string;
   const error = rebuildError(tagged.c as string, name, message);
   decoder.objects.push(error);
-  defineHidden(error, "stack", typeof tagged.s === "string" ? tagged.s : `${name}: ${message}`);
-  if ("k" in tagged) defineHidden(error, "cause", decodeAny(tagged.k, decoder));
-  if ("e" in tagged) defineHidden(error, "errors", decodeAny(tagged.e, decoder));
+  defineOwn(error, "stack", typeof tagged.s === "string" ? tagged.s : `${name}: ${message}`);
+  if ("k" in tagged) defineOwn(error, "cause", decodeAny(tagged.k, decoder));
+  if ("e" in tagged) defineOwn(error, "errors", decodeAny(tagged.e, decoder));
   const fields = tagged.d as unknown[] | undefined;
   if (fields !== undefined) {
     for (let index = 0; index < fields.length; index += 2) {
-      defineHidden(error, fields[index] as string, decodeAny(fields[index + 1], decoder), true);
+      defineOwn(error, fields[index] as string, decodeAny(fields[index + 1], decoder), true);
     }
   }
   return error;

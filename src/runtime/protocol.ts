@@ -516,7 +516,7 @@ export function rebuildError(className: string, name: string, message: string): 
     return new DOMException(message, name);
   }
   const error = Reflect.construct(Error, [message], KNOWN_ERRORS.get(className) ?? Error) as Error;
-  if (error.name !== name) defineHidden(error, "name", name);
+  if (error.name !== name) defineOwn(error, "name", name);
   return error;
 }
 
@@ -528,14 +528,14 @@ export function rebuildError(className: string, name: string, message: string): 
  *
  * @example
  * ```ts
- * import { defineHidden } from "./protocol.ts";
+ * import { defineOwn } from "./protocol.ts";
  * const error = new Error("x");
- * defineHidden(error, "cause", "why");
- * defineHidden(error, "code", 7, true);
+ * defineOwn(error, "cause", "why");
+ * defineOwn(error, "code", 7, true);
  * console.log(Object.keys(error), error.cause); // ["code"] why
  * ```
  */
-export function defineHidden(
+export function defineOwn(
   target: object,
   key: string,
   value: unknown,
@@ -616,13 +616,13 @@ function safeString(value: unknown): string {
 export function deserializeThrown(wire: SerializedThrown): unknown {
   if (wire.kind === "value") return wire.value;
   const error = rebuildError(wire.className, wire.name, wire.message);
-  defineHidden(error, "stack", wire.stack ?? `${wire.name}: ${wire.message}`);
-  if (wire.cause !== undefined) defineHidden(error, "cause", deserializeThrown(wire.cause));
+  defineOwn(error, "stack", wire.stack ?? `${wire.name}: ${wire.message}`);
+  if (wire.cause !== undefined) defineOwn(error, "cause", deserializeThrown(wire.cause));
   if (wire.errors !== undefined) {
-    defineHidden(error, "errors", wire.errors.map(deserializeThrown));
+    defineOwn(error, "errors", wire.errors.map(deserializeThrown));
   }
   if (wire.data !== undefined) {
-    for (const [key, value] of Object.entries(wire.data)) defineHidden(error, key, value, true);
+    for (const [key, value] of Object.entries(wire.data)) defineOwn(error, key, value, true);
   }
   return error;
 }
