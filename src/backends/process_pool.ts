@@ -33,21 +33,25 @@
  * @module
  */
 
-import type { AttemptRequest, Executor, TaskSource } from "../core/executor.ts";
-import { TaskSerializationError, WorkerCrashedError } from "../core/errors.ts";
-import { countTimer, releaseResource, trackResource } from "../core/resources.ts";
-import { functionSource, isTaskReference } from "../core/task_source.ts";
-import { checkCallableSource } from "./async_queue.ts";
+import {
+  type CrashDetails,
+  defaultMaxInFlightPerWorker,
+  describeError,
+  messageOf,
+  PipelinedPool,
+  type PoolCall,
+  type PoolOptions,
+  PoolSlot,
+  startTimer,
+  stopTimer,
+} from "./pool.ts";
+import { TaskSerializationError } from "../core/errors.ts";
+import { releaseResource, trackResource } from "../core/resources.ts";
 import { unsendableReason } from "../runtime/codec.ts";
 import {
   deserializeThrown,
-  type PackedRun,
-  type Reply,
-  ReplyOutcome,
-  RunFlags,
+  type MainMessage,
   type RunsMessage,
-  serializeThrown,
-  type SourceDescriptor,
   type WorkerMessage,
 } from "../runtime/protocol.ts";
 import {
@@ -56,7 +60,6 @@ import {
   type ChildProcessHandle,
   onProcessExit,
   spawnChild,
-  unrefTimer,
 } from "../runtime/spawn.ts";
 
 /**
@@ -68,19 +71,7 @@ import {
  * const options: ProcessPoolOptions = { maxInFlightPerWorker: 8, killGrace: 500 };
  * ```
  */
-export interface ProcessPoolOptions {
-  /** Run once in each child before its first task. */
-  readonly initializer?: TaskSource | undefined;
-  /** Arguments of the initializer. */
-  readonly initArgs?: readonly unknown[];
-  /** Replace a child after it has been sent this many attempts. */
-  readonly maxTasksPerWorker?: number | undefined;
-  /** Stop a child that has had nothing to do for this many ms. */
-  readonly idleTimeout?: number | undefined;
-  /** Attempts each child holds at once (the pipelining window). */
-  readonly maxInFlightPerWorker?: number;
-  /** How long an aborted attempt may run on before its child is killed, in ms. */
-  readonly killGrace?: number;
+export interface ProcessPoolOptions extends PoolOptions {
   /** Variables added to the children's environment. */
   readonly env?: Readonly<Record<string, string>> | undefined;
   /** The children's working directory. */
@@ -91,72 +82,11 @@ export interface ProcessPoolOptions {
   readonly spawn?: typeof spawnChild;
 }
 
-/**
- * Default pipelining window (see the ProcessQueue benchmark in the issue note).
- *
- * @example
- * ```ts
- * import { defaultMaxInFlightPerWorker } from "./process_pool.ts";
- * console.log(defaultMaxInFlightPerWorker); // 32
- * ```
- */
-export const defaultMaxInFlightPerWorker = 32;
-/**
- * Default grace between an abort and killing the child, in ms.
- *
- * @example
- * ```ts
- * import { defaultKillGrace } from "./process_pool.ts";
- * console.log(defaultKillGrace); // 1000
- * ```
- */
-export const defaultKillGrace = 1_000;
-
-/** One attempt while the pool holds it. */
-class Call {
-  /** The child it was sent to; `undefined` while it waits in the pool. */
-  child: PoolChild | undefined = undefined;
-  /** The engine gave up on it: its outcome no longer matters. */
-  abandoned = false;
-  settled = false;
-  readonly promise: Promise<unknown>;
-  resolve!: (value: unknown) => void;
-  reject!: (error: unknown) => void;
-  onAbort: (() => void) | undefined = undefined;
-
-  constructor(
-    readonly id: number,
-    readonly request: AttemptRequest,
-    readonly sourceId: number,
-    readonly run: PackedRun,
-  ) {
-    this.promise = new Promise((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
-  }
-}
-
 /** One child process and the attempts it holds. */
-class PoolChild {
-  /** Attempts sent and not answered, oldest first: the first one is running. */
-  readonly calls: Call[] = [];
-  /** Source ids this child has been sent the definition of. */
-  readonly knownSources = new Set<number>();
-  readonly pid: number;
-  ready = false;
-  /** `live`: in the pool; `stopping`: asked to go (or killed); `exited`. */
-  state: "live" | "stopping" | "exited" = "live";
-  /** False once it must take no more work (recycling, failed initializer, exiting). */
-  accepting = true;
-  sent = 0;
-  /** Referenced: it holds attempts, so it keeps the parent alive. */
-  busy = true;
+class PoolChild extends PoolSlot {
+  readonly id: number;
   /** Taking attempts until its window is full again (see `#hasRoom`). */
   refilling = true;
-  killTimer: ReturnType<typeof setTimeout> | undefined = undefined;
-  killCall: Call | undefined = undefined;
-  idleTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   stopTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** What the child said about its own end (an exit call, an uncaught error). */
   note: string | undefined = undefined;
@@ -164,64 +94,24 @@ class PoolChild {
   readonly token: number;
 
   constructor(readonly handle: ChildProcessHandle) {
-    this.pid = handle.pid;
+    // Referenced from the start: it is spawned for an attempt.
+    super(true);
+    this.id = handle.pid;
     this.token = trackResource("children", `ProcessQueue child ${handle.pid}`);
   }
-}
 
-/** Whether the attempt has a per-task timeout (assumed when the engine does not say). */
-function isTimed(request: AttemptRequest): boolean {
-  if (!("timeout" in request)) return true;
-  const timeout = (request as { readonly timeout?: number | null }).timeout;
-  return timeout !== undefined && timeout !== null;
-}
-
-function hardwareConcurrency(): number {
-  const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator
-    ?.hardwareConcurrency;
-  return typeof cores === "number" && cores > 0 ? cores : 1;
-}
-
-/** What travels to a child for a task source; throws `TaskSerializationError` for an unsendable function. */
-function describeSource(source: TaskSource, taskName: string): SourceDescriptor {
-  if (isTaskReference(source)) {
-    return { kind: "ref", url: source.url, exportName: source.exportName };
+  ref(): void {
+    this.handle.ref();
   }
-  return {
-    kind: "inline",
-    code: functionSource(source as (...args: never[]) => unknown, taskName),
-  };
+
+  unref(): void {
+    this.handle.unref();
+  }
 }
 
 function describeExit(exit: ChildExit): string {
   if (exit.signal !== null) return `signal ${exit.signal}`;
   return exit.code === null ? "unknown status" : `exit code ${exit.code}`;
-}
-
-function describeError(error: unknown): string {
-  if (error instanceof Error) return `${error.name}: ${error.message}`;
-  return String(error);
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function startTimer(fn: () => void, ms: number): ReturnType<typeof setTimeout> {
-  const timer = setTimeout(() => {
-    countTimer(-1);
-    fn();
-  }, ms);
-  countTimer(1);
-  return timer;
-}
-
-function stopTimer(timer: ReturnType<typeof setTimeout> | undefined): undefined {
-  if (timer !== undefined) {
-    clearTimeout(timer);
-    countTimer(-1);
-  }
-  return undefined;
 }
 
 /**
@@ -242,69 +132,32 @@ function stopTimer(timer: ReturnType<typeof setTimeout> | undefined): undefined 
  * await pool.close(false);
  * ```
  */
-export class ProcessPool implements Executor {
+export class ProcessPool extends PipelinedPool<PoolChild> {
   /** Which backend this is. */
   readonly kind: "process" = "process";
-  readonly #initializer: SourceDescriptor | null;
-  readonly #initArgs: readonly unknown[];
-  readonly #maxTasksPerWorker: number | undefined;
-  readonly #idleTimeout: number | undefined;
   readonly #window: number;
-  readonly #killGrace: number;
   readonly #env: Readonly<Record<string, string>> | undefined;
   readonly #cwd: string | undefined;
   readonly #permissions: ChildPermissions | undefined;
   readonly #spawnChild: typeof spawnChild;
-  #maxWorkers: number;
   /** Children that take work. */
   readonly #live = new Set<PoolChild>();
   /** Children asked to stop (or killed) that have not exited yet. */
   readonly #stopping = new Set<PoolChild>();
-  /** Attempts waiting for room in some child, oldest first. */
-  #waiting: Call[] = [];
-  #nextCall = 1;
-  #closing = false;
-  #closeWaiters: (() => void)[] = [];
   #removeExitListener: (() => void) | undefined = undefined;
   #exitListenerToken = 0;
-  /** Source ids by function or reference object, and by what they describe. */
-  readonly #sourceIdByObject = new WeakMap<object, number>();
-  readonly #sourceIdByKey = new Map<string, number>();
-  readonly #sources: SourceDescriptor[] = [];
 
   /**
    * Creates an idle pool; children start when the first attempt needs one.
    * Options are expected to be checked already (`ProcessQueue` does it).
    */
   constructor(options: ProcessPoolOptions = {}) {
-    const initializer = options.initializer;
-    this.#initializer = initializer === undefined ? null : describeSource(
-      initializer,
-      isTaskReference(initializer) ? initializer.name : "initializer",
-    );
-    this.#initArgs = options.initArgs ?? [];
-    this.#maxTasksPerWorker = options.maxTasksPerWorker;
-    this.#idleTimeout = options.idleTimeout;
+    super(options, 1);
     this.#window = options.maxInFlightPerWorker ?? defaultMaxInFlightPerWorker;
-    this.#killGrace = options.killGrace ?? defaultKillGrace;
     this.#env = options.env;
     this.#cwd = options.cwd;
     this.#permissions = options.permissions;
     this.#spawnChild = options.spawn ?? spawnChild;
-    this.#maxWorkers = this.autoWorkers();
-  }
-
-  /** Accepts functions and task references; a promise or anything else is a `TypeError`. */
-  validateSource(source: unknown, action: string): void {
-    // Whether a function can be sent is decided per task: one that cannot
-    // fails that task with TaskSerializationError, as the original's
-    // unpicklable callables did.
-    checkCallableSource(source, action);
-  }
-
-  /** One child per core, as the original (`max(1, min(32, cpus))`). */
-  autoWorkers(): number {
-    return Math.max(1, Math.min(32, hardwareConcurrency()));
   }
 
   /** Each child holds a window of attempts. */
@@ -317,94 +170,44 @@ export class ProcessPool implements Executor {
     return this.#live.size;
   }
 
-  /** Sets how many children may run; they start lazily, on demand. */
-  start(workers: number): void {
-    this.#maxWorkers = workers;
-    this.#closing = false;
-  }
-
   /** A finished run: idle children are already unreferenced; nothing to do. */
   stopped(): void {
     for (const child of this.#live) {
-      if (child.calls.length === 0 && child.busy) this.#setBusy(child, false);
+      if (child.calls.length === 0 && child.busy) this.setBusy(child, false);
     }
-  }
-
-  /** Runs one attempt in some child. */
-  execute(request: AttemptRequest): Promise<unknown> {
-    if (request.aborted) return Promise.reject(request.abortReason);
-    let sourceId: number;
-    try {
-      sourceId = this.#sourceIdOf(request);
-    } catch (error) {
-      return Promise.reject(error);
-    }
-    const id = this.#nextCall++;
-    const flags = (request.bind ? RunFlags.bind : 0) | (isTimed(request) ? RunFlags.timed : 0);
-    const run: PackedRun = request.bind
-      ? [id, sourceId, request.args, flags, request.taskId, request.attempt, request.name]
-      : [id, sourceId, request.args, flags];
-    const call = new Call(id, request, sourceId, run);
-    call.onAbort = () => this.#abandon(call);
-    request.onAbort(call.onAbort);
-    if (!this.#place(call)) this.#waiting.push(call);
-    return call.promise;
   }
 
   /**
-   * Stops every child and resolves once all have exited. Forced: their
-   * process groups are killed now, settling whatever they held. Otherwise
-   * each child is asked to stop (EOF on its stdin) once it holds nothing,
-   * and killed if it has not exited `killGrace` later.
+   * Forced: kills every child's process group now, settling whatever it
+   * held. Otherwise asks each idle child to stop (EOF on its stdin); busy
+   * ones stop once they hold nothing, and are killed if they have not
+   * exited `killGrace` later.
    */
-  close(force: boolean): Promise<void> {
-    this.#closing = true;
-    const waiting = this.#waiting;
-    this.#waiting = [];
-    for (const call of waiting) this.#settleGone(call, "the process pool was closed");
+  protected closeSlots(force: boolean): void {
     for (const child of [...this.#live]) {
       child.accepting = false;
       if (force) this.#takeDown(child, "the process pool was closed", {}, true);
-      else if (child.calls.length === 0) this.#retire(child);
+      else if (child.calls.length === 0) this.retire(child);
     }
     if (force) {
       // Children already asked to stop go now too.
       for (const child of this.#stopping) child.handle.killGroup();
     }
-    if (this.#live.size === 0 && this.#stopping.size === 0) {
-      this.#closing = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.#closeWaiters.push(resolve));
+  }
+
+  /** Children that have not exited yet. */
+  protected slotsLeft(): number {
+    return this.#live.size + this.#stopping.size;
   }
 
   // ----------------------------------------------------------- dispatching
-
-  /** The id of the attempt's source; each source is described once and sent once per child. */
-  #sourceIdOf(request: AttemptRequest): number {
-    const source = request.source;
-    let id = this.#sourceIdByObject.get(source);
-    if (id !== undefined) return id;
-    const descriptor = describeSource(source, request.name);
-    const key = descriptor.kind === "ref"
-      ? `ref\u0000${descriptor.url}\u0000${descriptor.exportName}`
-      : descriptor.code;
-    id = this.#sourceIdByKey.get(key);
-    if (id === undefined) {
-      id = this.#sources.length;
-      this.#sources.push(descriptor);
-      this.#sourceIdByKey.set(key, id);
-    }
-    this.#sourceIdByObject.set(source, id);
-    return id;
-  }
 
   /**
    * Sends `call` to the least loaded child, starting a new one while some
    * slot is free and every child is busy. Returns false when there is no
    * room anywhere (the call must wait); true when it was sent or settled.
    */
-  #place(call: Call): boolean {
+  protected place(call: PoolCall): boolean {
     let best: PoolChild | undefined;
     let someIdle = false;
     for (const child of this.#live) {
@@ -413,11 +216,11 @@ export class ProcessPool implements Executor {
       if (!this.#hasRoom(child)) continue;
       if (best === undefined || child.calls.length < best.calls.length) best = child;
     }
-    if (!someIdle && this.#live.size < this.#maxWorkers) {
+    if (!someIdle && this.#live.size < this.maxWorkers) {
       try {
         best = this.#spawn();
       } catch (error) {
-        this.#settle(call, false, error);
+        this.settle(call, false, error);
         return true;
       }
     }
@@ -442,20 +245,20 @@ export class ProcessPool implements Executor {
     return child.refilling;
   }
 
-  #assign(child: PoolChild, call: Call): void {
+  #assign(child: PoolChild, call: PoolCall): void {
     const sourceId = call.sourceId;
     const defined = child.knownSources.has(sourceId);
     // One message per attempt (the transport batches them), so an argument
     // that cannot cross fails its own attempt and nothing else.
     const message: RunsMessage = defined
       ? { type: "runs", runs: [call.run] }
-      : { type: "runs", sources: [[sourceId, this.#sources[sourceId]]], runs: [call.run] };
+      : { type: "runs", sources: [[sourceId, this.sources[sourceId]]], runs: [call.run] };
     try {
       child.handle.send(message);
     } catch (error) {
       // Say where in the arguments the culprit is, not where in the message.
       const reason = unsendableReason(call.request.args, "args") ?? messageOf(error);
-      this.#settle(
+      this.settle(
         call,
         false,
         new TaskSerializationError(
@@ -466,45 +269,13 @@ export class ProcessPool implements Executor {
       return;
     }
     if (!defined) child.knownSources.add(sourceId);
-    call.child = child;
-    call.request.worker = child.pid;
-    child.calls.push(call);
-    child.sent++;
-    if (this.#maxTasksPerWorker !== undefined && child.sent >= this.#maxTasksPerWorker) {
-      child.accepting = false;
-    }
-    if (!child.busy) this.#setBusy(child, true);
-    if (child.calls.length === 1) this.#headChanged(child);
+    this.assigned(child, call);
+    this.holding(child);
   }
 
-  #pumpWaiting(): void {
-    while (this.#waiting.length > 0 && !this.#closing) {
-      if (!this.#place(this.#waiting[0])) return;
-      this.#waiting.shift();
-    }
-  }
-
-  /** A child's running attempt may have changed: start its clock, or its kill timer. */
-  #headChanged(child: PoolChild): void {
-    const head = child.calls[0];
-    if (child.killCall !== undefined && child.killCall !== head) this.#clearKillTimer(child);
-    if (head === undefined || !child.ready) return;
-    if (head.abandoned) this.#armKillTimer(child, head);
-    else {
-      // Deferred like the next-attempt notice in #onReply: the engine first
-      // sees the outcome that freed this head.
-      const request = head.request;
-      queueMicrotask(() => request.began());
-    }
-  }
-
-  /** After attempts left a child: new head, idleness, and room for waiting attempts. */
-  #afterRemoval(child: PoolChild): void {
-    if (child.state === "live") {
-      this.#headChanged(child);
-      if (child.calls.length === 0) this.#becameIdle(child);
-    }
-    this.#pumpWaiting();
+  /** Sends a message down the child's stdin. */
+  protected post(child: PoolChild, message: MainMessage): void {
+    child.handle.send(message);
   }
 
   // ------------------------------------------------------------- outcomes
@@ -513,18 +284,10 @@ export class ProcessPool implements Executor {
     if (child.state === "exited") return;
     switch (message.type) {
       case "replies":
-        for (const reply of message.replies) this.#onReply(child, reply);
-        this.#afterRemoval(child);
+        this.receiveReplies(child, message.replies);
         break;
       case "ready":
-        child.ready = true;
-        // A failed initializer: the tasks sent here fail with its error (the
-        // child answers them so); new ones go to a fresh child.
-        if (message.error !== undefined) child.accepting = false;
-        if (child.state === "live") {
-          this.#headChanged(child);
-          if (child.calls.length === 0) this.#becameIdle(child);
-        }
+        this.receiveReady(child, message.error);
         break;
       case "exiting":
         child.note = `the task called ${message.via}`;
@@ -550,97 +313,8 @@ export class ProcessPool implements Executor {
       child.stopTimer = startTimer(() => {
         child.stopTimer = undefined;
         child.handle.killGroup();
-      }, this.#killGrace);
+      }, this.killGrace);
     }
-  }
-
-  #onReply(child: PoolChild, reply: Reply): void {
-    const calls = child.calls;
-    const head = calls[0];
-    let call: Call | undefined;
-    let next: Call | undefined;
-    const callId = reply[0];
-    if (head !== undefined && head.id === callId) {
-      calls.shift();
-      call = head;
-      // Replies come in batches: the next attempt started when this one ended.
-      next = calls[0];
-    } else {
-      const index = calls.findIndex((candidate) => candidate.id === callId);
-      if (index < 0) return;
-      call = calls[index];
-      calls.splice(index, 1);
-    }
-    call.child = undefined;
-    switch (reply[1]) {
-      case ReplyOutcome.ok:
-        this.#settle(call, true, reply[2]);
-        break;
-      case ReplyOutcome.error:
-        this.#settle(call, false, deserializeThrown(reply[2]));
-        break;
-      case ReplyOutcome.dropped:
-        // Only abandoned attempts are dropped; should one not be, it never ran.
-        if (call.abandoned) this.#settle(call, false, call.request.abortReason);
-        else this.#waiting.unshift(call);
-        break;
-    }
-    if (next !== undefined && !next.abandoned && child.ready) {
-      // Told after the engine has seen this outcome (its promise reaction is
-      // queued first), so hooks and fail-first see one attempt end before the
-      // next one begins.
-      const request = next.request;
-      queueMicrotask(() => request.began());
-    }
-  }
-
-  #settle(call: Call, ok: boolean, value: unknown): void {
-    if (call.settled) return;
-    call.settled = true;
-    if (call.onAbort !== undefined) {
-      call.request.onAbort(undefined);
-      call.onAbort = undefined;
-    }
-    // The engine ignores an abandoned attempt's outcome; it rejects with its
-    // abort reason whatever the child answered.
-    if (call.abandoned) call.reject(call.request.abortReason);
-    else if (ok) call.resolve(value);
-    else call.reject(value);
-  }
-
-  /** Settles an attempt whose child is gone (or that never reached one). */
-  #settleGone(call: Call, why: string, child?: PoolChild): void {
-    this.#settle(
-      call,
-      false,
-      new WorkerCrashedError(`task '${call.request.name}' did not finish: ${why}`, {
-        worker: child?.pid ?? null,
-      }),
-    );
-  }
-
-  /** The engine gave up on an attempt: stop it in its child. */
-  #abandon(call: Call): void {
-    call.abandoned = true;
-    call.onAbort = undefined;
-    const child = call.child;
-    if (child === undefined) {
-      const index = this.#waiting.indexOf(call);
-      if (index >= 0) this.#waiting.splice(index, 1);
-      this.#settle(call, false, call.request.abortReason);
-      return;
-    }
-    if (child.state !== "live") return;
-    try {
-      child.handle.send({
-        type: "abort",
-        call: call.id,
-        reason: serializeThrown(call.request.abortReason, true),
-      });
-    } catch {
-      // The child is going away; its end settles the attempt.
-    }
-    if (child.calls[0] === call && child.ready) this.#armKillTimer(child, call);
   }
 
   // -------------------------------------------------------------- children
@@ -661,7 +335,7 @@ export class ProcessPool implements Executor {
         // A message that cannot be read leaves its attempt unanswered for good.
         child.note = `it sent an unreadable message (${messageOf(error)})`;
         child.cause = error;
-        this.#takeDown(child, `worker process ${child.pid} was killed: ${child.note}`, {
+        this.#takeDown(child, `worker process ${child.id} was killed: ${child.note}`, {
           cause: error,
         }, true);
       },
@@ -673,77 +347,35 @@ export class ProcessPool implements Executor {
     handle.exited.then((exit) => this.#onExit(spawned, exit));
     handle.send({
       type: "init",
-      worker: spawned.pid,
-      initializer: this.#initializer,
-      initArgs: this.#initArgs,
+      worker: spawned.id,
+      initializer: this.initializer,
+      initArgs: this.initArgs,
       replyBatch: Math.max(1, this.#window >> 1),
     });
     return spawned;
   }
 
-  #setBusy(child: PoolChild, busy: boolean): void {
-    child.busy = busy;
-    if (busy) {
-      child.handle.ref();
-      child.idleTimer = stopTimer(child.idleTimer);
-    } else {
-      // An idle child must not keep a finished program alive.
-      child.handle.unref();
-    }
-  }
-
-  #becameIdle(child: PoolChild): void {
-    if (!child.accepting || this.#closing) {
-      this.#retire(child);
-      this.#pumpWaiting();
-      return;
-    }
-    if (child.busy) this.#setBusy(child, false);
-    if (this.#idleTimeout !== undefined && child.idleTimer === undefined) {
-      child.idleTimer = startTimer(() => {
-        child.idleTimer = undefined;
-        if (child.state === "live" && child.calls.length === 0) this.#retire(child);
-      }, this.#idleTimeout);
-      unrefTimer(child.idleTimer);
-    }
-  }
-
-  #armKillTimer(child: PoolChild, call: Call): void {
-    if (child.killCall === call) return;
-    this.#clearKillTimer(child);
-    child.killCall = call;
-    child.killTimer = startTimer(() => {
-      child.killTimer = undefined;
-      child.killCall = undefined;
-      if (child.state !== "live" || child.calls[0] !== call) return;
-      this.#takeDown(
-        child,
-        `worker process ${child.pid} was killed: task '${call.request.name}' ` +
-          `did not stop within ${this.#killGrace}ms of its abort`,
-        {},
-        true,
-      );
-    }, this.#killGrace);
-  }
-
-  #clearKillTimer(child: PoolChild): void {
-    child.killTimer = stopTimer(child.killTimer);
-    child.killCall = undefined;
+  /** Kills the child's group: its running attempt did not stop in time. */
+  protected killStuck(child: PoolChild, call: PoolCall): void {
+    this.#takeDown(
+      child,
+      `worker process ${child.id} was killed: task '${call.request.name}' ` +
+        `did not stop within ${this.killGrace}ms of its abort`,
+      {},
+      true,
+    );
   }
 
   /** Asks an idle (or closing) child to stop: EOF on its stdin; killed if it lingers. */
-  #retire(child: PoolChild): void {
+  protected retire(child: PoolChild): void {
     if (child.state !== "live") return;
     this.#leave(child);
     child.handle.closeInput();
     child.stopTimer ??= startTimer(() => {
       child.stopTimer = undefined;
       child.handle.killGroup();
-    }, this.#killGrace);
-    for (const call of child.calls.splice(0)) {
-      call.child = undefined;
-      this.#settleGone(call, `worker process ${child.pid} was stopped`, child);
-    }
+    }, this.killGrace);
+    this.settleHeld(child, `worker process ${child.id} was stopped`);
   }
 
   /**
@@ -752,38 +384,10 @@ export class ProcessPool implements Executor {
    * already gave up on it); the attempts queued behind it go to other
    * children, unstarted.
    */
-  #takeDown(
-    child: PoolChild,
-    why: string,
-    details: { exitCode?: number | null; signal?: string | null; cause?: unknown },
-    kill: boolean,
-  ): void {
+  #takeDown(child: PoolChild, why: string, details: CrashDetails, kill: boolean): void {
     if (child.state === "live") this.#leave(child);
     if (kill) child.handle.killGroup();
-    const calls = child.calls.splice(0);
-    const running = calls.shift();
-    if (running !== undefined) {
-      running.child = undefined;
-      // Blamed even when the child never became ready: a child that dies
-      // while starting up must not bounce its attempts around forever.
-      this.#settle(
-        running,
-        false,
-        new WorkerCrashedError(why, { worker: child.pid, ...details }),
-      );
-    }
-    const redispatch: Call[] = [];
-    for (const call of calls) {
-      call.child = undefined;
-      if (call.abandoned) this.#settle(call, false, call.request.abortReason);
-      else redispatch.push(call);
-    }
-    if (this.#closing) {
-      for (const call of redispatch) this.#settleGone(call, why, child);
-    } else {
-      this.#waiting.unshift(...redispatch);
-      this.#pumpWaiting();
-    }
+    this.failHeld(child, child.calls.splice(0), why, details);
   }
 
   /** Takes a child out of the pool (it keeps running until it exits). */
@@ -796,8 +400,7 @@ export class ProcessPool implements Executor {
     child.accepting = false;
     this.#live.delete(child);
     this.#stopping.add(child);
-    this.#clearKillTimer(child);
-    child.idleTimer = stopTimer(child.idleTimer);
+    this.clearTimers(child);
   }
 
   #onExit(child: PoolChild, exit: ChildExit): void {
@@ -821,18 +424,12 @@ export class ProcessPool implements Executor {
     // A killed child's pipes must not keep the parent alive.
     child.handle.unref();
     releaseResource(child.token);
-    for (const call of child.calls.splice(0)) {
-      call.child = undefined;
-      this.#settleGone(call, `worker process died (${describeExit(exit)})`, child);
-    }
+    this.settleHeld(child, `worker process died (${describeExit(exit)})`);
     if (this.#live.size === 0 && this.#stopping.size === 0) {
       this.#unwatchProcessExit();
-      if (this.#closing) {
-        this.#closing = false;
-        for (const wake of this.#closeWaiters.splice(0)) wake();
-      }
+      this.allGone();
     }
-    this.#pumpWaiting();
+    this.pumpWaiting();
   }
 
   /** While children exist, a normal exit of this process kills their groups. */

@@ -4,24 +4,13 @@
  * @module
  */
 
-import type { TaskSource } from "../core/executor.ts";
 import { TaskQueue } from "../core/queue.ts";
 import type { QueueOptions } from "../core/queue_options.ts";
-import { isTaskReference, type TaskReference } from "../core/task_source.ts";
-import {
-  checkArray,
-  checkInteger,
-  checkNonNegative,
-  checkString,
-  invalidMessage,
-} from "../core/validate.ts";
+import type { TaskReference } from "../core/task_source.ts";
+import { checkString, invalidMessage } from "../core/validate.ts";
 import { checkChildPermissions, type ChildPermissions } from "../runtime/spawn.ts";
-import {
-  defaultKillGrace,
-  defaultMaxInFlightPerWorker,
-  ProcessPool,
-  type ProcessPoolOptions,
-} from "./process_pool.ts";
+import { poolOptionNames, resolvePoolOptions } from "./pool_options.ts";
+import { ProcessPool, type ProcessPoolOptions } from "./process_pool.ts";
 
 export type {
   ChildPermissions,
@@ -95,12 +84,7 @@ export interface ProcessQueueOptions extends QueueOptions {
 
 /** The names {@linkcode ProcessQueue} adds to the shared queue options. */
 const processOptionNames = [
-  "initializer",
-  "initArgs",
-  "maxTasksPerWorker",
-  "idleTimeout",
-  "maxInFlightPerWorker",
-  "killGrace",
+  ...poolOptionNames,
   "env",
   "cwd",
   "permissions",
@@ -121,38 +105,11 @@ function checkEnv(value: unknown): Record<string, string> {
 }
 
 /** Checks the pool's own options (the engine checks the shared ones). */
-function resolvePoolOptions(options: ProcessQueueOptions | undefined): ProcessPoolOptions {
+function processPoolOptions(options: ProcessQueueOptions | undefined): ProcessPoolOptions {
   if (options === null || typeof options !== "object") return {};
   const given = options as Record<string, unknown>;
-  const initializer = given.initializer;
-  if (
-    initializer !== undefined && typeof initializer !== "function" &&
-    !isTaskReference(initializer)
-  ) {
-    throw new TypeError(
-      invalidMessage(action, "initializer", "a function or a task reference", initializer),
-    );
-  }
-  const initArgs = given.initArgs === undefined
-    ? []
-    : checkArray(action, "initArgs", given.initArgs);
-  const maxTasksPerWorker = given.maxTasksPerWorker ?? undefined;
-  const idleTimeout = given.idleTimeout ?? undefined;
   return {
-    initializer: initializer as TaskSource | undefined,
-    initArgs,
-    maxTasksPerWorker: maxTasksPerWorker === undefined
-      ? undefined
-      : checkInteger(action, "maxTasksPerWorker", maxTasksPerWorker, 1),
-    idleTimeout: idleTimeout === undefined
-      ? undefined
-      : checkNonNegative(action, "idleTimeout", idleTimeout),
-    maxInFlightPerWorker: given.maxInFlightPerWorker === undefined
-      ? defaultMaxInFlightPerWorker
-      : checkInteger(action, "maxInFlightPerWorker", given.maxInFlightPerWorker, 1),
-    killGrace: given.killGrace === undefined
-      ? defaultKillGrace
-      : checkNonNegative(action, "killGrace", given.killGrace),
+    ...resolvePoolOptions(given, action),
     env: given.env === undefined ? undefined : checkEnv(given.env),
     cwd: given.cwd === undefined ? undefined : checkString(action, "cwd", given.cwd),
     permissions: given.permissions === undefined
@@ -201,6 +158,6 @@ function resolvePoolOptions(options: ProcessQueueOptions | undefined): ProcessPo
 export class ProcessQueue extends TaskQueue {
   /** Creates a queue; see {@linkcode ProcessQueueOptions} for the options and defaults. */
   constructor(options?: ProcessQueueOptions) {
-    super(options, new ProcessPool(resolvePoolOptions(options)), processOptionNames);
+    super(options, new ProcessPool(processPoolOptions(options)), processOptionNames);
   }
 }

@@ -4,17 +4,11 @@
  * @module
  */
 
-import type { TaskSource } from "../core/executor.ts";
 import { TaskQueue } from "../core/queue.ts";
 import type { QueueOptions } from "../core/queue_options.ts";
-import { isTaskReference, type TaskReference } from "../core/task_source.ts";
-import { checkArray, checkInteger, checkNonNegative, invalidMessage } from "../core/validate.ts";
-import {
-  defaultKillGrace,
-  defaultMaxInFlightPerWorker,
-  ThreadPool,
-  type ThreadPoolOptions,
-} from "./thread_pool.ts";
+import type { TaskReference } from "../core/task_source.ts";
+import { poolOptionNames, resolvePoolOptions } from "./pool_options.ts";
+import { ThreadPool, type ThreadPoolOptions } from "./thread_pool.ts";
 
 /**
  * Options of a {@linkcode ThreadQueue}: the shared queue options plus the
@@ -66,51 +60,10 @@ export interface ThreadQueueOptions extends QueueOptions {
   killGrace?: number;
 }
 
-/** The names {@linkcode ThreadQueue} adds to the shared queue options. */
-const threadOptionNames = [
-  "initializer",
-  "initArgs",
-  "maxTasksPerWorker",
-  "idleTimeout",
-  "maxInFlightPerWorker",
-  "killGrace",
-] as const;
-
-const action = "create queue";
-
 /** Checks the pool's own options (the engine checks the shared ones). */
-function resolvePoolOptions(options: ThreadQueueOptions | undefined): ThreadPoolOptions {
+function threadPoolOptions(options: ThreadQueueOptions | undefined): ThreadPoolOptions {
   if (options === null || typeof options !== "object") return {};
-  const given = options as Record<string, unknown>;
-  const initializer = given.initializer;
-  if (
-    initializer !== undefined && typeof initializer !== "function" && !isTaskReference(initializer)
-  ) {
-    throw new TypeError(
-      invalidMessage(action, "initializer", "a function or a task reference", initializer),
-    );
-  }
-  const initArgs = given.initArgs === undefined
-    ? []
-    : checkArray(action, "initArgs", given.initArgs);
-  const maxTasksPerWorker = given.maxTasksPerWorker ?? undefined;
-  const idleTimeout = given.idleTimeout ?? undefined;
-  return {
-    initializer: initializer as TaskSource | undefined,
-    initArgs,
-    maxTasksPerWorker: maxTasksPerWorker === undefined
-      ? undefined
-      : checkInteger(action, "maxTasksPerWorker", maxTasksPerWorker, 1),
-    idleTimeout: idleTimeout === undefined
-      ? undefined
-      : checkNonNegative(action, "idleTimeout", idleTimeout),
-    maxInFlightPerWorker: given.maxInFlightPerWorker === undefined
-      ? defaultMaxInFlightPerWorker
-      : checkInteger(action, "maxInFlightPerWorker", given.maxInFlightPerWorker, 1),
-    killGrace: given.killGrace === undefined
-      ? defaultKillGrace
-      : checkNonNegative(action, "killGrace", given.killGrace),
-  };
+  return resolvePoolOptions(options as Record<string, unknown>, "create queue");
 }
 
 /**
@@ -146,6 +99,6 @@ function resolvePoolOptions(options: ThreadQueueOptions | undefined): ThreadPool
 export class ThreadQueue extends TaskQueue {
   /** Creates a queue; see {@linkcode ThreadQueueOptions} for the options and defaults. */
   constructor(options?: ThreadQueueOptions) {
-    super(options, new ThreadPool(resolvePoolOptions(options)), threadOptionNames);
+    super(options, new ThreadPool(threadPoolOptions(options)), poolOptionNames);
   }
 }

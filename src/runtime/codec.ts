@@ -34,7 +34,14 @@
  */
 
 import { TaskSerializationError } from "../core/errors.ts";
-import { errorClassFor, errorClassName } from "./protocol.ts";
+import {
+  defineOwn,
+  errorClassName,
+  errorText,
+  forEachErrorField,
+  isError,
+  rebuildError,
+} from "./protocol.ts";
 
 /** The reserved key that marks a tagged value. */
 const TAG = "\u0000";
@@ -90,8 +97,6 @@ const typedArrays: Readonly<
   ].filter((name) => typeof (globalThis as Record<string, unknown>)[name] === "function")
     .map((name) => [name, (globalThis as Record<string, unknown>)[name]]),
 ) as never;
-
-const RESERVED_ERROR_FIELDS = new Set(["name", "message", "stack", "cause", "errors"]);
 
 // --------------------------------------------------------------- encoding
 
@@ -348,39 +353,15 @@ function encodeBufferBytes(buffer: ArrayBuffer, encoder: Encoder): unknown {
 }
 
 function encodeError(error: Error & Record<string, unknown>, encoder: Encoder): unknown {
-  let name = "Error";
-  let message = "";
-  let stack: string | undefined;
-  try {
-    name = String(error.name);
-    message = String(error.message);
-    stack = typeof error.stack === "string" ? error.stack : undefined;
-  } catch {
-    // A throwing getter must not turn one failure into another.
-  }
+  const { name, message, stack } = errorText(error);
   const tagged: Tagged = { [TAG]: "E", c: errorClassName(error), n: name, m: message };
   if (stack !== undefined) tagged.s = stack;
   if (Object.hasOwn(error, "cause")) tagged.k = encodeAny(error.cause, encoder);
   if (Array.isArray(error.errors)) tagged.e = encodeAny(error.errors, encoder);
   const fields: unknown[] = [];
-  for (const key of Object.keys(error)) {
-    if (RESERVED_ERROR_FIELDS.has(key)) continue;
-    let item: unknown;
-    try {
-      item = error[key];
-    } catch {
-      continue;
-    }
-    // Errors often carry helper functions; they are left behind, not fatal.
-    if (typeof item === "function" || typeof item === "symbol") continue;
-    fields.push(key, encodeAny(item, encoder));
-  }
+  forEachErrorField(error, (key, value) => fields.push(key, encodeAny(value, encoder)));
   if (fields.length > 0) tagged.d = fields;
   return tagged;
-}
-
-function isError(value: object): boolean {
-  return value instanceof Error || Object.prototype.toString.call(value) === "[object Error]";
 }
 
 /** Thrown inside the walk; turned into a `TaskSerializationError` with a path at the top. */
@@ -516,52 +497,20 @@ function decodeBuffer(tagged: Tagged, decoder: Decoder): ArrayBuffer {
 }
 
 function decodeError(tagged: Tagged, decoder: Decoder): Error {
-  const className = tagged.c as string;
   const name = tagged.n as string;
   const message = tagged.m as string;
-  let error: Error;
-  if (className === "DOMException" && typeof DOMException === "function") {
-    error = new DOMException(message, name);
-  } else {
-    // A real Error with the class's prototype, without calling a constructor
-    // whose parameters are unknown here.
-    error = Reflect.construct(Error, [message], errorClassFor(className) ?? Error) as Error;
-    if (error.name !== name) defineHidden(error, "name", name);
-  }
+  const error = rebuildError(tagged.c as string, name, message);
   decoder.objects.push(error);
-  defineHidden(error, "stack", typeof tagged.s === "string" ? tagged.s : `${name}: ${message}`);
-  if ("k" in tagged) defineHidden(error, "cause", decodeAny(tagged.k, decoder));
-  if ("e" in tagged) defineHidden(error, "errors", decodeAny(tagged.e, decoder));
+  defineOwn(error, "stack", typeof tagged.s === "string" ? tagged.s : `${name}: ${message}`);
+  if ("k" in tagged) defineOwn(error, "cause", decodeAny(tagged.k, decoder));
+  if ("e" in tagged) defineOwn(error, "errors", decodeAny(tagged.e, decoder));
   const fields = tagged.d as unknown[] | undefined;
   if (fields !== undefined) {
     for (let index = 0; index < fields.length; index += 2) {
-      const value = decodeAny(fields[index + 1], decoder);
-      try {
-        Object.defineProperty(error, fields[index] as string, {
-          value,
-          writable: true,
-          enumerable: true,
-          configurable: true,
-        });
-      } catch {
-        // A non-configurable slot of a built-in: keep the rest.
-      }
+      defineOwn(error, fields[index] as string, decodeAny(fields[index + 1], decoder), true);
     }
   }
   return error;
-}
-
-function defineHidden(target: object, key: string, value: unknown): void {
-  try {
-    Object.defineProperty(target, key, {
-      value,
-      writable: true,
-      enumerable: false,
-      configurable: true,
-    });
-  } catch {
-    // DOMException accessors cannot be shadowed everywhere; the value stays as built.
-  }
 }
 
 // --------------------------------------------------------------- base64

@@ -426,10 +426,126 @@ export function errorClassFor(name: string): ErrorConstructor | undefined {
   return KNOWN_ERRORS.get(name);
 }
 
-function isError(value: unknown): value is Error {
+/**
+ * Whether `value` is an `Error`, also one from another realm.
+ *
+ * @example
+ * ```ts
+ * import { isError } from "./protocol.ts";
+ * console.log(isError(new TypeError("x")), isError("x")); // true false
+ * ```
+ */
+export function isError(value: unknown): value is Error {
   return value instanceof Error ||
     (value !== null && typeof value === "object" &&
       Object.prototype.toString.call(value) === "[object Error]");
+}
+
+/**
+ * An error's name, message and stack (the stack when it is a string), read
+ * so that a throwing getter does not turn one failure into another.
+ *
+ * @example
+ * ```ts
+ * import { errorText } from "./protocol.ts";
+ * console.log(errorText(new RangeError("too big")).name); // "RangeError"
+ * ```
+ */
+export function errorText(
+  error: Error,
+): { name: string; message: string; stack: string | undefined } {
+  let name = "Error";
+  let message = "";
+  let stack: string | undefined;
+  try {
+    name = String(error.name);
+    message = String(error.message);
+    stack = typeof error.stack === "string" ? error.stack : undefined;
+  } catch {
+    // A getter that throws must not turn one failure into another.
+  }
+  return { name, message, stack };
+}
+
+/**
+ * Calls `visit` with each own enumerable field of `error` that travels as
+ * data (`code`, `status`, …): not the ones carried on their own (name,
+ * message, stack, cause, errors), not functions or symbols, not a getter
+ * that throws.
+ *
+ * @example
+ * ```ts
+ * import { forEachErrorField } from "./protocol.ts";
+ * forEachErrorField(Object.assign(new Error("x"), { code: 7 }), (key, value) => {
+ *   console.log(key, value); // code 7
+ * });
+ * ```
+ */
+export function forEachErrorField(
+  error: Error,
+  visit: (key: string, value: unknown) => void,
+): void {
+  for (const key of Object.keys(error)) {
+    if (RESERVED_FIELDS.has(key)) continue;
+    let value: unknown;
+    try {
+      value = (error as Error & Record<string, unknown>)[key];
+    } catch {
+      continue;
+    }
+    // Errors often carry helper functions; they are left behind, not fatal.
+    if (typeof value === "function" || typeof value === "symbol") continue;
+    visit(key, value);
+  }
+}
+
+/**
+ * A real `Error` of the class registered as `className` (a `DOMException`
+ * for that name), with `name` and `message`, built without running a
+ * constructor whose parameters are unknown here (`TaskTimeoutError`'s, say).
+ *
+ * @example
+ * ```ts
+ * import { rebuildError } from "./protocol.ts";
+ * const error = rebuildError("TypeError", "TypeError", "bad");
+ * console.log(error instanceof TypeError, error.message); // true bad
+ * ```
+ */
+export function rebuildError(className: string, name: string, message: string): Error {
+  if (className === "DOMException" && typeof DOMException === "function") {
+    return new DOMException(message, name);
+  }
+  const error = Reflect.construct(Error, [message], KNOWN_ERRORS.get(className) ?? Error) as Error;
+  if (error.name !== name) defineOwn(error, "name", name);
+  return error;
+}
+
+/**
+ * Sets an own data property of a rebuilt error: hidden (not enumerable), as
+ * `Error` keeps `stack` and `cause`, or `enumerable` for its data fields.
+ * A slot that cannot be redefined (a `DOMException` accessor, a
+ * non-configurable built-in) keeps its value as built.
+ *
+ * @example
+ * ```ts
+ * import { defineOwn } from "./protocol.ts";
+ * const error = new Error("x");
+ * defineOwn(error, "cause", "why");
+ * defineOwn(error, "code", 7, true);
+ * console.log(Object.keys(error), error.cause); // ["code"] why
+ * ```
+ */
+export function defineOwn(
+  target: object,
+  key: string,
+  value: unknown,
+  enumerable = false,
+): void {
+  try {
+    Object.defineProperty(target, key, { value, writable: true, enumerable, configurable: true });
+  } catch {
+    // The slot cannot be shadowed here; the rest is kept.
+  }
 }
 
 /**
@@ -455,16 +571,7 @@ export function serializeThrown(
   if (seen.has(thrown)) return { kind: "value", value: "[circular cause]" };
   seen.add(thrown);
   const error = thrown as Error & Record<string, unknown>;
-  let name = "Error";
-  let message = "";
-  let stack: string | undefined;
-  try {
-    name = String(error.name);
-    message = String(error.message);
-    stack = typeof error.stack === "string" ? error.stack : undefined;
-  } catch {
-    // A getter that throws must not turn one failure into another.
-  }
+  const { name, message, stack } = errorText(error);
   const wire: {
     -readonly [K in keyof SerializedError]: SerializedError[K];
   } = { kind: "error", name, message, className: classNameOf(error) };
@@ -474,17 +581,9 @@ export function serializeThrown(
     wire.errors = error.errors.map((inner: unknown) => serializeThrown(inner, safe, seen));
   }
   let data: Record<string, unknown> | undefined;
-  for (const key of Object.keys(error)) {
-    if (RESERVED_FIELDS.has(key)) continue;
-    let value: unknown;
-    try {
-      value = error[key];
-    } catch {
-      continue;
-    }
-    if (typeof value === "function" || typeof value === "symbol") continue;
+  forEachErrorField(error, (key, value) => {
     (data ??= {})[key] = safe ? safeField(value) : value;
-  }
+  });
   if (data !== undefined) wire.data = data;
   return wire;
 }
@@ -516,45 +615,14 @@ function safeString(value: unknown): string {
  */
 export function deserializeThrown(wire: SerializedThrown): unknown {
   if (wire.kind === "value") return wire.value;
-  let error: Error;
-  if (wire.className === "DOMException" && typeof DOMException === "function") {
-    error = new DOMException(wire.message, wire.name);
-  } else {
-    const errorClass = KNOWN_ERRORS.get(wire.className) ?? Error;
-    // A real Error object with the class's prototype, without running a
-    // constructor whose parameters we do not know (TaskTimeoutError's, say).
-    error = Reflect.construct(Error, [wire.message], errorClass) as Error;
-    if (error.name !== wire.name) define(error, "name", wire.name);
+  const error = rebuildError(wire.className, wire.name, wire.message);
+  defineOwn(error, "stack", wire.stack ?? `${wire.name}: ${wire.message}`);
+  if (wire.cause !== undefined) defineOwn(error, "cause", deserializeThrown(wire.cause));
+  if (wire.errors !== undefined) {
+    defineOwn(error, "errors", wire.errors.map(deserializeThrown));
   }
-  define(error, "stack", wire.stack ?? `${wire.name}: ${wire.message}`);
-  if (wire.cause !== undefined) define(error, "cause", deserializeThrown(wire.cause));
-  if (wire.errors !== undefined) define(error, "errors", wire.errors.map(deserializeThrown));
   if (wire.data !== undefined) {
-    for (const [key, value] of Object.entries(wire.data)) {
-      try {
-        Object.defineProperty(error, key, {
-          value,
-          writable: true,
-          enumerable: true,
-          configurable: true,
-        });
-      } catch {
-        // A non-configurable built-in slot: keep the rest.
-      }
-    }
+    for (const [key, value] of Object.entries(wire.data)) defineOwn(error, key, value, true);
   }
   return error;
-}
-
-function define(target: object, key: string, value: unknown): void {
-  try {
-    Object.defineProperty(target, key, {
-      value,
-      writable: true,
-      enumerable: false,
-      configurable: true,
-    });
-  } catch {
-    // DOMException's accessors cannot be shadowed everywhere; the value stays as built.
-  }
 }

@@ -15,6 +15,7 @@
  * @module
  */
 
+import { BatchedChild } from "./child_handle.ts";
 import { fromWire, toWire, type WireValue } from "./codec.ts";
 import { nodeProcess } from "./detect.ts";
 import type { MainMessage, WorkerMessage } from "./protocol.ts";
@@ -69,15 +70,14 @@ export function spawnBunChild(options: ChildSpawnOptions): ChildProcessHandle {
   return new BunChild(options);
 }
 
-class BunChild implements ChildProcessHandle {
+class BunChild extends BatchedChild {
   readonly pid: number;
   readonly exited: Promise<ChildExit>;
   readonly #subprocess: BunSubprocess;
   #outbox: WireValue[] = [];
-  #flushQueued = false;
-  #inputClosed = false;
 
   constructor(options: ChildSpawnOptions) {
+    super();
     const bun = (globalThis as unknown as { Bun: BunGlobal }).Bun;
     const process = nodeProcess() as unknown as NodeEnvProcess;
     let settleExit!: (exit: ChildExit) => void;
@@ -117,19 +117,15 @@ class BunChild implements ChildProcessHandle {
     this.pid = this.#subprocess.pid;
   }
 
-  send(message: MainMessage): void {
-    if (this.#inputClosed) return;
-    // Encoded now, so a value that cannot cross fails this call and no other.
+  protected enqueue(message: MainMessage): void {
     this.#outbox.push(toWire(message, "base64"));
-    if (!this.#flushQueued) {
-      this.#flushQueued = true;
-      queueMicrotask(() => this.#flush());
-    }
   }
 
-  #flush(): void {
-    this.#flushQueued = false;
-    if (this.#outbox.length === 0 || this.#inputClosed) return;
+  protected queued(): number {
+    return this.#outbox.length;
+  }
+
+  protected writeQueued(): void {
     const batch = this.#outbox;
     this.#outbox = [];
     try {
@@ -139,10 +135,7 @@ class BunChild implements ChildProcessHandle {
     }
   }
 
-  closeInput(): void {
-    if (this.#inputClosed) return;
-    this.#flush();
-    this.#inputClosed = true;
+  protected endInput(): void {
     try {
       this.#subprocess.disconnect();
     } catch {
@@ -150,16 +143,12 @@ class BunChild implements ChildProcessHandle {
     }
   }
 
-  killGroup(): void {
-    try {
-      nodeProcess().kill(-this.pid, "SIGKILL");
-    } catch {
-      try {
-        this.#subprocess.kill("SIGKILL");
-      } catch {
-        // Already exited.
-      }
-    }
+  protected killGroupOnly(): void {
+    nodeProcess().kill(-this.pid, "SIGKILL");
+  }
+
+  protected killChild(): void {
+    this.#subprocess.kill("SIGKILL");
   }
 
   ref(): void {

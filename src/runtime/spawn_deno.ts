@@ -20,6 +20,7 @@ import { TaskSerializationError } from "../core/errors.ts";
 import { countTimer } from "../core/resources.ts";
 import { invalidMessage } from "../core/validate.ts";
 import { decodeValue, encodeValueInto } from "./codec.ts";
+import { BatchedChild } from "./child_handle.ts";
 import { FrameBuilder, FrameDecoder } from "./framing.ts";
 import type { MainMessage, WorkerMessage } from "./protocol.ts";
 import {
@@ -236,16 +237,15 @@ function writeStray(bytes: Uint8Array): void {
   }
 }
 
-class DenoChild implements ChildProcessHandle {
+class DenoChild extends BatchedChild {
   readonly pid: number;
   readonly exited: Promise<ChildExit>;
   readonly #child: Deno.ChildProcess;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #outbox = new FrameBuilder();
-  #flushQueued = false;
-  #inputClosed = false;
 
   constructor(child: Deno.ChildProcess, options: ChildSpawnOptions) {
+    super();
     this.#child = child;
     this.pid = child.pid;
     this.#writer = child.stdin.getWriter();
@@ -291,8 +291,7 @@ class DenoChild implements ChildProcessHandle {
     }
   }
 
-  send(message: MainMessage): void {
-    if (this.#inputClosed) return;
+  protected enqueue(message: MainMessage): void {
     const outbox = this.#outbox;
     const start = outbox.beginFrame();
     try {
@@ -304,36 +303,26 @@ class DenoChild implements ChildProcessHandle {
         : new TaskSerializationError(String((error as Error)?.message ?? error));
     }
     outbox.endFrame(start);
-    if (!this.#flushQueued) {
-      this.#flushQueued = true;
-      queueMicrotask(() => this.#flush());
-    }
   }
 
-  #flush(): void {
-    this.#flushQueued = false;
-    if (this.#outbox.length === 0 || this.#inputClosed) return;
+  protected queued(): number {
+    return this.#outbox.length;
+  }
+
+  protected writeQueued(): void {
     this.#writer.write(this.#outbox.take()).catch(() => {});
   }
 
-  closeInput(): void {
-    if (this.#inputClosed) return;
-    this.#flush();
-    this.#inputClosed = true;
+  protected endInput(): void {
     this.#writer.close().catch(() => {});
   }
 
-  killGroup(): void {
-    try {
-      Deno.kill(-this.pid, "SIGKILL");
-    } catch {
-      // The group is gone already, or the child left it: kill the child itself.
-      try {
-        this.#child.kill("SIGKILL");
-      } catch {
-        // Already exited.
-      }
-    }
+  protected killGroupOnly(): void {
+    Deno.kill(-this.pid, "SIGKILL");
+  }
+
+  protected killChild(): void {
+    this.#child.kill("SIGKILL");
   }
 
   ref(): void {

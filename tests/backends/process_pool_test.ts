@@ -15,7 +15,6 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ProcessPool, type ProcessPoolOptions } from "../../src/backends/process_pool.ts";
 import { ProcessQueue } from "../../src/backends/process_queue.ts";
-import type { AttemptRequest, TaskSource } from "../../src/core/executor.ts";
 import {
   TaskSerializationError,
   TaskTimeoutError,
@@ -23,6 +22,8 @@ import {
 } from "../../src/core/errors.ts";
 import { liveResources } from "../../src/core/resources.ts";
 import { taskModule } from "../../src/core/task_source.ts";
+import { outcome, rejection, request, withStartedPool } from "../helpers/attempt_request.ts";
+import { sleep } from "../helpers/timing.ts";
 import { useLeakCheck } from "../helpers/leaks.ts";
 import { processesInGroups, processTable } from "../helpers/process_table.ts";
 import type * as Tasks from "../fixtures/process_tasks.ts";
@@ -30,94 +31,16 @@ import type * as Tasks from "../fixtures/process_tasks.ts";
 const tasks = taskModule<typeof Tasks>(new URL("../fixtures/process_tasks.ts", import.meta.url));
 const isDeno = "Deno" in globalThis;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** An attempt request as the engine would make it, with what the tests look at. */
-interface TestRequest extends AttemptRequest {
-  /** When `began()` was first called (performance.now()), or undefined. */
-  begunAt: number | undefined;
-  /** Aborts the request's signal, as the engine does when it gives up. */
-  abort(reason?: unknown): void;
-}
-
-let taskCounter = 0;
-
-function request(
-  source: TaskSource,
-  args: readonly unknown[] = [],
-  options: { bind?: boolean; timeout?: number; name?: string } = {},
-): TestRequest {
-  const controller = new AbortController();
-  let abortListener: (() => void) | undefined;
-  const made: TestRequest = {
-    taskId: `task-${++taskCounter}`,
-    name: options.name ?? (typeof source === "function" ? source.name || "anonymous" : source.name),
-    attempt: 1,
-    source,
-    args,
-    bind: options.bind ?? false,
-    transfer: undefined,
-    signal: controller.signal,
-    get aborted() {
-      return controller.signal.aborted;
-    },
-    get abortReason() {
-      return controller.signal.reason;
-    },
-    onAbort(listener) {
-      // One listener at a time, as the engine keeps it.
-      if (abortListener !== undefined) {
-        controller.signal.removeEventListener("abort", abortListener);
-      }
-      abortListener = listener;
-      if (listener === undefined) return;
-      if (controller.signal.aborted) listener();
-      else controller.signal.addEventListener("abort", listener, { once: true });
-    },
-    timeout: options.timeout,
-    worker: null,
-    begunAt: undefined,
-    began() {
-      made.begunAt ??= performance.now();
-      return !controller.signal.aborted;
-    },
-    abort(reason = new TaskTimeoutError(made.name, options.timeout ?? 0)) {
-      controller.abort(reason);
-    },
-  };
-  return made;
-}
-
 /** Runs `fn` with a started pool, always force-closes it, and checks nothing is left. */
 async function withPool<R>(
   options: ProcessPoolOptions & { workers?: number },
   fn: (pool: ProcessPool) => Promise<R>,
 ): Promise<R> {
-  const pool = new ProcessPool(options);
-  pool.start(options.workers ?? 1);
   try {
-    return await fn(pool);
+    return await withStartedPool(new ProcessPool(options), options.workers ?? 1, fn);
   } finally {
-    await pool.close(true);
-    assert.equal(pool.liveWorkers(), 0);
     assert.equal(liveResources().children, 0, "close() resolves once every child has exited");
   }
-}
-
-async function outcome(
-  promise: unknown,
-): Promise<{ ok: true; value: unknown } | { ok: false; error: unknown }> {
-  try {
-    return { ok: true, value: await promise };
-  } catch (error) {
-    return { ok: false, error };
-  }
-}
-
-async function rejection(promise: unknown): Promise<unknown> {
-  const result = await outcome(promise);
-  assert.equal(result.ok, false, "expected the attempt to fail");
-  return (result as { error: unknown }).error;
 }
 
 function isAlive(pid: number): boolean {

@@ -10,14 +10,12 @@ import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { ThreadPool, type ThreadPoolOptions } from "../../src/backends/thread_pool.ts";
-import type { AttemptRequest, TaskSource } from "../../src/core/executor.ts";
-import {
-  TaskSerializationError,
-  TaskTimeoutError,
-  WorkerCrashedError,
-} from "../../src/core/errors.ts";
+import type { TaskSource } from "../../src/core/executor.ts";
+import { TaskSerializationError, WorkerCrashedError } from "../../src/core/errors.ts";
 import { abandonedLabels, liveResources } from "../../src/core/resources.ts";
 import { taskModule } from "../../src/core/task_source.ts";
+import { outcome, rejection, request, withStartedPool } from "../helpers/attempt_request.ts";
+import { sleep } from "../helpers/timing.ts";
 import { useLeakCheck } from "../helpers/leaks.ts";
 import type * as Tasks from "../fixtures/thread_tasks.ts";
 
@@ -28,94 +26,12 @@ const broken = taskModule<{ never(): number }>(
 const isDeno = "Deno" in globalThis;
 const isBun = "Bun" in globalThis;
 
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** An attempt request as the engine would make it, with what the tests look at. */
-interface TestRequest extends AttemptRequest {
-  /** When `began()` was first called (performance.now()), or undefined. */
-  begunAt: number | undefined;
-  /** Aborts the request's signal, as the engine does when it gives up. */
-  abort(reason?: unknown): void;
-}
-
-let taskCounter = 0;
-
-function request(
-  source: TaskSource,
-  args: readonly unknown[] = [],
-  options: { bind?: boolean; transfer?: Transferable[]; timeout?: number; name?: string } = {},
-): TestRequest {
-  const controller = new AbortController();
-  let abortListener: (() => void) | undefined;
-  const made: TestRequest = {
-    taskId: `task-${++taskCounter}`,
-    name: options.name ?? (typeof source === "function" ? source.name || "anonymous" : source.name),
-    attempt: 1,
-    source,
-    args,
-    bind: options.bind ?? false,
-    transfer: options.transfer,
-    signal: controller.signal,
-    get aborted() {
-      return controller.signal.aborted;
-    },
-    get abortReason() {
-      return controller.signal.reason;
-    },
-    onAbort(listener) {
-      // One listener at a time, as the engine keeps it.
-      if (abortListener !== undefined) {
-        controller.signal.removeEventListener("abort", abortListener);
-      }
-      abortListener = listener;
-      if (listener === undefined) return;
-      if (controller.signal.aborted) listener();
-      else controller.signal.addEventListener("abort", listener, { once: true });
-    },
-    timeout: options.timeout,
-    worker: null,
-    begunAt: undefined,
-    began() {
-      made.begunAt ??= performance.now();
-      return !controller.signal.aborted;
-    },
-    abort(reason = new TaskTimeoutError(made.name, options.timeout ?? 0)) {
-      controller.abort(reason);
-    },
-  };
-  return made;
-}
-
 /** Runs `fn` with a started pool, and always force-closes it. */
-async function withPool<R>(
+function withPool<R>(
   options: ThreadPoolOptions & { workers?: number },
   fn: (pool: ThreadPool) => Promise<R>,
 ): Promise<R> {
-  const pool = new ThreadPool(options);
-  pool.start(options.workers ?? 1);
-  try {
-    return await fn(pool);
-  } finally {
-    await pool.close(true);
-    assert.equal(pool.liveWorkers(), 0);
-  }
-}
-
-/** Settles `promise` into an outcome that can be asserted on. */
-async function outcome(
-  promise: unknown,
-): Promise<{ ok: true; value: unknown } | { ok: false; error: unknown }> {
-  try {
-    return { ok: true, value: await promise };
-  } catch (error) {
-    return { ok: false, error };
-  }
-}
-
-async function rejection(promise: unknown): Promise<unknown> {
-  const result = await outcome(promise);
-  assert.equal(result.ok, false, "expected the attempt to fail");
-  return (result as { error: unknown }).error;
+  return withStartedPool(new ThreadPool(options), options.workers ?? 1, fn);
 }
 
 describe("ThreadPool", () => {

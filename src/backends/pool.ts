@@ -1,0 +1,690 @@
+/**
+ * The pipelined pool shared by `ThreadPool` (Web Workers) and `ProcessPool`
+ * (child processes), as an {@linkcode Executor}: the engine decides when an
+ * attempt runs; the pool decides on which slot (one worker or one child),
+ * sends it there, and brings back its value or error. A subclass adds only
+ * how a slot is started, how messages reach it, and how it is stopped.
+ *
+ * - **Pipelining.** Each slot holds a window of attempts and runs them one
+ *   at a time, in order, answering in batches; so the oldest unanswered
+ *   attempt of a ready slot is the one running, and that is when `began()`
+ *   is called (its timeout counts from there).
+ * - **Stopping work.** When the engine gives up on an attempt the pool
+ *   forwards the abort (the task's own signal aborts, or a queued attempt is
+ *   dropped unstarted). A running attempt that has not stopped after
+ *   `killGrace` gets its slot killed; the other attempts it held are
+ *   re-dispatched, unstarted.
+ * - **Crashes.** A slot that ends without being asked fails the attempt it
+ *   was running with `WorkerCrashedError` and re-dispatches the rest. No
+ *   promise is left pending.
+ *
+ * @module
+ */
+
+import type { AttemptRequest, Executor, TaskSource } from "../core/executor.ts";
+import { WorkerCrashedError } from "../core/errors.ts";
+import { countTimer } from "../core/resources.ts";
+import { functionSource, isTaskReference } from "../core/task_source.ts";
+import { checkCallableSource } from "./async_queue.ts";
+import {
+  deserializeThrown,
+  type MainMessage,
+  type PackedRun,
+  type Reply,
+  ReplyOutcome,
+  RunFlags,
+  type SerializedThrown,
+  serializeThrown,
+  type SourceDescriptor,
+} from "../runtime/protocol.ts";
+import { unrefTimer } from "../runtime/spawn.ts";
+
+/**
+ * The settings both pools share (the queues check them).
+ *
+ * @example
+ * ```ts
+ * import type { PoolOptions } from "./pool.ts";
+ * const options: PoolOptions = { maxInFlightPerWorker: 8, killGrace: 500 };
+ * ```
+ */
+export interface PoolOptions {
+  /** Run once in each worker or child before its first task. */
+  readonly initializer?: TaskSource | undefined;
+  /** Arguments of the initializer. */
+  readonly initArgs?: readonly unknown[];
+  /** Replace a worker or child after it has been sent this many attempts. */
+  readonly maxTasksPerWorker?: number | undefined;
+  /** Stop a worker or child that has had nothing to do for this many ms. */
+  readonly idleTimeout?: number | undefined;
+  /** Attempts each worker or child holds at once (the pipelining window). */
+  readonly maxInFlightPerWorker?: number;
+  /** How long an aborted attempt may run on before its worker or child is killed, in ms. */
+  readonly killGrace?: number;
+}
+
+/**
+ * Default bound of the pipelining window (measured: see the queue options).
+ *
+ * @example
+ * ```ts
+ * import { defaultMaxInFlightPerWorker } from "./pool.ts";
+ * console.log(defaultMaxInFlightPerWorker); // 32
+ * ```
+ */
+export const defaultMaxInFlightPerWorker = 32;
+/**
+ * Default grace between an abort and killing the worker or child, in ms.
+ *
+ * @example
+ * ```ts
+ * import { defaultKillGrace } from "./pool.ts";
+ * console.log(defaultKillGrace); // 1000
+ * ```
+ */
+export const defaultKillGrace = 1_000;
+
+/**
+ * What a slot's end is reported with, besides the message.
+ *
+ * @example
+ * ```ts
+ * import type { CrashDetails } from "./pool.ts";
+ * const details: CrashDetails = { exitCode: 13, signal: null };
+ * ```
+ */
+export interface CrashDetails {
+  readonly exitCode?: number | null;
+  readonly signal?: string | null;
+  readonly cause?: unknown;
+}
+
+/**
+ * One attempt while a pool holds it.
+ *
+ * @example
+ * ```ts ignore
+ * const call = new PoolCall(1, request, 0, [1, 0, [], 0]);
+ * ```
+ */
+export class PoolCall {
+  /** The slot it was sent to; `undefined` while it waits in the pool. */
+  slot: PoolSlot | undefined = undefined;
+  /** The engine gave up on it: its outcome no longer matters. */
+  abandoned = false;
+  /** Its promise has settled. */
+  settled = false;
+  /** What `execute` returned for it. */
+  readonly promise: Promise<unknown>;
+  /** Resolves {@linkcode PoolCall.promise}. */
+  resolve!: (value: unknown) => void;
+  /** Rejects {@linkcode PoolCall.promise}. */
+  reject!: (error: unknown) => void;
+  /** The listener registered with the request's `onAbort`. */
+  onAbort: (() => void) | undefined = undefined;
+
+  /** Wraps one attempt; `run` is what travels to the slot. */
+  constructor(
+    readonly id: number,
+    readonly request: AttemptRequest,
+    readonly sourceId: number,
+    readonly run: PackedRun,
+  ) {
+    this.promise = new Promise((resolve, reject) => {
+      this.resolve = resolve;
+      this.reject = reject;
+    });
+  }
+}
+
+/**
+ * One worker or child and the attempts it holds.
+ *
+ * @example
+ * ```ts ignore
+ * class Slot extends PoolSlot { readonly id = 0; ref(): void {} unref(): void {} }
+ * ```
+ */
+export abstract class PoolSlot {
+  /** Attempts sent and not answered, oldest first: the first one is running. */
+  readonly calls: PoolCall[] = [];
+  /** Source ids this slot has been sent the definition of. */
+  readonly knownSources: Set<number> = new Set<number>();
+  /** It has run its initializer. */
+  ready = false;
+  /** `live`: in the pool; `stopping`: asked to go (or killed); `exited`. */
+  state: "live" | "stopping" | "exited" = "live";
+  /** False once it must take no more work (recycling, failed initializer, closing). */
+  accepting = true;
+  /** Attempts sent to it so far. */
+  sent = 0;
+  /** The running attempt's kill timer, and that attempt. */
+  killTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  killCall: PoolCall | undefined = undefined;
+  /** Ends the slot after `idleTimeout`. */
+  idleTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+
+  /** `busy`: referenced, as it holds attempts and keeps the program alive. */
+  constructor(public busy: boolean) {}
+
+  /** What `AttemptRequest.worker` and `WorkerCrashedError.worker` say: an index or a pid. */
+  abstract readonly id: number;
+  /** Keeps the program alive while the slot is. */
+  abstract ref(): void;
+  /** Lets the program end although the slot is alive. */
+  abstract unref(): void;
+}
+
+/**
+ * Whether the attempt has a per-task timeout (assumed when the engine does not say).
+ */
+function isTimed(request: AttemptRequest): boolean {
+  if (!("timeout" in request)) return true;
+  const timeout = (request as { readonly timeout?: number | null }).timeout;
+  return timeout !== undefined && timeout !== null;
+}
+
+function hardwareConcurrency(fallback: number): number {
+  const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator
+    ?.hardwareConcurrency;
+  return typeof cores === "number" && cores > 0 ? cores : fallback;
+}
+
+/**
+ * What travels to a slot for a task source; throws `TaskSerializationError`
+ * for a function that cannot be sent.
+ *
+ * @example
+ * ```ts
+ * import { describeSource } from "./pool.ts";
+ * console.log(describeSource((a: number) => a + 1, "inc").kind); // "inline"
+ * ```
+ */
+export function describeSource(source: TaskSource, taskName: string): SourceDescriptor {
+  if (isTaskReference(source)) {
+    return { kind: "ref", url: source.url, exportName: source.exportName };
+  }
+  return {
+    kind: "inline",
+    code: functionSource(source as (...args: never[]) => unknown, taskName),
+  };
+}
+
+/**
+ * The message of an error, or the value as text.
+ *
+ * @example
+ * ```ts
+ * import { messageOf } from "./pool.ts";
+ * console.log(messageOf(new Error("boom"))); // "boom"
+ * ```
+ */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * The name and message of an error, or the value as text.
+ *
+ * @example
+ * ```ts
+ * import { describeError } from "./pool.ts";
+ * console.log(describeError(new TypeError("bad"))); // "TypeError: bad"
+ * ```
+ */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  return String(error);
+}
+
+/**
+ * Starts a timer counted in `src/core/resources.ts`.
+ *
+ * @example
+ * ```ts
+ * import { startTimer, stopTimer } from "./pool.ts";
+ * const timer = startTimer(() => {}, 10);
+ * stopTimer(timer);
+ * ```
+ */
+export function startTimer(fn: () => void, ms: number): ReturnType<typeof setTimeout> {
+  const timer = setTimeout(() => {
+    countTimer(-1);
+    fn();
+  }, ms);
+  countTimer(1);
+  return timer;
+}
+
+/**
+ * Stops a timer from {@linkcode startTimer}, if any; returns `undefined` to clear the field.
+ *
+ * @example
+ * ```ts
+ * import { startTimer, stopTimer } from "./pool.ts";
+ * let timer = startTimer(() => {}, 10);
+ * timer = stopTimer(timer) ?? timer;
+ * ```
+ */
+export function stopTimer(timer: ReturnType<typeof setTimeout> | undefined): undefined {
+  if (timer !== undefined) {
+    clearTimeout(timer);
+    countTimer(-1);
+  }
+  return undefined;
+}
+
+/**
+ * A pool of slots (workers or children) that runs attempts for one queue,
+ * pipelining a window of attempts into each slot.
+ *
+ * @example A subclass supplies the slots
+ * ```ts ignore
+ * class MyPool extends PipelinedPool<MySlot> {
+ *   readonly kind = "thread";
+ *   // capacity, liveWorkers, place, post, retire, killStuck, closeSlots, slotsLeft
+ * }
+ * ```
+ */
+export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
+  /** Which backend this is. */
+  abstract readonly kind: "thread" | "process";
+  /** The initializer as it travels to a slot. */
+  protected readonly initializer: SourceDescriptor | null;
+  /** Its arguments. */
+  protected readonly initArgs: readonly unknown[];
+  /** `maxTasksPerWorker`. */
+  protected readonly maxTasksPerWorker: number | undefined;
+  /** `idleTimeout`. */
+  protected readonly idleTimeout: number | undefined;
+  /** `killGrace`. */
+  protected readonly killGrace: number;
+  /** How many slots may run. */
+  protected maxWorkers: number;
+  /** Attempts waiting for room in some slot, oldest first. */
+  protected waiting: PoolCall[] = [];
+  /** `close()` was called and has not finished. */
+  protected closing = false;
+  /** Sources by id. */
+  protected readonly sources: SourceDescriptor[] = [];
+  readonly #fallbackCores: number;
+  #nextCall = 1;
+  #closeWaiters: (() => void)[] = [];
+  /** Source id by task function or reference object (the fast path). */
+  readonly #sourceIdByObject = new WeakMap<object, number>();
+  /** Source id by what it names (module and export, or function text). */
+  readonly #sourceIdByKey = new Map<string, number>();
+
+  /**
+   * Creates an idle pool; slots start when the first attempt needs one.
+   * Options are expected to be checked already (the queue does it).
+   * `fallbackCores` is the core count assumed when the runtime does not say.
+   */
+  constructor(options: PoolOptions, fallbackCores: number) {
+    const initializer = options.initializer;
+    this.initializer = initializer === undefined ? null : describeSource(
+      initializer,
+      isTaskReference(initializer) ? initializer.name : "initializer",
+    );
+    this.initArgs = options.initArgs ?? [];
+    this.maxTasksPerWorker = options.maxTasksPerWorker;
+    this.idleTimeout = options.idleTimeout;
+    this.killGrace = options.killGrace ?? defaultKillGrace;
+    this.#fallbackCores = fallbackCores;
+    this.maxWorkers = this.autoWorkers();
+  }
+
+  /** How many attempts may be in flight at once for `workers` slots. */
+  abstract capacity(workers: number): number;
+  /** Slots alive and taking work now. */
+  abstract liveWorkers(): number;
+  /**
+   * Sends `call` to some slot, starting one if needed. Returns false when
+   * there is no room anywhere (the call must wait); true when it was sent or settled.
+   */
+  protected abstract place(call: PoolCall): boolean;
+  /** Sends a message to a slot; may throw when it cannot go. */
+  protected abstract post(slot: S, message: MainMessage): void;
+  /** Stops an idle (or closing) slot; whatever it held is settled. */
+  protected abstract retire(slot: S): void;
+  /** Kills a slot whose running attempt did not stop within `killGrace` of its abort. */
+  protected abstract killStuck(slot: S, call: PoolCall): void;
+  /** Stops every slot for `close()` (each is already not accepting). */
+  protected abstract closeSlots(force: boolean): void;
+  /** Slots that have not ended yet, counting those asked to stop. */
+  protected abstract slotsLeft(): number;
+
+  /** Accepts functions and task references; a promise or anything else is a `TypeError`. */
+  validateSource(source: unknown, action: string): void {
+    // Whether a function can be sent is decided per task: one that cannot
+    // fails that task with TaskSerializationError, as the original's
+    // unpicklable callables did.
+    checkCallableSource(source, action);
+  }
+
+  /** One slot per core, as the original (`max(1, min(32, cpus))`). */
+  autoWorkers(): number {
+    return Math.max(1, Math.min(32, hardwareConcurrency(this.#fallbackCores)));
+  }
+
+  /** Sets how many slots may run; they start lazily, on demand. */
+  start(workers: number): void {
+    this.maxWorkers = workers;
+    this.closing = false;
+  }
+
+  /** Runs one attempt in some slot. */
+  execute(request: AttemptRequest): Promise<unknown> {
+    if (request.aborted) return Promise.reject(request.abortReason);
+    let sourceId: number;
+    try {
+      sourceId = this.#sourceIdOf(request);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const id = this.#nextCall++;
+    const flags = (request.bind ? RunFlags.bind : 0) | (isTimed(request) ? RunFlags.timed : 0);
+    const run: PackedRun = request.bind
+      ? [id, sourceId, request.args, flags, request.taskId, request.attempt, request.name]
+      : [id, sourceId, request.args, flags];
+    const call = new PoolCall(id, request, sourceId, run);
+    call.onAbort = () => this.#abandon(call);
+    request.onAbort(call.onAbort);
+    if (!this.place(call)) this.waiting.push(call);
+    return call.promise;
+  }
+
+  /**
+   * Stops every slot and resolves once all have ended. Forced: now, settling
+   * whatever they held. Otherwise after the attempts they still hold (only
+   * abandoned ones, which end or are killed after `killGrace`).
+   */
+  close(force: boolean): Promise<void> {
+    this.closing = true;
+    const waiting = this.waiting;
+    this.waiting = [];
+    for (const call of waiting) this.settleGone(call, `the ${this.kind} pool was closed`);
+    this.closeSlots(force);
+    if (this.slotsLeft() === 0) {
+      this.closing = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => this.#closeWaiters.push(resolve));
+  }
+
+  /** The last slot has ended: a pending `close()` is done. */
+  protected allGone(): void {
+    if (!this.closing) return;
+    this.closing = false;
+    for (const wake of this.#closeWaiters.splice(0)) wake();
+  }
+
+  // ----------------------------------------------------------- dispatching
+
+  /** The id of the attempt's source; each source is described once and sent once per slot. */
+  #sourceIdOf(request: AttemptRequest): number {
+    const source = request.source;
+    let id = this.#sourceIdByObject.get(source);
+    if (id !== undefined) return id;
+    const descriptor = describeSource(source, request.name);
+    const key = descriptor.kind === "ref"
+      ? `ref\u0000${descriptor.url}\u0000${descriptor.exportName}`
+      : descriptor.code;
+    id = this.#sourceIdByKey.get(key);
+    if (id === undefined) {
+      id = this.sources.length;
+      this.sources.push(descriptor);
+      this.#sourceIdByKey.set(key, id);
+    }
+    this.#sourceIdByObject.set(source, id);
+    return id;
+  }
+
+  /** Records that `call` went to `slot`, and whether the slot is due for recycling. */
+  protected assigned(slot: S, call: PoolCall): void {
+    call.slot = slot;
+    call.request.worker = slot.id;
+    slot.calls.push(call);
+    slot.sent++;
+    if (this.maxTasksPerWorker !== undefined && slot.sent >= this.maxTasksPerWorker) {
+      slot.accepting = false;
+    }
+  }
+
+  /** After {@linkcode PipelinedPool.assigned} and the send: reference the slot, start the clock. */
+  protected holding(slot: S): void {
+    if (!slot.busy) this.setBusy(slot, true);
+    if (slot.calls.length === 1) this.headChanged(slot);
+  }
+
+  /** Dispatches waiting attempts while some slot has room. */
+  protected pumpWaiting(): void {
+    while (this.waiting.length > 0 && !this.closing) {
+      if (!this.place(this.waiting[0])) return;
+      this.waiting.shift();
+    }
+  }
+
+  /** A slot's running attempt may have changed: start its clock, or its kill timer. */
+  protected headChanged(slot: S): void {
+    const head = slot.calls[0];
+    if (slot.killCall !== undefined && slot.killCall !== head) this.#clearKillTimer(slot);
+    if (head === undefined || !slot.ready) return;
+    if (head.abandoned) this.#armKillTimer(slot, head);
+    else {
+      // Deferred like the next-attempt notice in #onReply: the engine first
+      // sees the outcome that freed this head.
+      const request = head.request;
+      queueMicrotask(() => request.began());
+    }
+  }
+
+  /** After attempts left a slot: new head, idleness, and room for waiting attempts. */
+  protected afterRemoval(slot: S): void {
+    if (slot.state === "live") {
+      this.headChanged(slot);
+      if (slot.calls.length === 0) this.#becameIdle(slot);
+    }
+    this.pumpWaiting();
+  }
+
+  // ------------------------------------------------------------- outcomes
+
+  /** A batch of replies arrived from a slot. */
+  protected receiveReplies(slot: S, replies: readonly Reply[]): void {
+    for (const reply of replies) this.#onReply(slot, reply);
+    this.afterRemoval(slot);
+  }
+
+  /** A slot ran its initializer (`error`: it failed). */
+  protected receiveReady(slot: S, error: SerializedThrown | undefined): void {
+    slot.ready = true;
+    // A failed initializer: the tasks sent here fail with its error (the
+    // slot answers them so); new ones go to a fresh slot.
+    if (error !== undefined) slot.accepting = false;
+    if (slot.state === "live") {
+      this.headChanged(slot);
+      if (slot.calls.length === 0) this.#becameIdle(slot);
+    }
+  }
+
+  #onReply(slot: S, reply: Reply): void {
+    const calls = slot.calls;
+    const head = calls[0];
+    let call: PoolCall | undefined;
+    let next: PoolCall | undefined;
+    const callId = reply[0];
+    if (head !== undefined && head.id === callId) {
+      calls.shift();
+      call = head;
+      // Replies come in batches: the next attempt started when this one ended.
+      next = calls[0];
+    } else {
+      const index = calls.findIndex((candidate) => candidate.id === callId);
+      if (index < 0) return;
+      call = calls[index];
+      calls.splice(index, 1);
+    }
+    call.slot = undefined;
+    switch (reply[1]) {
+      case ReplyOutcome.ok:
+        this.settle(call, true, reply[2]);
+        break;
+      case ReplyOutcome.error:
+        this.settle(call, false, deserializeThrown(reply[2]));
+        break;
+      case ReplyOutcome.dropped:
+        // Only abandoned attempts are dropped; should one not be, it never ran.
+        if (call.abandoned) this.settle(call, false, call.request.abortReason);
+        else this.waiting.unshift(call);
+        break;
+    }
+    if (next !== undefined && !next.abandoned && slot.ready) {
+      // Told after the engine has seen this outcome (its promise reaction is
+      // queued first), so hooks and fail-first see one attempt end before the
+      // next one begins.
+      const request = next.request;
+      queueMicrotask(() => request.began());
+    }
+  }
+
+  /** Settles an attempt's promise once. */
+  protected settle(call: PoolCall, ok: boolean, value: unknown): void {
+    if (call.settled) return;
+    call.settled = true;
+    if (call.onAbort !== undefined) {
+      call.request.onAbort(undefined);
+      call.onAbort = undefined;
+    }
+    // The engine ignores an abandoned attempt's outcome; it rejects with its
+    // abort reason whatever the slot answered.
+    if (call.abandoned) call.reject(call.request.abortReason);
+    else if (ok) call.resolve(value);
+    else call.reject(value);
+  }
+
+  /** Settles an attempt whose slot is gone (or that never reached one). */
+  protected settleGone(call: PoolCall, why: string, slot?: S): void {
+    this.settle(
+      call,
+      false,
+      new WorkerCrashedError(`task '${call.request.name}' did not finish: ${why}`, {
+        worker: slot?.id ?? null,
+      }),
+    );
+  }
+
+  /**
+   * A slot died, or must, and gave up `calls`: the attempt it was running
+   * fails with `WorkerCrashedError` (unless the engine already gave up on
+   * it); the attempts queued behind it go to other slots, unstarted.
+   */
+  protected failHeld(slot: S, calls: PoolCall[], why: string, details: CrashDetails): void {
+    const running = calls.shift();
+    if (running !== undefined) {
+      running.slot = undefined;
+      // Blamed even when the slot never became ready: a slot that dies
+      // while starting up must not bounce its attempts around forever.
+      this.settle(running, false, new WorkerCrashedError(why, { worker: slot.id, ...details }));
+    }
+    const redispatch: PoolCall[] = [];
+    for (const call of calls) {
+      call.slot = undefined;
+      if (call.abandoned) this.settle(call, false, call.request.abortReason);
+      else redispatch.push(call);
+    }
+    if (this.closing) {
+      for (const call of redispatch) this.settleGone(call, why, slot);
+    } else {
+      this.waiting.unshift(...redispatch);
+      this.pumpWaiting();
+    }
+  }
+
+  /** Settles everything a slot that has gone still holds. */
+  protected settleHeld(slot: S, why: string): void {
+    for (const call of slot.calls.splice(0)) {
+      call.slot = undefined;
+      this.settleGone(call, why, slot);
+    }
+  }
+
+  /** Sends runs a slot has been assigned but not yet sent (batching pools). */
+  protected flush(_slot: S): void {}
+
+  /** The engine gave up on an attempt: stop it in its slot. */
+  #abandon(call: PoolCall): void {
+    call.abandoned = true;
+    call.onAbort = undefined;
+    const slot = call.slot as S | undefined;
+    if (slot === undefined) {
+      const index = this.waiting.indexOf(call);
+      if (index >= 0) this.waiting.splice(index, 1);
+      this.settle(call, false, call.request.abortReason);
+      return;
+    }
+    if (slot.state !== "live") return;
+    // The abort must not overtake the run it cancels.
+    this.flush(slot);
+    try {
+      this.post(slot, {
+        type: "abort",
+        call: call.id,
+        reason: serializeThrown(call.request.abortReason, true),
+      });
+    } catch {
+      // The slot is going away; its end settles the attempt.
+    }
+    if (slot.calls[0] === call && slot.ready) this.#armKillTimer(slot, call);
+  }
+
+  // ------------------------------------------------------------- lifetimes
+
+  /** A slot that holds attempts is referenced; an idle one must not keep a finished program alive. */
+  protected setBusy(slot: S, busy: boolean): void {
+    slot.busy = busy;
+    if (busy) {
+      slot.ref();
+      slot.idleTimer = stopTimer(slot.idleTimer);
+    } else slot.unref();
+  }
+
+  #becameIdle(slot: S): void {
+    if (!slot.accepting || this.closing) {
+      this.retire(slot);
+      this.pumpWaiting();
+      return;
+    }
+    if (slot.busy) this.setBusy(slot, false);
+    if (this.idleTimeout !== undefined && slot.idleTimer === undefined) {
+      slot.idleTimer = startTimer(() => {
+        slot.idleTimer = undefined;
+        if (slot.state === "live" && slot.calls.length === 0) this.retire(slot);
+      }, this.idleTimeout);
+      unrefTimer(slot.idleTimer);
+    }
+  }
+
+  #armKillTimer(slot: S, call: PoolCall): void {
+    if (slot.killCall === call) return;
+    this.#clearKillTimer(slot);
+    slot.killCall = call;
+    slot.killTimer = startTimer(() => {
+      slot.killTimer = undefined;
+      slot.killCall = undefined;
+      if (slot.state !== "live" || slot.calls[0] !== call) return;
+      this.killStuck(slot, call);
+    }, this.killGrace);
+  }
+
+  #clearKillTimer(slot: S): void {
+    slot.killTimer = stopTimer(slot.killTimer);
+    slot.killCall = undefined;
+  }
+
+  /** Stops a slot's timers (it leaves the pool). */
+  protected clearTimers(slot: S): void {
+    this.#clearKillTimer(slot);
+    slot.idleTimer = stopTimer(slot.idleTimer);
+  }
+}
