@@ -8,11 +8,10 @@
  */
 
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, it } from "node:test";
+import { runProgram } from "../helpers/subprocess.ts";
 
-const isDeno = "Deno" in globalThis;
 const program = new URL("../fixtures/runner_pools_program.ts", import.meta.url).pathname;
 
 /** Pids of live processes whose environment carries `mark` (our own never does). */
@@ -31,42 +30,6 @@ function markedProcesses(mark: string): number[] {
   return found;
 }
 
-interface Outcome {
-  code: number | null;
-  signal: string | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs the program; once it says "ready", sends `signals`; Deno's exit codes come back as signals. */
-function runProgram(mark: string, signals: NodeJS.Signals[]): Promise<Outcome> {
-  const args = isDeno ? ["run", "-A", program] : [program];
-  const child = spawn(process.execPath, args, {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, OSIISO_TEST_MARK: mark },
-  });
-  let stdout = "";
-  let stderr = "";
-  let sent = false;
-  child.stdout.on("data", (chunk) => {
-    stdout += chunk;
-    if (!sent && stdout.includes("ready")) {
-      sent = true;
-      signals.forEach((signal, index) => setTimeout(() => child.kill(signal), 50 + index * 60));
-    }
-  });
-  child.stderr.on("data", (chunk) => (stderr += chunk));
-  return new Promise((resolve) => {
-    child.on("close", (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
-
-/** The exit status as a code: Deno's node:child_process reports exit(143) as SIGTERM. */
-function exitCode(outcome: Outcome): number | null {
-  if (outcome.code !== null) return outcome.code;
-  return outcome.signal === "SIGTERM" ? 143 : outcome.signal === "SIGINT" ? 130 : null;
-}
-
 async function expectNothingLeft(mark: string): Promise<void> {
   // The program has exited; give the kernel a moment to reap what it killed.
   for (let i = 0; i < 40 && markedProcesses(mark).length > 0; i++) {
@@ -78,8 +41,8 @@ async function expectNothingLeft(mark: string): Promise<void> {
 describe("run(main) under signals, with thread and process queues", () => {
   it("SIGTERM: mustComplete tasks finish, the rest are cancelled, exit 143, nothing left", async () => {
     const mark = crypto.randomUUID();
-    const outcome = await runProgram(mark, ["SIGTERM"]);
-    assert.equal(exitCode(outcome), 143, outcome.stderr);
+    const outcome = await runProgram(program, ["SIGTERM"], { OSIISO_TEST_MARK: mark });
+    assert.equal(outcome.code, 143, outcome.stderr);
     const line = outcome.stdout.split("\n").find((l) => l.startsWith("{"));
     assert.ok(line !== undefined, `the program printed its summaries: ${outcome.stdout}`);
     const { statuses, timedOut } = JSON.parse(line);
@@ -96,8 +59,8 @@ describe("run(main) under signals, with thread and process queues", () => {
 
   it("a second signal forces everything down at once; nothing left", async () => {
     const mark = crypto.randomUUID();
-    const outcome = await runProgram(mark, ["SIGTERM", "SIGTERM"]);
-    assert.equal(exitCode(outcome), 143, outcome.stderr);
+    const outcome = await runProgram(program, ["SIGTERM", "SIGTERM"], { OSIISO_TEST_MARK: mark });
+    assert.equal(outcome.code, 143, outcome.stderr);
     await expectNothingLeft(mark);
   });
 });
