@@ -173,6 +173,16 @@ export class ThreadPool extends PipelinedPool<PoolWorker> {
   }
 
   /** A finished run: workers that cannot be unref'd (Deno) are let go so the program may end. */
+  /**
+   * Boots one worker at once, while the caller is still submitting: a
+   * worker takes milliseconds to start (tens on Deno), and the first result
+   * then comes that much sooner. It stays unreferenced until it holds work.
+   */
+  override start(workers: number): void {
+    super.start(workers);
+    if (this.#live === 0) this.#spawn().unref();
+  }
+
   stopped(): void {
     for (const worker of this.#slots) {
       if (worker === undefined || worker.calls.length > 0) continue;
