@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 
 import { ReadyQueue } from "../../src/core/ready_queue.ts";
+import { seededRandom } from "../helpers/random.ts";
 
 interface Item {
   readonly priority: number;
@@ -10,18 +11,6 @@ interface Item {
 
 function item(priority: number, seq: number): Item {
   return { priority, seq };
-}
-
-/** Seeded PRNG (mulberry32), so a failing random case can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function byPriorityThenSeq(a: Item, b: Item): number {
@@ -204,7 +193,7 @@ describe("ReadyQueue", () => {
 
   describe("large and random workloads", () => {
     it("100k random items come out sorted by (priority, seq)", () => {
-      const rand = random(42);
+      const rand = seededRandom(42);
       const queue = new ReadyQueue<Item>();
       const items: Item[] = [];
       for (let seq = 0; seq < 100_000; seq++) {
@@ -231,7 +220,7 @@ describe("ReadyQueue", () => {
     });
 
     it("interleaved push, pushInOrder and pop match a simple model", () => {
-      const rand = random(7);
+      const rand = seededRandom(7);
       const queue = new ReadyQueue<Item>();
       let model: Item[] = [];
       let seq = 0;

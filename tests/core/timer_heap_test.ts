@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 
 import { TimerHeap } from "../../src/core/timer_heap.ts";
+import { seededRandom } from "../helpers/random.ts";
 
 interface Entry {
   readonly dueAt: number;
@@ -10,18 +11,6 @@ interface Entry {
 
 function entry(dueAt: number, seq: number): Entry {
   return { dueAt, seq };
-}
-
-/** Seeded PRNG (mulberry32), so a failing random case can be replayed. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function byDueThenSeq(a: Entry, b: Entry): number {
@@ -141,7 +130,7 @@ describe("TimerHeap", () => {
 
   describe("random stress", () => {
     it("100k random entries come out sorted by (dueAt, seq)", () => {
-      const rand = random(1234);
+      const rand = seededRandom(1234);
       const heap = new TimerHeap<Entry>();
       const entries: Entry[] = [];
       for (let seq = 0; seq < 100_000; seq++) {
@@ -165,7 +154,7 @@ describe("TimerHeap", () => {
     });
 
     it("interleaved push, pop and removeWhere match a sorted model", () => {
-      const rand = random(99);
+      const rand = seededRandom(99);
       const heap = new TimerHeap<Entry>();
       let model: Entry[] = [];
       let seq = 0;

@@ -12,6 +12,7 @@
 
 import type { TaskHandle, TaskQueue } from "../../mod.ts";
 import type { FaultBackend } from "./backends.ts";
+import { seededRandom } from "../helpers/random.ts";
 
 /** What a load run injects. Rates are fractions of all tasks. */
 export interface LoadPlan {
@@ -75,18 +76,6 @@ export interface LoadReport {
 /** The outcome a task is set up to have. */
 export type Kind = "ok" | "fail" | "timeout" | "flaky" | "cancel";
 const KINDS: readonly Kind[] = ["ok", "fail", "timeout", "flaky", "cancel"];
-
-/** A small seeded generator (mulberry32): the same plan gives the same tasks. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let x = state;
-    x = Math.imul(x ^ (x >>> 15), x | 1);
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61);
-    return ((x ^ (x >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface BunLike {
   gc(force: boolean): void;
