@@ -29,12 +29,10 @@ import {
 import {
   type FailPolicy,
   type HookName,
-  type QueueMode,
   type ResolvedQueueOptions,
   resolveQueueOptions,
   resolveRunOptions,
   type RunOptions,
-  type TimeoutPolicy,
 } from "./queue_options.ts";
 import { RateGate } from "./rate_gate.ts";
 import { ReadyQueue } from "./ready_queue.ts";
@@ -1506,16 +1504,6 @@ export abstract class TaskQueue {
       workers,
       closed: this.#closed,
     };
-  }
-
-  /** The queue's options after defaults (read-only). */
-  get mode(): QueueMode {
-    return this.#options.mode;
-  }
-
-  /** @ignore What `run()`'s default fail policy and timeout policy are. */
-  get policies(): { failPolicy: FailPolicy; onTimeout: TimeoutPolicy } {
-    return { failPolicy: this.#failPolicy, onTimeout: this.#options.onTimeout };
   }
 
   // ---------------------------------------------------------------- hooks
