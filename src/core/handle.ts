@@ -43,25 +43,81 @@ export interface TaskHandleInit {
 
 type Waiter = (result: TaskResult) => void;
 
-const idPrefix = crypto.randomUUID().slice(0, 18);
+/**
+ * The fixed per-task fields a handle reads through getters. A queue passes
+ * its resolved task options (shared by every task submitted with them), so a
+ * queued handle carries one reference instead of five fields.
+ * @ignore
+ */
+export interface HandleSpec {
+  readonly priority: number;
+  readonly mustComplete: boolean;
+  readonly groupId: string | null | undefined;
+  readonly detached: boolean;
+  readonly metadata: unknown;
+}
+
+/**
+ * An init carrying this key hands the handle its spec directly (the engine's
+ * path); the public constructor copies the init's fields instead.
+ * @ignore
+ */
+export const HANDLE_SPEC: unique symbol = Symbol("osiiso.handleSpec");
+
+const idPrefix = crypto.randomUUID().slice(0, 19);
 let idCounter = 0;
 
 /**
- * A number for a new task id: with the per-process random prefix it makes
- * a unique id (`1b4e28ba-2fa1-11d2-42`), several times cheaper than a UUID.
+ * A number for a new task: its sequence number and, with the per-process
+ * random prefix, its id (`1b4e28ba-2fa1-11d2-0042`).
  */
 export function nextTaskIdNumber(): number {
   return idCounter++;
 }
 
+// Ids are built from a block string (prefix + n / 1000) and a three-digit
+// suffix from a table: turning every number into a fresh string costs a
+// runtime call per task and was a sixth of a tiny task's time on Deno.
+const ID_SUFFIXES: readonly string[] = Array.from(
+  { length: 1000 },
+  (_, i) => String(i).padStart(3, "0"),
+);
+let idBlock = -1;
+let idBlockText = "";
+
 function taskIdFor(n: number): string {
-  return idPrefix + n;
+  const block = Math.floor(n / 1000);
+  if (block !== idBlock) {
+    idBlock = block;
+    idBlockText = idPrefix + block;
+  }
+  return idBlockText + ID_SUFFIXES[n - block * 1000];
 }
 
 interface Deferred {
   promise: Promise<unknown>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
+}
+
+/** Who is waiting on a handle; allocated only when someone is. */
+interface Listeners {
+  waiters: Waiter[] | undefined;
+  // Typed without T so that a TaskHandle<number> is a TaskHandle<unknown>.
+  callbacks: ((handle: never) => void)[] | undefined;
+  deferred: Deferred | undefined;
+}
+
+function specOf(init: TaskHandleInit): HandleSpec {
+  const given = (init as { [HANDLE_SPEC]?: HandleSpec })[HANDLE_SPEC];
+  if (given !== undefined) return given;
+  return {
+    priority: init.priority ?? 3,
+    mustComplete: init.mustComplete ?? false,
+    groupId: init.groupId ?? null,
+    detached: init.detached ?? false,
+    metadata: init.metadata,
+  };
 }
 
 /**
@@ -82,29 +138,25 @@ interface Deferred {
  * ```
  */
 export class TaskHandle<T = unknown> implements PromiseLike<T> {
+  // A queue holds every handle it has not finished (1M of them, maybe), and
+  // each field costs 8 bytes per task plus garbage-collector copying: the
+  // fields are few, plain (not #private: JavaScriptCore initialises those
+  // slower) and the per-options ones are read through `_spec`.
+
   /**
-   * The id, or the number it is made from on first use (a queued task keeps
-   * a small number until someone asks: less memory while 1M tasks wait).
+   * The id, or for a queued task its sequence number, from which the id is
+   * made on each read.
    * @ignore
    */
   _id: string | number;
   /** Name of the task (the function's name unless the `name` option was given). */
   readonly name: string;
-  /** Priority: lower starts first. */
-  readonly priority: number;
-  /** Whether fail-first aborts and `onTimeout: "complete"` spare it. */
-  readonly mustComplete: boolean;
+  /** @ignore */
+  _spec: HandleSpec;
   /** When it was submitted, on the queue's clock (ms). */
   readonly createdAt: number;
-  /** Its group label, or `null`. */
-  readonly groupId: string | null;
-  /** Whether its result stays out of run summaries. */
-  readonly detached: boolean;
   /** When a delayed task comes due, on the queue's clock (ms), or `null`. */
   readonly scheduledFor: number | null;
-  /** User data from the `metadata` option. */
-  readonly metadata: unknown;
-
   /** @ignore */
   _status: TaskState = "pending";
   /** @ignore */
@@ -113,15 +165,8 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
   _result: TaskResult<T> | undefined = undefined;
   /** @ignore */
   _owner: HandleOwner | undefined = undefined;
-  // Plain fields rather than #private ones: a handle is built per task, and
-  // JavaScriptCore initialises private fields measurably slower.
   /** @ignore */
-  _waiters: Waiter[] | undefined = undefined;
-  /** @ignore */
-  // Typed without T so that a TaskHandle<number> is a TaskHandle<unknown>.
-  _callbacks: ((handle: never) => void)[] | undefined = undefined;
-  /** @ignore */
-  _deferred: Deferred | undefined = undefined;
+  _listeners: Listeners | undefined = undefined;
 
   /**
    * Queues make handles; build one yourself only with
@@ -130,13 +175,9 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
   constructor(init: TaskHandleInit) {
     this._id = init.id;
     this.name = init.name;
-    this.priority = init.priority ?? 3;
-    this.mustComplete = init.mustComplete ?? false;
+    this._spec = specOf(init);
     this.createdAt = init.createdAt ?? 0;
-    this.groupId = init.groupId ?? null;
-    this.detached = init.detached ?? false;
     this.scheduledFor = init.scheduledFor ?? null;
-    this.metadata = init.metadata;
   }
 
   /**
@@ -151,17 +192,14 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
    * ```
    */
   static fromResult<T>(result: TaskResult<T>): TaskHandle<T> {
-    const handle = new TaskHandle<T>({
+    const init: TaskHandleInit & { [HANDLE_SPEC]: HandleSpec } = {
       id: result.taskId,
       name: result.name,
-      priority: result.priority,
-      mustComplete: result.mustComplete,
       createdAt: result.createdAt,
-      groupId: result.groupId,
-      detached: result.detached,
       scheduledFor: result.scheduledFor,
-      metadata: result.metadata,
-    });
+      [HANDLE_SPEC]: result,
+    };
+    const handle = new TaskHandle<T>(init);
     handle._attempts = result.attempts;
     handle._finish(result);
     return handle;
@@ -170,10 +208,32 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
   /** Unique id of the task. */
   get id(): string {
     const id = this._id;
-    if (typeof id === "string") return id;
-    const made = taskIdFor(id);
-    this._id = made;
-    return made;
+    return typeof id === "string" ? id : taskIdFor(id);
+  }
+
+  /** Priority: lower starts first. */
+  get priority(): number {
+    return this._spec.priority;
+  }
+
+  /** Whether fail-first aborts and `onTimeout: "complete"` spare it. */
+  get mustComplete(): boolean {
+    return this._spec.mustComplete;
+  }
+
+  /** Its group label, or `null`. */
+  get groupId(): string | null {
+    return this._spec.groupId ?? null;
+  }
+
+  /** Whether its result stays out of run summaries. */
+  get detached(): boolean {
+    return this._spec.detached;
+  }
+
+  /** User data from the `metadata` option. */
+  get metadata(): unknown {
+    return this._spec.metadata;
   }
 
   /** Where the task is now. */
@@ -237,13 +297,13 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
       this.#runCallback(callback);
       return;
     }
-    (this._callbacks ??= []).push(callback);
+    (this.#listeners().callbacks ??= []).push(callback);
   }
 
   /** Waits for the task and returns its {@linkcode TaskResult}; never rejects. */
   wait(): Promise<TaskResult<T>> {
     if (this._result !== undefined) return Promise.resolve(this._result);
-    return new Promise((resolve) => (this._waiters ??= []).push(resolve as Waiter));
+    return new Promise((resolve) => (this.#listeners().waiters ??= []).push(resolve as Waiter));
   }
 
   /** Makes `await handle` give the value (or reject with the error). */
@@ -277,16 +337,17 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
     if (this._result !== undefined) return false;
     this._result = result;
     this._status = result.status;
-    const waiters = this._waiters;
+    const listeners = this._listeners;
+    if (listeners === undefined) return true;
+    const waiters = listeners.waiters;
     if (waiters !== undefined) {
-      this._waiters = undefined;
+      listeners.waiters = undefined;
       for (const resolve of waiters) resolve(result);
     }
-    const deferred = this._deferred;
-    if (deferred !== undefined) settleDeferred(deferred, result);
-    const callbacks = this._callbacks;
+    if (listeners.deferred !== undefined) settleDeferred(listeners.deferred, result);
+    const callbacks = listeners.callbacks;
     if (callbacks !== undefined) {
-      this._callbacks = undefined;
+      listeners.callbacks = undefined;
       for (const callback of callbacks) {
         this.#runCallback(callback as (handle: TaskHandle<T>) => void);
       }
@@ -303,18 +364,23 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
     }
   }
 
+  #listeners(): Listeners {
+    return this._listeners ??= { waiters: undefined, callbacks: undefined, deferred: undefined };
+  }
+
   #valuePromise(): Promise<unknown> {
-    if (this._deferred === undefined) {
+    const listeners = this.#listeners();
+    if (listeners.deferred === undefined) {
       let resolve!: (value: unknown) => void;
       let reject!: (error: unknown) => void;
       const promise = new Promise<unknown>((res, rej) => {
         resolve = res;
         reject = rej;
       });
-      this._deferred = { promise, resolve, reject };
-      if (this._result !== undefined) settleDeferred(this._deferred, this._result);
+      listeners.deferred = { promise, resolve, reject };
+      if (this._result !== undefined) settleDeferred(listeners.deferred, this._result);
     }
-    return this._deferred.promise;
+    return listeners.deferred.promise;
   }
 }
 

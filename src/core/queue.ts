@@ -18,7 +18,13 @@ import {
 } from "./errors.ts";
 import type { AttemptRequest, EndedBy, Executor, TaskSource } from "./executor.ts";
 import { TaskGroup } from "./group.ts";
-import { nextTaskIdNumber, TaskHandle, type TaskHandleInit } from "./handle.ts";
+import {
+  HANDLE_SPEC,
+  type HandleSpec,
+  nextTaskIdNumber,
+  TaskHandle,
+  type TaskHandleInit,
+} from "./handle.ts";
 import {
   DEFAULT_TASK_OPTIONS,
   type ResolvedTaskOptions,
@@ -110,8 +116,8 @@ type Writable<T> = { -readonly [K in keyof T]-?: T[K] };
 
 // Reused, mutable inits for the handles and results the engine builds: their
 // constructors copy them (and call no user code), and not allocating a
-// 10- and a 20-field literal per task takes a third off the hot path's garbage.
-const handleScratch: Writable<TaskHandleInit> = {
+// 5- and a 20-field literal per task takes a third off the hot path's garbage.
+const handleScratch: Writable<TaskHandleInit> & { [HANDLE_SPEC]: HandleSpec } = {
   id: "",
   name: "",
   priority: 3,
@@ -121,6 +127,7 @@ const handleScratch: Writable<TaskHandleInit> = {
   detached: false,
   scheduledFor: null,
   metadata: undefined,
+  [HANDLE_SPEC]: DEFAULT_TASK_OPTIONS,
 };
 const resultScratch: Writable<TaskResultInit<unknown>> = {
   taskId: "",
@@ -146,14 +153,11 @@ const resultScratch: Writable<TaskResultInit<unknown>> = {
 
 /** The engine's record of a task: the handle users see plus what only the engine reads. */
 class QueuedTask extends TaskHandle<unknown> {
-  seq: number;
-  dueAt = 0;
+  // Few fields, on purpose: see the note in TaskHandle.
   source: TaskSource | undefined;
   args: readonly unknown[] | undefined;
-  options: ResolvedTaskOptions;
   place = Place.None;
   startedAt: number | null = null;
-  startedAtLatest = 0;
   attempt: Attempt | undefined = undefined;
   timer: Timer | undefined = undefined;
   // Links of the engine's active list (cheaper than a Set on the hot path).
@@ -162,7 +166,6 @@ class QueuedTask extends TaskHandle<unknown> {
 
   constructor(
     name: string,
-    seq: number,
     source: TaskSource,
     args: readonly unknown[],
     options: ResolvedTaskOptions,
@@ -173,21 +176,31 @@ class QueuedTask extends TaskHandle<unknown> {
     const init = handleScratch;
     init.id = "";
     init.name = name;
-    init.priority = options.priority;
-    init.mustComplete = options.mustComplete;
     init.createdAt = createdAt;
-    init.groupId = options.groupId ?? null;
-    init.detached = options.detached;
     init.scheduledFor = scheduledFor;
-    init.metadata = options.metadata;
+    init[HANDLE_SPEC] = options;
     super(init);
-    init.metadata = undefined;
+    init[HANDLE_SPEC] = DEFAULT_TASK_OPTIONS;
+    // The sequence number (FIFO among equal priorities) is also the id's number.
     this._id = nextTaskIdNumber();
-    this.seq = seq;
     this.source = source;
     this.args = args;
-    this.options = options;
     this._owner = owner;
+  }
+
+  /** The options the task was submitted with. */
+  get options(): ResolvedTaskOptions {
+    return this._spec as ResolvedTaskOptions;
+  }
+
+  /** Submission order, across every queue of the process. */
+  get seq(): number {
+    return this._id as number;
+  }
+
+  /** When a scheduled task comes due (the scheduler's heap key). */
+  get dueAt(): number {
+    return this.scheduledFor ?? 0;
   }
 }
 
@@ -336,6 +349,10 @@ export abstract class TaskQueue {
   #pumping = false;
   #pumpAgain = false;
   #completing = false;
+  // The clock read when an attempt succeeded, reused for the attempt its
+  // completion starts in the same synchronous step (a clock read costs as much
+  // as a tenth of a tiny task on Deno). Forgotten as soon as user code runs.
+  #stepNow: number | undefined = undefined;
   #peakWorkers = 0;
 
   #idleWaiters: (() => void)[] = [];
@@ -650,7 +667,6 @@ export abstract class TaskQueue {
     }
     const task = new QueuedTask(
       options.name ?? sourceName(source),
-      this.#seq++,
       source,
       args,
       options,
@@ -660,7 +676,6 @@ export abstract class TaskQueue {
     );
     this.#outstanding++;
     if (dueAt > now) {
-      task.dueAt = dueAt;
       task.place = Place.Scheduled;
       this.#scheduled.push(task);
       this.#scheduledCount++;
@@ -807,6 +822,7 @@ export abstract class TaskQueue {
     let outcome: unknown;
     try {
       outcome = this.#executor.execute(attempt);
+      this.#stepNow = undefined; // the task's own code ran
       if (isThenable(outcome)) {
         // A foreign thenable's then() may throw: that is the task failing.
         outcome.then(
@@ -816,6 +832,7 @@ export abstract class TaskQueue {
         return;
       }
     } catch (error) {
+      this.#stepNow = undefined;
       this.#attemptFailed(attempt, error);
       return;
     }
@@ -830,9 +847,9 @@ export abstract class TaskQueue {
     const task = attempt.task;
     if (attempt.settled || task.attempt !== attempt || task.place !== Place.Active) return false;
     this.#leftWindow();
-    this.#markRunning(task);
+    const now = this.#markRunning(task);
     // A pool may start an attempt later than its reservation: later ones keep their spacing.
-    this.#gate?.startedAt(task.startedAtLatest);
+    this.#gate?.startedAt(now);
     if (this.#options.onStart !== undefined) {
       this.#callHook("onStart", this.#options.onStart, task);
       if (attempt.settled || task.attempt !== attempt || task.place !== Place.Active) return false;
@@ -847,12 +864,13 @@ export abstract class TaskQueue {
     return true;
   }
 
-  #markRunning(task: QueuedTask): void {
+  /** Counts an attempt as started; returns the start time. */
+  #markRunning(task: QueuedTask): number {
     task._attempts++;
     task._status = "running";
-    const now = this.#clock.now();
+    const now = this.#stepNow ?? this.#clock.now();
     if (task.startedAt === null) task.startedAt = now;
-    task.startedAtLatest = now;
+    return now;
   }
 
   #settle(attempt: Attempt): boolean {
@@ -876,12 +894,17 @@ export abstract class TaskQueue {
   #attemptSucceeded(attempt: Attempt, value: unknown): void {
     if (!this.#settle(attempt)) return;
     this.#completing = true;
+    this.#stepNow = this.#clock.now();
     try {
       this.#finish(attempt.task, "succeeded", value, undefined, "returned", "", attempt.worker);
     } finally {
       this.#completing = false;
     }
-    this.#pump();
+    try {
+      this.#pump();
+    } finally {
+      this.#stepNow = undefined;
+    }
   }
 
   #attemptFailed(attempt: Attempt, error: unknown): void {
@@ -963,7 +986,7 @@ export abstract class TaskQueue {
       this.#scheduledCount--;
     }
     task.place = Place.Done;
-    const finishedAt = this.#clock.now();
+    const finishedAt = this.#stepNow ?? this.#clock.now();
     const startedAt = task.startedAt;
     // A task that never started has no last attempt to describe.
     if (task._attempts === 0) endedBy = null;
@@ -993,6 +1016,8 @@ export abstract class TaskQueue {
     task.source = undefined;
     task.args = undefined;
     task.attempt = undefined;
+    // onDone callbacks are user code: the step's clock reading is stale after them.
+    if (task._listeners !== undefined) this.#stepNow = undefined;
     task._finish(result);
     this.#results.push(result);
     this.#outstanding--;
@@ -1509,6 +1534,7 @@ export abstract class TaskQueue {
   // ---------------------------------------------------------------- hooks
 
   #callHook(name: HookName, hook: (...args: never[]) => unknown, ...args: unknown[]): void {
+    this.#stepNow = undefined;
     try {
       const returned = (hook as (...args: unknown[]) => unknown)(...args);
       if (isThenable(returned)) {

@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import {
   amap,
   AsyncQueue,
+  type Clock,
   ManualClock,
   type TaskContext,
   TaskHandle,
@@ -354,6 +355,39 @@ describe("AsyncQueue only", () => {
         assert.equal(summary.duration, 500);
         assert.equal(h.status, "cancelled");
       });
+    });
+
+    it("times each start afresh after user code ran in between", async () => {
+      // A clock the test moves synchronously, from inside hooks and tasks.
+      const manual = new ManualClock();
+      let time = 0;
+      const clock: Clock = {
+        now: () => time,
+        wallNow: () => manual.wallNow(),
+        setTimer: (callback, ms) => manual.setTimer(callback, ms),
+        clearTimer: (timer) => manual.clearTimer(timer),
+      };
+      const step = (ms: number) => () => void (time += ms);
+      await withQueue(() => new AsyncQueue({ clock, workers: 1 }), async (q) => {
+        // Async tasks: a completion then starts the next attempt in the same step.
+        const first = q.submit(async () => void (time += 10));
+        first.onDone(step(7));
+        const second = q.submit(async () => "second");
+        await q.run();
+        assert.deepEqual([first.result().startedAt, first.result().finishedAt], [0, 10]);
+        // The onDone callback (+7) ran between the first's end and the second's start.
+        assert.equal(second.result().startedAt, 17);
+      });
+      time = 0;
+      await withQueue(
+        () => new AsyncQueue({ clock, workers: 1, onComplete: step(50) }),
+        async (q) => {
+          q.submit(async () => "first");
+          const second = q.submit(async () => "second");
+          await q.run();
+          assert.equal(second.result().startedAt, 50);
+        },
+      );
     });
 
     it("a forced shutdown leaves no timer behind", async () => {
