@@ -94,6 +94,14 @@ function taskIdFor(n: number): string {
   return idBlockText + ID_SUFFIXES[n - block * 1000];
 }
 
+/**
+ * The part of an id that tells tasks apart, for display: an id this process
+ * made without its shared prefix (`0042`), any other its first 8 characters.
+ */
+export function shortTaskId(id: string): string {
+  return id.startsWith(idPrefix) ? id.slice(idPrefix.length) : id.slice(0, 8);
+}
+
 interface Deferred {
   promise: Promise<unknown>;
   resolve: (value: unknown) => void;
@@ -324,9 +332,13 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
     return (this.#valuePromise() as Promise<T>).finally(onFinally);
   }
 
-  /** `TaskHandle('name', status='running', id=1a2b3c4d)`, as the original. */
+  /**
+   * `TaskHandle('name', status='running', id=0042)`, as the original (which
+   * shows the first 8 characters of its UUIDs; ours share a prefix, see
+   * `shortTaskId`).
+   */
   toString(): string {
-    return `TaskHandle('${this.name}', status='${this._status}', id=${this.id.slice(0, 8)})`;
+    return `TaskHandle('${this.name}', status='${this._status}', id=${shortTaskId(this.id)})`;
   }
 
   /**

@@ -429,14 +429,34 @@ describe("handles from an AsyncQueue", () => {
     );
   });
 
-  it("toString shows the live status", async () => {
+  it("toString shows the live status and the part of the id that differs", async () => {
     await withQueue(() => new AsyncQueue(), async (q) => {
-      const h = q.submit(function double(n: number) {
-        return n * 2;
-      }, [1]);
-      assert.equal(String(h), `TaskHandle('double', status='pending', id=${h.id.slice(0, 8)})`);
+      const double = (n: number) => n * 2;
+      const h = q.submit(double, [1]);
+      const other = q.submit(double, [2]);
+      const tail = (id: string) => id.slice(id.lastIndexOf("-") + 1);
+      assert.equal(String(h), `TaskHandle('double', status='pending', id=${tail(h.id)})`);
+      assert.notEqual(String(h), String(other));
       await q.run();
-      assert.equal(String(h), `TaskHandle('double', status='succeeded', id=${h.id.slice(0, 8)})`);
+      assert.equal(String(h), `TaskHandle('double', status='succeeded', id=${tail(h.id)})`);
+    });
+  });
+
+  it("ids are unique, ordered by submission, and share a per-process prefix", async () => {
+    await withQueue(() => new AsyncQueue(), async (q) => {
+      const handles = q.map((n: number) => n, Array.from({ length: 2_500 }, (_, i) => i));
+      const ids = handles.map((h) => h.id);
+      assert.equal(new Set(ids).size, ids.length);
+      const prefix = ids[0].slice(0, ids[0].lastIndexOf("-") + 1);
+      assert.match(ids[0], /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-\d{4,}$/);
+      const numbers = ids.map((id) => {
+        assert.ok(id.startsWith(prefix));
+        return Number(id.slice(prefix.length));
+      });
+      for (let i = 1; i < numbers.length; i++) assert.equal(numbers[i], numbers[i - 1] + 1);
+      assert.equal(handles[0].id, handles[0].id); // stable across reads
+      await q.run();
+      assert.equal(handles[7].result().taskId, handles[7].id);
     });
   });
 });
