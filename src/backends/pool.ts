@@ -74,6 +74,62 @@ export interface PoolOptions {
  */
 export const defaultMaxInFlightPerWorker = 32;
 /**
+ * How much work, in ms, a worker's or child's window should hold: enough
+ * that the round trip to refill it is hidden, little enough that a task
+ * submitted later with a higher priority does not wait behind many committed
+ * ones, and that an idle slot is not left watching another's backlog.
+ *
+ * @example
+ * ```ts
+ * import { pipelineMs } from "./pool.ts";
+ * console.log(pipelineMs); // 2
+ * ```
+ */
+export const pipelineMs = 2;
+
+/**
+ * How many attempts each worker or child may hold at once (the pipelining
+ * window): as many as cover about {@linkcode pipelineMs} of work, by a moving
+ * average of how long attempts occupy a slot (as the slots report it), and
+ * at most `maxInFlightPerWorker`. It starts at one: nothing is committed
+ * ahead of a later higher-priority task until tasks are known to be short,
+ * and the window then grows within a few batches.
+ *
+ * @example
+ * ```ts
+ * import { AdaptiveWindow } from "./pool.ts";
+ * const window = new AdaptiveWindow(32);
+ * console.log(window.size); // 1
+ * for (let i = 0; i < 30; i++) window.measure(0.4, 100); // 100 attempts took 0.4 ms
+ * console.log(window.size); // 32
+ * ```
+ */
+export class AdaptiveWindow {
+  /** The bound (`maxInFlightPerWorker`). */
+  readonly max: number;
+  /** Attempts a slot may hold now. */
+  size: number;
+  #taskMs = pipelineMs;
+
+  /** A window of one that may grow to `max`. */
+  constructor(max: number) {
+    this.max = max;
+    this.size = this.#sizeFor(this.#taskMs);
+  }
+
+  /** Learns from a batch of replies: `answered` attempts kept a slot busy `busyMs`. */
+  measure(busyMs: number, answered: number): void {
+    if (answered === 0) return;
+    this.#taskMs += (busyMs / answered - this.#taskMs) * 0.2;
+    this.size = this.#sizeFor(this.#taskMs);
+  }
+
+  #sizeFor(taskMs: number): number {
+    return Math.max(1, Math.min(this.max, Math.round(pipelineMs / Math.max(taskMs, 0.001))));
+  }
+}
+
+/**
  * Default grace between an abort and killing the worker or child, in ms.
  *
  * @example

@@ -34,6 +34,7 @@
  */
 
 import {
+  AdaptiveWindow,
   type CrashDetails,
   defaultMaxInFlightPerWorker,
   describeError,
@@ -135,7 +136,8 @@ function describeExit(exit: ChildExit): string {
 export class ProcessPool extends PipelinedPool<PoolChild> {
   /** Which backend this is. */
   readonly kind: "process" = "process";
-  readonly #window: number;
+  /** Attempts a child may hold now: enough to cover a few ms of work, within the bound. */
+  readonly #window: AdaptiveWindow;
   readonly #env: Readonly<Record<string, string>> | undefined;
   readonly #cwd: string | undefined;
   readonly #permissions: ChildPermissions | undefined;
@@ -153,16 +155,22 @@ export class ProcessPool extends PipelinedPool<PoolChild> {
    */
   constructor(options: ProcessPoolOptions = {}) {
     super(options, 1);
-    this.#window = options.maxInFlightPerWorker ?? defaultMaxInFlightPerWorker;
+    this.#window = new AdaptiveWindow(
+      options.maxInFlightPerWorker ?? defaultMaxInFlightPerWorker,
+    );
     this.#env = options.env;
     this.#cwd = options.cwd;
     this.#permissions = options.permissions;
     this.#spawnChild = options.spawn ?? spawnChild;
   }
 
-  /** Each child holds a window of attempts. */
+  /**
+   * Each child holds a window of attempts: as many as cover `pipelineMs` of
+   * work (tiny tasks: up to `maxInFlightPerWorker`; long ones: one, so an
+   * idle child is not left watching another's backlog).
+   */
   capacity(workers: number): number {
-    return workers * this.#window;
+    return workers * this.#window.size;
   }
 
   /** Children alive and taking work now. */
@@ -237,11 +245,12 @@ export class ProcessPool extends PipelinedPool<PoolChild> {
    */
   #hasRoom(child: PoolChild): boolean {
     const count = child.calls.length;
-    if (count >= this.#window) {
+    const window = this.#window.size;
+    if (count >= window) {
       child.refilling = false;
       return false;
     }
-    if (count <= this.#window >> 1) child.refilling = true;
+    if (count <= window >> 1) child.refilling = true;
     return child.refilling;
   }
 
@@ -284,6 +293,7 @@ export class ProcessPool extends PipelinedPool<PoolChild> {
     if (child.state === "exited") return;
     switch (message.type) {
       case "replies":
+        this.#window.measure(message.busyMs, message.replies.length);
         this.receiveReplies(child, message.replies);
         break;
       case "ready":
@@ -350,7 +360,7 @@ export class ProcessPool extends PipelinedPool<PoolChild> {
       worker: spawned.id,
       initializer: this.initializer,
       initArgs: this.initArgs,
-      replyBatch: Math.max(1, this.#window >> 1),
+      replyBatch: Math.max(1, this.#window.max >> 1),
     });
     return spawned;
   }

@@ -55,9 +55,10 @@ export interface ProcessQueueOptions extends QueueOptions {
   /** Stop a child idle for this long; it is started again on demand. Default: never. */
   idleTimeout?: number | null;
   /**
-   * Attempts each child holds at once: the pipelining window that makes tiny
-   * tasks cheap. The child still runs them one at a time, in order.
-   * Default 32.
+   * The most attempts each child holds at once: the pipelining window that
+   * makes tiny tasks cheap, sized to about 2 ms of work within this bound
+   * (long tasks go one at a time). The child still runs them one at a time,
+   * in order. Default 32.
    */
   maxInFlightPerWorker?: number;
   /**

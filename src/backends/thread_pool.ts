@@ -28,6 +28,7 @@
  */
 
 import {
+  AdaptiveWindow,
   defaultMaxInFlightPerWorker,
   describeError,
   messageOf,
@@ -57,30 +58,6 @@ import { runtimeName } from "../runtime/detect.ts";
  * ```
  */
 export type ThreadPoolOptions = PoolOptions;
-
-/**
- * How much work, in ms, a worker's window should hold: enough that the
- * round trip to refill it is hidden, little enough that a task submitted
- * later with a higher priority does not wait behind many committed ones.
- *
- * @example
- * ```ts
- * import { pipelineMs } from "./thread_pool.ts";
- * console.log(pipelineMs); // 2
- * ```
- */
-export const pipelineMs = 2;
-/**
- * The first guess of a task's duration: long enough for a window of one, so
- * that nothing is committed ahead of a later higher-priority task until the
- * tasks are known to be short (the window then grows within a few batches).
- */
-const initialTaskMs = pipelineMs;
-
-/** The window that holds about {@linkcode pipelineMs} of work. */
-function windowFor(taskMs: number, maxWindow: number): number {
-  return Math.max(1, Math.min(maxWindow, Math.round(pipelineMs / Math.max(taskMs, 0.001))));
-}
 
 const workerEntry = new URL("../runtime/worker_entry.ts", import.meta.url);
 
@@ -136,12 +113,8 @@ class PoolWorker extends PoolSlot {
 export class ThreadPool extends PipelinedPool<PoolWorker> {
   /** Which backend this is. */
   readonly kind: "thread" = "thread";
-  /** The most attempts a worker may hold (`maxInFlightPerWorker`). */
-  readonly #maxWindow: number;
   /** Attempts a worker may hold now: enough to cover a few ms of work, within the bound. */
-  #window: number;
-  /** Moving average of how long one attempt occupies a worker, in ms. */
-  #taskMs = initialTaskMs;
+  readonly #window: AdaptiveWindow;
   /** Live workers by slot index (a replacement takes the lowest free index). */
   readonly #slots: (PoolWorker | undefined)[] = [];
   #live = 0;
@@ -154,17 +127,18 @@ export class ThreadPool extends PipelinedPool<PoolWorker> {
    */
   constructor(options: ThreadPoolOptions = {}) {
     super(options, 4);
-    this.#maxWindow = options.maxInFlightPerWorker ?? defaultMaxInFlightPerWorker;
-    this.#window = windowFor(this.#taskMs, this.#maxWindow);
+    this.#window = new AdaptiveWindow(
+      options.maxInFlightPerWorker ?? defaultMaxInFlightPerWorker,
+    );
   }
 
   /**
    * Each worker holds a window of attempts: as many as cover
-   * {@linkcode pipelineMs} of work (tiny tasks: up to `maxInFlightPerWorker`;
+   * `pipelineMs` of work (tiny tasks: up to `maxInFlightPerWorker`;
    * long ones: one), so the engine keeps the rest in priority order.
    */
   capacity(workers: number): number {
-    return workers * this.#window;
+    return workers * this.#window.size;
   }
 
   /** Workers alive now. */
@@ -224,7 +198,7 @@ export class ThreadPool extends PipelinedPool<PoolWorker> {
     if ((best === undefined || best.calls.length > 0) && this.#live < this.maxWorkers) {
       return this.#spawn();
     }
-    return best !== undefined && best.calls.length < this.#window ? best : undefined;
+    return best !== undefined && best.calls.length < this.#window.size ? best : undefined;
   }
 
   #assign(worker: PoolWorker, call: PoolCall): void {
@@ -239,7 +213,7 @@ export class ThreadPool extends PipelinedPool<PoolWorker> {
     // A worker that still has plenty to do gets new runs with its next
     // batch, sent when its next replies arrive: fewer, larger messages.
     const unanswered = worker.calls.length - worker.outgoing.length;
-    if (unanswered < Math.max(1, this.#window >> 2)) this.#scheduleFlush(worker);
+    if (unanswered < Math.max(1, this.#window.size >> 2)) this.#scheduleFlush(worker);
     this.holding(worker);
   }
 
@@ -315,20 +289,13 @@ export class ThreadPool extends PipelinedPool<PoolWorker> {
     this.afterRemoval(worker);
   }
 
-  /** Learns how long attempts occupy a worker, as the worker measured them. */
-  #measure(busyMs: number, answered: number): void {
-    if (answered === 0) return;
-    this.#taskMs += (busyMs / answered - this.#taskMs) * 0.2;
-    this.#window = windowFor(this.#taskMs, this.#maxWindow);
-  }
-
   // ------------------------------------------------------------- outcomes
 
   #onMessage(worker: PoolWorker, message: WorkerMessage): void {
     if (worker.state !== "live") return;
     switch (message.type) {
       case "replies":
-        this.#measure(message.busyMs, message.replies.length);
+        this.#window.measure(message.busyMs, message.replies.length);
         this.receiveReplies(worker, message.replies);
         if (worker.outgoing.length > 0) this.#scheduleFlush(worker);
         break;
@@ -405,7 +372,7 @@ export class ThreadPool extends PipelinedPool<PoolWorker> {
         worker: index,
         initializer: this.initializer,
         initArgs: this.initArgs,
-        replyBatch: Math.max(1, this.#maxWindow >> 1),
+        replyBatch: Math.max(1, this.#window.max >> 1),
       } satisfies MainMessage,
     );
     return worker;

@@ -48,6 +48,20 @@ export function schedulingTests(b: BackendUnderTest): void {
       });
     });
 
+    it("a long task does not hold back short ones: the other worker takes them all", async () => {
+      await withQueue(() => b.make({ workers: 2 }), async (q) => {
+        const long = q.submit(t.sleepThen, [900, "long"]);
+        const short = q.map(t.slow, Array.from({ length: 12 }, () => 10));
+        await q.run({ strict: true });
+        const longEnd = long.result().finishedAt;
+        // Before the adaptive window, a process pool committed half of these behind the long task.
+        for (const h of short) {
+          assert.ok(h.result().finishedAt < longEnd, `a short task waited for the long one`);
+          if (b.name !== "async") assert.notEqual(h.result().worker, long.result().worker);
+        }
+      });
+    });
+
     it("a delayed task does not hold up an immediate one", async () => {
       await withQueue(() => b.make({ workers: 1 }), async (q) => {
         const elapsed = stopwatch();
