@@ -21,7 +21,12 @@
  * @module
  */
 
-import type { AttemptRequest, Executor, TaskSource } from "../core/executor.ts";
+import {
+  type AttemptRequest,
+  type Executor,
+  REPORTED_LATER,
+  type TaskSource,
+} from "../core/executor.ts";
 import { WorkerCrashedError } from "../core/errors.ts";
 import { countTimer } from "../core/resources.ts";
 import { functionSource, isTaskReference } from "../core/task_source.ts";
@@ -168,14 +173,12 @@ export class PoolCall {
   slot: PoolSlot | undefined = undefined;
   /** The engine gave up on it: its outcome no longer matters. */
   abandoned = false;
-  /** Its promise has settled. */
+  /** Its outcome is known (and queued for the engine). */
   settled = false;
-  /** What `execute` returned for it. */
-  readonly promise: Promise<unknown>;
-  /** Resolves {@linkcode PoolCall.promise}. */
-  resolve!: (value: unknown) => void;
-  /** Rejects {@linkcode PoolCall.promise}. */
-  reject!: (error: unknown) => void;
+  /** The outcome: succeeded (with `value`) or failed (with `value` as the error). */
+  ok = false;
+  /** The value, or the error. */
+  value: unknown = undefined;
   /** The listener registered with the request's `onAbort`. */
   onAbort: (() => void) | undefined = undefined;
 
@@ -185,12 +188,7 @@ export class PoolCall {
     readonly request: AttemptRequest,
     readonly sourceId: number,
     readonly run: PackedRun,
-  ) {
-    this.promise = new Promise((resolve, reject) => {
-      this.resolve = resolve;
-      this.reject = reject;
-    });
-  }
+  ) {}
 }
 
 /**
@@ -366,6 +364,13 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
   readonly #fallbackCores: number;
   #nextCall = 1;
   #closeWaiters: (() => void)[] = [];
+  /**
+   * Outcomes and starts for the engine, in the order they happened, handed
+   * over in one microtask per batch: a settled call (its outcome) or a
+   * request whose attempt started.
+   */
+  #events: (PoolCall | AttemptRequest)[] = [];
+  #eventsQueued = false;
   /** Source id by task function or reference object (the fast path). */
   readonly #sourceIdByObject = new WeakMap<object, number>();
   /** Source id by what it names (module and export, or function text). */
@@ -430,7 +435,7 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
   }
 
   /** Runs one attempt in some slot. */
-  execute(request: AttemptRequest): Promise<unknown> {
+  execute(request: AttemptRequest): Promise<unknown> | typeof REPORTED_LATER {
     if (request.aborted) return Promise.reject(request.abortReason);
     let sourceId: number;
     try {
@@ -447,8 +452,35 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
     call.onAbort = () => this.#abandon(call);
     request.onAbort(call.onAbort);
     if (!this.place(call)) this.waiting.push(call);
-    return call.promise;
+    return REPORTED_LATER;
   }
+
+  /** Queues an outcome or a start for the engine (never told synchronously: see `report`). */
+  #tell(event: PoolCall | AttemptRequest): void {
+    this.#events.push(event);
+    if (!this.#eventsQueued) {
+      this.#eventsQueued = true;
+      queueMicrotask(this.#deliver);
+    }
+  }
+
+  readonly #deliver = (): void => {
+    this.#eventsQueued = false;
+    const events = this.#events;
+    this.#events = [];
+    let failure: { error: unknown } | undefined;
+    for (let index = 0; index < events.length; index++) {
+      const event = events[index];
+      try {
+        if (event instanceof PoolCall) event.request.report(event.ok, event.value);
+        else event.began();
+      } catch (error) {
+        // The engine does not throw here; should it, the other events still go.
+        failure ??= { error };
+      }
+    }
+    if (failure !== undefined) throw failure.error;
+  };
 
   /**
    * Stops every slot and resolves once all have ended. Forced: now, settling
@@ -530,8 +562,7 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
     else {
       // Deferred like the next-attempt notice in #onReply: the engine first
       // sees the outcome that freed this head.
-      const request = head.request;
-      queueMicrotask(() => request.began());
+      this.#tell(head.request);
     }
   }
 
@@ -596,11 +627,9 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
         break;
     }
     if (next !== undefined && !next.abandoned && slot.ready) {
-      // Told after the engine has seen this outcome (its promise reaction is
-      // queued first), so hooks and fail-first see one attempt end before the
-      // next one begins.
-      const request = next.request;
-      queueMicrotask(() => request.began());
+      // Told after the engine has seen this outcome (queued first), so hooks
+      // and fail-first see one attempt end before the next one begins.
+      this.#tell(next.request);
     }
   }
 
@@ -612,11 +641,11 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
       call.request.onAbort(undefined);
       call.onAbort = undefined;
     }
-    // The engine ignores an abandoned attempt's outcome; it rejects with its
+    // The engine ignores an abandoned attempt's outcome; it fails with its
     // abort reason whatever the slot answered.
-    if (call.abandoned) call.reject(call.request.abortReason);
-    else if (ok) call.resolve(value);
-    else call.reject(value);
+    call.ok = ok && !call.abandoned;
+    call.value = call.abandoned ? call.request.abortReason : value;
+    this.#tell(call);
   }
 
   /** Settles an attempt whose slot is gone (or that never reached one). */

@@ -64,17 +64,39 @@ export interface AttemptRequest {
    * not run it. Calling it again is harmless.
    */
   began(): boolean;
+  /**
+   * Reports the attempt's outcome: its value (`ok`) or its error. For an
+   * executor whose `execute` returned {@linkcode REPORTED_LATER}; only the
+   * first report counts. Call it from a fresh microtask or task, never from
+   * inside `execute`: the engine may start the next attempt synchronously.
+   */
+  report(ok: boolean, value: unknown): void;
   /** Which worker ran the attempt: a thread index or a child pid. */
   worker: number | null;
 }
 
 /**
+ * What {@linkcode Executor.execute} returns when it will report the outcome
+ * through {@linkcode AttemptRequest.report} rather than a promise: a pool
+ * settling many attempts per message saves a promise and its reactions each.
+ *
+ * @example
+ * ```ts
+ * import { REPORTED_LATER } from "./executor.ts";
+ * console.log(typeof REPORTED_LATER); // "symbol"
+ * ```
+ */
+export const REPORTED_LATER: unique symbol = Symbol("osiiso.reportedLater");
+
+/**
  * How a backend executes attempts. One instance belongs to one queue.
  *
- * `execute` returns the attempt's value, or a promise of it. A throw or a
- * rejection is the task's own error, except a `WorkerCrashedError`, which the
- * engine records as `endedBy: "worker-crashed"`. The returned promise must
- * always settle, also for attempts the engine already gave up on.
+ * `execute` returns the attempt's value, a promise of it, or
+ * {@linkcode REPORTED_LATER} (then it calls `request.report` once). A throw,
+ * a rejection or a failed report is the task's own error, except a
+ * `WorkerCrashedError`, which the engine records as
+ * `endedBy: "worker-crashed"`. Every attempt's outcome must arrive, also for
+ * attempts the engine already gave up on.
  */
 export interface Executor {
   /** Which backend this is; used in messages. */
@@ -93,7 +115,11 @@ export interface Executor {
   capacity(workers: number): number;
   /** Live workers or children, for `stats.workers` (the async backend reports none). */
   liveWorkers(): number | undefined;
-  /** Runs one attempt. */
+  /**
+   * Runs one attempt: returns its value, a promise of it (a rejection is the
+   * attempt failing), or {@linkcode REPORTED_LATER} and then calls
+   * `request.report` once.
+   */
   execute(request: AttemptRequest): unknown;
   /** Called by `start()`; pools may start lazily and do nothing here. */
   start(workers: number): void;

@@ -16,7 +16,13 @@ import {
   TaskTimeoutError,
   WorkerCrashedError,
 } from "./errors.ts";
-import type { AttemptRequest, EndedBy, Executor, TaskSource } from "./executor.ts";
+import {
+  type AttemptRequest,
+  type EndedBy,
+  type Executor,
+  REPORTED_LATER,
+  type TaskSource,
+} from "./executor.ts";
 import { TaskGroup } from "./group.ts";
 import {
   HANDLE_SPEC,
@@ -257,6 +263,10 @@ class Attempt implements AttemptRequest {
     if (this.hasBegun) return !this.settled;
     this.hasBegun = true;
     return this.engine._attemptBegan(this);
+  }
+
+  report(ok: boolean, value: unknown): void {
+    this.engine._attemptReported(this, ok, value);
   }
 
   onAbort(listener: (() => void) | undefined): void {
@@ -823,6 +833,7 @@ export abstract class TaskQueue {
     try {
       outcome = this.#executor.execute(attempt);
       this.#stepNow = undefined; // the task's own code ran
+      if (outcome === REPORTED_LATER) return; // Attempt.report() brings the outcome
       if (isThenable(outcome)) {
         // A foreign thenable's then() may throw: that is the task failing.
         outcome.then(
@@ -837,6 +848,12 @@ export abstract class TaskQueue {
       return;
     }
     this.#attemptSucceeded(attempt, outcome);
+  }
+
+  /** @ignore Called through `AttemptRequest.report()`: the attempt's outcome. */
+  _attemptReported(attempt: Attempt, ok: boolean, value: unknown): void {
+    if (ok) this.#attemptSucceeded(attempt, value);
+    else this.#attemptFailed(attempt, value);
   }
 
   /**

@@ -22,7 +22,7 @@ import {
 } from "../../src/core/errors.ts";
 import { liveResources } from "../../src/core/resources.ts";
 import { taskModule } from "../../src/core/task_source.ts";
-import { outcome, rejection, request, withStartedPool } from "../helpers/attempt_request.ts";
+import { outcome, rejection, request, runOn, withStartedPool } from "../helpers/attempt_request.ts";
 import { sleep } from "../helpers/timing.ts";
 import { useLeakCheck } from "../helpers/leaks.ts";
 import { processesInGroups, processTable } from "../helpers/process_table.ts";
@@ -78,7 +78,7 @@ describe("ProcessPool", () => {
         request(tasks.sleepThen, [5, "later"]),
         request(tasks.pid),
       ];
-      const values = await Promise.all(requests.map((r) => pool.execute(r)));
+      const values = await Promise.all(requests.map((r) => runOn(pool, r)));
       assert.deepEqual(values.slice(0, 3), [42, 42, "later"]);
       const pids = new Set(requests.map((r) => r.worker));
       assert.ok(pids.size >= 1 && pids.size <= 2, `two children at most, got ${[...pids]}`);
@@ -96,7 +96,7 @@ describe("ProcessPool", () => {
   it("keeps module state in a child between its attempts (a persistent pool)", async () => {
     await withPool({ workers: 1 }, async (pool) => {
       const pids = [];
-      for (let i = 0; i < 4; i++) pids.push(await pool.execute(request(tasks.pid)));
+      for (let i = 0; i < 4; i++) pids.push(await runOn(pool, request(tasks.pid)));
       assert.equal(new Set(pids).size, 1);
     });
   });
@@ -105,7 +105,7 @@ describe("ProcessPool", () => {
     await withPool({ workers: 1, maxInFlightPerWorker: 4 }, async (pool) => {
       const first = request(tasks.sleepThen, [150, "first"], { timeout: 5_000 });
       const second = request(tasks.sleepThen, [0, "second"], { timeout: 5_000 });
-      const values = await Promise.all([pool.execute(first), pool.execute(second)]);
+      const values = await Promise.all([runOn(pool, first), runOn(pool, second)]);
       assert.deepEqual(values, ["first", "second"]);
       assert.ok(
         second.begunAt! - first.begunAt! >= 120,
@@ -132,7 +132,7 @@ describe("ProcessPool", () => {
         error: Object.assign(new TypeError("bad", { cause: new Error("root") }), { code: 9 }),
         shared,
       };
-      const back = await pool.execute(request(tasks.echo, [value])) as typeof value;
+      const back = await runOn(pool, request(tasks.echo, [value])) as typeof value;
       assert.deepEqual(back.json, value.json);
       assert.ok("undef" in back && back.undef === undefined);
       assert.ok(Number.isNaN(back.numbers[0]) && Object.is(back.numbers[1], -0));
@@ -153,7 +153,7 @@ describe("ProcessPool", () => {
 
   it("an error thrown in a child arrives with its class, cause and fields", async () => {
     await withPool({ workers: 1 }, async (pool) => {
-      const error = await rejection(pool.execute(request(tasks.throwsRich))) as RangeError & {
+      const error = await rejection(runOn(pool, request(tasks.throwsRich))) as RangeError & {
         code: string;
         details: { when: Date; ids: Set<number> };
       };
@@ -173,9 +173,9 @@ describe("ProcessPool", () => {
       const bad = request(tasks.echo, [{ callback: () => 1 }]);
       const after = request(tasks.pid);
       const [first, error, last] = await Promise.all([
-        pool.execute(before),
-        rejection(pool.execute(bad)),
-        pool.execute(after),
+        runOn(pool, before),
+        rejection(runOn(pool, bad)),
+        runOn(pool, after),
       ]);
       assert.ok(error instanceof TaskSerializationError);
       assert.match((error as Error).message, /task 'echo' could not be sent to a child process/);
@@ -191,10 +191,10 @@ describe("ProcessPool", () => {
   it("a result that cannot cross fails only its own attempt", async () => {
     await withPool({ workers: 1 }, async (pool) => {
       const bad = request(tasks.returnsFunction);
-      const error = await rejection(pool.execute(bad));
+      const error = await rejection(runOn(pool, bad));
       assert.ok(error instanceof TaskSerializationError, String(error));
       assert.match((error as Error).message, /could not be (cloned|sent)/);
-      assert.equal(await pool.execute(request(tasks.pid)), bad.worker);
+      assert.equal(await runOn(pool, request(tasks.pid)), bad.worker);
     });
   });
 
@@ -202,7 +202,7 @@ describe("ProcessPool", () => {
     await withPool({ workers: 1 }, async (pool) => {
       // An object, so no transpiler can fold it into the function's text.
       const factor = { by: 3 };
-      const error = await rejection(pool.execute(request((x: number) => x * factor.by, [2])));
+      const error = await rejection(runOn(pool, request((x: number) => x * factor.by, [2])));
       assert.ok(error instanceof TaskSerializationError);
       assert.match((error as Error).message, /factor/);
       assert.equal(pool.liveWorkers(), 0, "no child was started for it");
@@ -213,8 +213,8 @@ describe("ProcessPool", () => {
     await withPool({ workers: 1, maxInFlightPerWorker: 8 }, async (pool) => {
       const running = request(tasks.sleepThen, [10_000, "never"], { timeout: 60_000 });
       const queued = [1, 2, 3, 4].map((x) => request(tasks.double, [x]));
-      const runningDone = outcome(pool.execute(running));
-      const queuedDone = queued.map((r) => pool.execute(r));
+      const runningDone = outcome(runOn(pool, running));
+      const queuedDone = queued.map((r) => runOn(pool, r));
       while (running.begunAt === undefined) await sleep(10);
       const victim = running.worker!;
       process.kill(victim, "SIGKILL");
@@ -229,6 +229,8 @@ describe("ProcessPool", () => {
       for (const r of queued) assert.notEqual(r.worker, victim, "re-dispatched to a new child");
       assert.equal(pool.liveWorkers(), 1, "the pool is back to its size");
       await waitUntilGone([victim], 2_000, "the killed child");
+      // Each attempt's outcome was reported once, the re-dispatched ones included.
+      for (const r of [running, ...queued]) assert.equal(r.reports, 1);
     });
   });
 
@@ -241,13 +243,13 @@ describe("ProcessPool", () => {
     it(`a task that ends its child (${via}) fails as worker-crashed; the next runs in a new child`, async () => {
       await withPool({ workers: 1 }, async (pool) => {
         const crash = request(task, [7]);
-        const error = await rejection(pool.execute(crash)) as WorkerCrashedError;
+        const error = await rejection(runOn(pool, crash)) as WorkerCrashedError;
         assert.ok(error instanceof WorkerCrashedError, String(error));
         assert.match(error.message, /^worker process died \(exit code 7\): the task called /);
         assert.equal(error.exitCode, 7);
         assert.equal(error.worker, crash.worker);
         const next = request(tasks.pid);
-        assert.equal(await pool.execute(next), next.worker);
+        assert.equal(await runOn(pool, next), next.worker);
         assert.notEqual(next.worker, crash.worker);
       });
     });
@@ -257,7 +259,7 @@ describe("ProcessPool", () => {
     await withPool({ workers: 1, maxInFlightPerWorker: 16 }, async (pool) => {
       const quick = [1, 2, 3, 4, 5].map((x) => request(tasks.double, [x]));
       const crash = request(tasks.exitWith, [3]);
-      const results = await Promise.all([...quick, crash].map((r) => outcome(pool.execute(r))));
+      const results = await Promise.all([...quick, crash].map((r) => outcome(runOn(pool, r))));
       assert.deepEqual(results.slice(0, 5), [2, 4, 6, 8, 10].map((value) => ({ ok: true, value })));
       assert.ok((results[5] as { error: unknown }).error instanceof WorkerCrashedError);
     });
@@ -269,14 +271,14 @@ describe("ProcessPool", () => {
     it(`an uncaught ${kind} outside a task's promise ends the child as a crash`, async () => {
       await withPool({ workers: 1 }, async (pool) => {
         const r = request(task, ["stray"]);
-        const error = await rejection(pool.execute(r)) as WorkerCrashedError;
+        const error = await rejection(runOn(pool, r)) as WorkerCrashedError;
         assert.ok(error instanceof WorkerCrashedError, String(error));
         assert.match(
           error.message,
           /^worker process died \(exit code 1\): uncaught \w*Error: stray/,
         );
         assert.ok(error.cause instanceof Error);
-        assert.equal(await pool.execute(request(tasks.double, [1])), 2);
+        assert.equal(await runOn(pool, request(tasks.double, [1])), 2);
       });
     });
   }
@@ -285,8 +287,8 @@ describe("ProcessPool", () => {
     await withPool({ workers: 1, maxInFlightPerWorker: 4 }, async (pool) => {
       const first = request(tasks.sleepThen, [300, "first"]);
       const dropped = request(tasks.double, [2]);
-      const firstDone = pool.execute(first);
-      const droppedDone = outcome(pool.execute(dropped));
+      const firstDone = runOn(pool, first);
+      const droppedDone = outcome(runOn(pool, dropped));
       const reason = new Error("given up");
       dropped.abort(reason);
       const result = await droppedDone;
@@ -294,14 +296,14 @@ describe("ProcessPool", () => {
       assert.equal((result as { error: unknown }).error, reason);
       assert.equal(await firstDone, "first");
       const next = request(tasks.pid);
-      assert.equal(await pool.execute(next), first.worker, "same child, nothing was killed");
+      assert.equal(await runOn(pool, next), first.worker, "same child, nothing was killed");
     });
   });
 
   it("abort of a running attempt reaches its signal in the child; no kill when it stops", async () => {
     await withPool({ workers: 1, killGrace: 5_000 }, async (pool) => {
       const r = request(tasks.untilAborted, [10_000], { bind: true });
-      const done = outcome(pool.execute(r));
+      const done = outcome(runOn(pool, r));
       while (r.begunAt === undefined) await sleep(10);
       await sleep(50);
       r.abort();
@@ -310,7 +312,7 @@ describe("ProcessPool", () => {
       assert.equal(result.ok, false, "an abandoned attempt rejects with its abort reason");
       assert.ok((result as { error: unknown }).error instanceof TaskTimeoutError);
       assert.ok(performance.now() - started < 2_000, "settled when the task stopped");
-      assert.equal(await pool.execute(request(tasks.pid)), r.worker, "the child lives on");
+      assert.equal(await runOn(pool, request(tasks.pid)), r.worker, "the child lives on");
     });
   });
 
@@ -318,8 +320,8 @@ describe("ProcessPool", () => {
     await withPool({ workers: 1, killGrace: 300, maxInFlightPerWorker: 4 }, async (pool) => {
       const hanging = request(tasks.grandchildThenHang, [30], { timeout: 100 });
       const queued = [5, 6].map((x) => request(tasks.double, [x]));
-      const hangingDone = outcome(pool.execute(hanging));
-      const queuedDone = queued.map((r) => pool.execute(r));
+      const hangingDone = outcome(runOn(pool, hanging));
+      const queuedDone = queued.map((r) => runOn(pool, r));
       while (hanging.begunAt === undefined) await sleep(10);
       await sleep(200); // time to start the grandchild
       const group = hanging.worker!;
@@ -348,7 +350,7 @@ describe("ProcessPool", () => {
   it("a spinning task (no chance to see its signal) is stopped by the kill", async () => {
     await withPool({ workers: 1, killGrace: 100 }, async (pool) => {
       const spinning = request(tasks.spin, [60_000], { timeout: 50 });
-      const done = outcome(pool.execute(spinning));
+      const done = outcome(runOn(pool, spinning));
       while (spinning.begunAt === undefined) await sleep(10);
       // began() says the child was sent the task; give it time to be inside the
       // loop, or the abort arrives first and the child just drops the task.
@@ -357,7 +359,7 @@ describe("ProcessPool", () => {
       await done;
       await waitUntilGone([spinning.worker!], 3_000, "the spinning child");
       const next = request((x: number) => x + 1, [1]);
-      assert.equal(await pool.execute(next), 2);
+      assert.equal(await runOn(pool, next), 2);
     });
   });
 
@@ -368,7 +370,7 @@ describe("ProcessPool", () => {
       for (let i = 0; i < size; i += 4096) bytes[i] = (i / 4096) % 251;
       let sum = 0;
       for (let i = 0; i < size; i += 4096) sum = (sum + bytes[i]) % 1_000_003;
-      const back = await pool.execute(request(tasks.checksumAndReturn, [bytes])) as {
+      const back = await runOn(pool, request(tasks.checksumAndReturn, [bytes])) as {
         length: number;
         sum: number;
         bytes: Uint8Array;
@@ -378,7 +380,7 @@ describe("ProcessPool", () => {
       assert.equal(back.bytes.length, size);
       assert.equal(back.bytes[size - 4096], bytes[size - 4096]);
       const text = "ab".repeat(size / 2);
-      const longer = await pool.execute(request(tasks.appendText, [text, "!"])) as string;
+      const longer = await runOn(pool, request(tasks.appendText, [text, "!"])) as string;
       assert.equal(longer.length, size + 1);
       assert.equal(longer.slice(-3), "ab!");
     });
@@ -389,7 +391,7 @@ describe("ProcessPool", () => {
       { workers: 2, initializer: tasks.configure, initArgs: [{ mode: "configured" }] },
       async (pool) => {
         const requests = [1, 2, 3, 4].map(() => request(tasks.readConfigured));
-        const values = await Promise.all(requests.map((r) => pool.execute(r)));
+        const values = await Promise.all(requests.map((r) => runOn(pool, r)));
         for (const value of values) {
           assert.deepEqual(value, { value: { mode: "configured" }, initCalls: 1 });
         }
@@ -403,7 +405,7 @@ describe("ProcessPool", () => {
       async (pool) => {
         for (let i = 0; i < 2; i++) {
           const r = request(tasks.double, [1]);
-          const error = await rejection(pool.execute(r));
+          const error = await rejection(runOn(pool, r));
           assert.ok(error instanceof TypeError, String(error));
           assert.equal((error as Error).message, "no config");
         }
@@ -414,7 +416,7 @@ describe("ProcessPool", () => {
   it("maxTasksPerWorker replaces a child after that many attempts", async () => {
     await withPool({ workers: 1, maxTasksPerWorker: 2 }, async (pool) => {
       const pids: unknown[] = [];
-      for (let i = 0; i < 5; i++) pids.push(await pool.execute(request(tasks.pid)));
+      for (let i = 0; i < 5; i++) pids.push(await runOn(pool, request(tasks.pid)));
       assert.equal(pids[0], pids[1]);
       assert.notEqual(pids[1], pids[2]);
       assert.equal(pids[2], pids[3]);
@@ -425,14 +427,14 @@ describe("ProcessPool", () => {
 
   it("idleTimeout stops idle children; they start again on demand", async () => {
     await withPool({ workers: 1, idleTimeout: 100 }, async (pool) => {
-      const first = await pool.execute(request(tasks.pid)) as number;
+      const first = await runOn(pool, request(tasks.pid)) as number;
       const deadline = performance.now() + 3_000;
       while (pool.liveWorkers() > 0 && performance.now() < deadline) await sleep(20);
       assert.equal(pool.liveWorkers(), 0);
       await waitUntilGone([first], 3_000, "the idle child");
       while (liveResources().children > 0 && performance.now() < deadline) await sleep(20);
       assert.equal(liveResources().children, 0, "its exit was seen");
-      const second = await pool.execute(request(tasks.pid));
+      const second = await runOn(pool, request(tasks.pid));
       assert.notEqual(second, first);
     });
   });
@@ -440,13 +442,13 @@ describe("ProcessPool", () => {
   it("passes env (added to this process's) and cwd to the children", async () => {
     const cwd = processTable().length > 0 ? "/" : "/";
     await withPool({ workers: 1, env: { OSIISO_PROCESS_TEST: "yes" }, cwd }, async (pool) => {
-      assert.equal(await pool.execute(request(tasks.readEnv, ["OSIISO_PROCESS_TEST"])), "yes");
+      assert.equal(await runOn(pool, request(tasks.readEnv, ["OSIISO_PROCESS_TEST"])), "yes");
       assert.equal(
-        await pool.execute(request(tasks.readEnv, ["PATH"])),
+        await runOn(pool, request(tasks.readEnv, ["PATH"])),
         process.env.PATH ?? null,
         "the parent's environment is kept",
       );
-      assert.equal(await pool.execute(request(tasks.readCwd)), cwd);
+      assert.equal(await runOn(pool, request(tasks.readCwd)), cwd);
     });
   });
 
@@ -455,7 +457,7 @@ describe("ProcessPool", () => {
       const pool = new ProcessPool({});
       pool.start(2);
       const requests = [1, 2, 3].map(() => request(tasks.pid));
-      await Promise.all(requests.map((r) => pool.execute(r)));
+      await Promise.all(requests.map((r) => runOn(pool, r)));
       const pids = [...new Set(requests.map((r) => r.worker!))];
       await pool.close(force);
       assert.equal(pool.liveWorkers(), 0);
@@ -468,12 +470,14 @@ describe("ProcessPool", () => {
     const pool = new ProcessPool({});
     pool.start(1);
     const r = request(tasks.sleepThen, [30_000, "never"]);
-    const done = outcome(pool.execute(r));
+    const done = outcome(runOn(pool, r));
     while (r.begunAt === undefined) await sleep(10);
     await pool.close(true);
     const result = await done;
     assert.equal(result.ok, false);
     assert.ok((result as { error: unknown }).error instanceof WorkerCrashedError);
+    await sleep(50);
+    assert.equal(r.reports, 1, "reported once, also after the child's exit was seen");
     await waitUntilGone([r.worker!], 2_000, "the running child");
   });
 });
@@ -582,7 +586,7 @@ describe("ProcessQueue and its children seen from outside", () => {
       await withPool({ workers: 1, permissions: "none" }, async (pool) => {
         const path = new URL(import.meta.url).pathname;
         const error = await rejection(
-          pool.execute(request((file: string) => Deno.readTextFileSync(file), [path])),
+          runOn(pool, request((file: string) => Deno.readTextFileSync(file), [path])),
         );
         assert.match(String((error as Error).name), /NotCapable|PermissionDenied/);
       });

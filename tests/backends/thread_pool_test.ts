@@ -14,7 +14,7 @@ import type { TaskSource } from "../../src/core/executor.ts";
 import { TaskSerializationError, WorkerCrashedError } from "../../src/core/errors.ts";
 import { abandonedLabels, liveResources } from "../../src/core/resources.ts";
 import { taskModule } from "../../src/core/task_source.ts";
-import { outcome, rejection, request, withStartedPool } from "../helpers/attempt_request.ts";
+import { outcome, rejection, request, runOn, withStartedPool } from "../helpers/attempt_request.ts";
 import { sleep } from "../helpers/timing.ts";
 import { useLeakCheck } from "../helpers/leaks.ts";
 import type * as Tasks from "../fixtures/thread_tasks.ts";
@@ -44,9 +44,9 @@ describe("ThreadPool", () => {
       const asyncExport = request(tasks.echoLater, ["later", 5]);
       assert.deepEqual(
         await Promise.all([
-          pool.execute(inline),
-          pool.execute(exported),
-          pool.execute(asyncExport),
+          runOn(pool, inline),
+          runOn(pool, exported),
+          runOn(pool, asyncExport),
         ]),
         [42, 3, "later"],
       );
@@ -64,7 +64,7 @@ describe("ThreadPool", () => {
       );
       const done: number[] = [];
       const promises = requests.map((r, i) =>
-        pool.execute(r).then((value) => {
+        runOn(pool, r).then((value) => {
           done[i] = performance.now();
           return value;
         })
@@ -85,18 +85,18 @@ describe("ThreadPool", () => {
       assert.equal(pool.capacity(2), 2, "one per worker until tasks are known to be short");
       for (let i = 0; i < 40; i++) {
         await Promise.all(
-          Array.from({ length: pool.capacity(1) }, () => pool.execute(request(tasks.add, [i, 1]))),
+          Array.from({ length: pool.capacity(1) }, () => runOn(pool, request(tasks.add, [i, 1]))),
         );
       }
       assert.equal(pool.capacity(2), 16, "tiny tasks: the whole window");
-      for (let i = 0; i < 3; i++) await pool.execute(request(tasks.echoLater, [i, 20]));
+      for (let i = 0; i < 3; i++) await runOn(pool, request(tasks.echoLater, [i, 20]));
       assert.equal(pool.capacity(2), 2, "20 ms tasks: one per worker");
     });
   });
 
   it("rebuilds errors with their class, message, stack, cause and data fields", async () => {
     await withPool({}, async (pool) => {
-      const error = await rejection(pool.execute(request(tasks.failWithCause)));
+      const error = await rejection(runOn(pool, request(tasks.failWithCause)));
       assert.ok(error instanceof TypeError);
       assert.equal(error.message, "outer problem");
       assert.match(String(error.stack), /thread_tasks\.ts/);
@@ -117,13 +117,13 @@ describe("ThreadPool", () => {
 
   it("keeps the name of an error class it does not know, and non-Error throws as they are", async () => {
     await withPool({}, async (pool) => {
-      const custom = await rejection(pool.execute(request(tasks.failCustom)));
+      const custom = await rejection(runOn(pool, request(tasks.failCustom)));
       assert.ok(custom instanceof Error);
       assert.equal(custom.name, "QuotaError");
       assert.equal(custom.message, "over quota");
       assert.equal((custom as unknown as { limit: number }).limit, 10);
       assert.match(String(custom), /^QuotaError: over quota/);
-      const plain = await rejection(pool.execute(request(tasks.throwPlain)));
+      const plain = await rejection(runOn(pool, request(tasks.throwPlain)));
       assert.deepEqual(plain, { reason: "plain object", code: 7 });
     });
   });
@@ -132,10 +132,10 @@ describe("ThreadPool", () => {
     await withPool({}, async (pool) => {
       const buffer = new Uint8Array([1, 2, 3, 250]).buffer;
       const moved = request(tasks.sumBytes, [buffer], { transfer: [buffer] });
-      assert.equal(await pool.execute(moved), 256);
+      assert.equal(await runOn(pool, moved), 256);
       assert.equal(buffer.byteLength, 0, "the buffer was detached: moved, not copied");
       const copied = new Uint8Array([5, 5]).buffer;
-      assert.equal(await pool.execute(request(tasks.sumBytes, [copied])), 10);
+      assert.equal(await runOn(pool, request(tasks.sumBytes, [copied])), 10);
       assert.equal(copied.byteLength, 2);
     });
   });
@@ -145,13 +145,13 @@ describe("ThreadPool", () => {
       const before = request(tasks.add, [1, 1]);
       const bad = request(tasks.add, [() => 1, 2]);
       const after = request(tasks.add, [2, 2]);
-      const results = await Promise.all([before, bad, after].map((r) => outcome(pool.execute(r))));
+      const results = await Promise.all([before, bad, after].map((r) => outcome(runOn(pool, r))));
       assert.deepEqual(results[0], { ok: true, value: 2 });
       assert.deepEqual(results[2], { ok: true, value: 4 });
       const error = (results[1] as { error: unknown }).error;
       assert.ok(error instanceof TaskSerializationError, String(error));
       assert.match(error.message, /task 'add' could not be sent to a worker/);
-      assert.equal(await pool.execute(request(tasks.add, [3, 3])), 6);
+      assert.equal(await runOn(pool, request(tasks.add, [3, 3])), 6);
       assert.equal(pool.liveWorkers(), 1);
     });
   });
@@ -159,8 +159,8 @@ describe("ThreadPool", () => {
   it("fails only the attempt whose result cannot be cloned", async () => {
     await withPool({ workers: 1 }, async (pool) => {
       const [bad, good] = await Promise.all([
-        outcome(pool.execute(request(tasks.returnFunction))),
-        outcome(pool.execute(request(tasks.add, [1, 2]))),
+        outcome(runOn(pool, request(tasks.returnFunction))),
+        outcome(runOn(pool, request(tasks.add, [1, 2]))),
       ]);
       assert.equal(bad.ok, false);
       const error = (bad as { error: unknown }).error;
@@ -175,7 +175,7 @@ describe("ThreadPool", () => {
     const settings = { factor: 3 };
     await withPool({}, async (pool) => {
       const error = await rejection(
-        pool.execute(request((x: number) => x * settings.factor, [2], { name: "scale" })),
+        runOn(pool, request((x: number) => x * settings.factor, [2], { name: "scale" })),
       );
       assert.ok(error instanceof TaskSerializationError);
       assert.match(error.message, /'scale'.*'settings'.*taskModule/);
@@ -198,7 +198,7 @@ describe("ThreadPool", () => {
   it("gives a bound task its context in the worker", async () => {
     await withPool({}, async (pool) => {
       const bound = request(tasks.describeContext, ["x"], { bind: true });
-      assert.deepEqual(await pool.execute(bound), {
+      assert.deepEqual(await runOn(pool, bound), {
         id: bound.taskId,
         name: "describeContext",
         attempt: 1,
@@ -211,14 +211,14 @@ describe("ThreadPool", () => {
   it("aborts a bound task's signal in the worker with the engine's reason", async () => {
     await withPool({ workers: 1, killGrace: 5_000 }, async (pool) => {
       const waiting = request(tasks.waitForAbort, [], { bind: true });
-      const settled = outcome(pool.execute(waiting));
+      const settled = outcome(runOn(pool, waiting));
       while (waiting.begunAt === undefined) await sleep(5);
       await sleep(20);
       waiting.abort();
       const result = await settled;
       assert.equal(result.ok, false, "an abandoned attempt settles, as a failure");
       // The task saw the abort and stopped by itself: same worker, no kill.
-      assert.equal(await pool.execute(request(tasks.lastAbortSeen)), "TaskTimeoutError");
+      assert.equal(await runOn(pool, request(tasks.lastAbortSeen)), "TaskTimeoutError");
       assert.equal(pool.liveWorkers(), 1);
     });
   });
@@ -228,7 +228,7 @@ describe("ThreadPool", () => {
       const first = request(tasks.echoLater, ["first", 100]);
       const second = request(tasks.countCall);
       const third = request(tasks.countCall);
-      const results = [first, second, third].map((r) => outcome(pool.execute(r)));
+      const results = [first, second, third].map((r) => outcome(runOn(pool, r)));
       await sleep(20);
       second.abort();
       assert.deepEqual(await results[0], { ok: true, value: "first" });
@@ -240,10 +240,10 @@ describe("ThreadPool", () => {
 
   it("fails a task whose module cannot be imported, and keeps the worker", async () => {
     await withPool({ workers: 1 }, async (pool) => {
-      const error = await rejection(pool.execute(request(broken.never)));
+      const error = await rejection(runOn(pool, request(broken.never)));
       assert.ok(error instanceof Error && !(error instanceof WorkerCrashedError));
       assert.match(error.message, /cannot import task module .*this module cannot load/);
-      assert.equal(await pool.execute(request(tasks.add, [1, 1])), 2);
+      assert.equal(await runOn(pool, request(tasks.add, [1, 1])), 2);
       assert.equal(pool.liveWorkers(), 1);
     });
   });
@@ -253,8 +253,8 @@ describe("ThreadPool", () => {
       // Bounded, so that on Deno (which cannot stop it) the thread ends by itself.
       const stuck = request(tasks.spin, [1_500], { timeout: 50 });
       const queued = [request(tasks.countCall), request(tasks.countCall)];
-      const stuckOutcome = outcome(pool.execute(stuck));
-      const queuedValues = Promise.all(queued.map((r) => pool.execute(r)));
+      const stuckOutcome = outcome(runOn(pool, stuck));
+      const queuedValues = Promise.all(queued.map((r) => runOn(pool, r)));
       while (stuck.begunAt === undefined) await sleep(5);
       stuck.abort();
       const started = performance.now();
@@ -272,9 +272,9 @@ describe("ThreadPool", () => {
       : "frees the CPU when it terminates a worker stuck in sync code",
     async () => {
       await withPool({ workers: 1, killGrace: 50 }, async (pool) => {
-        await pool.execute(request(tasks.add, [0, 0])); // the module is loaded: spin starts at once
+        await runOn(pool, request(tasks.add, [0, 0])); // the module is loaded: spin starts at once
         const stuck = request(tasks.spin, [isDeno ? 1_500 : 60_000], { timeout: 50 });
-        const settled = outcome(pool.execute(stuck));
+        const settled = outcome(runOn(pool, stuck));
         while (stuck.begunAt === undefined) await sleep(5);
         await sleep(20);
         stuck.abort();
@@ -298,7 +298,7 @@ describe("ThreadPool", () => {
         }
         // The pool itself goes on: a new worker answers at once.
         const quick = performance.now();
-        assert.equal(await pool.execute(request(tasks.add, [2, 3])), 5);
+        assert.equal(await runOn(pool, request(tasks.add, [2, 3])), 5);
         assert.ok(performance.now() - quick < 1_000);
         assert.equal(pool.liveWorkers(), 1);
       });
@@ -311,20 +311,20 @@ describe("ThreadPool", () => {
       const label = (name: string) => `ThreadQueue worker 0 running task '${name}'`;
       // Ignores its abort but yields: terminate() stops it on both runtimes.
       const sleeper = request(tasks.echoLater, ["x", 5_000], { name: "sleeper" });
-      const slept = outcome(pool.execute(sleeper));
+      const slept = outcome(runOn(pool, sleeper));
       while (sleeper.begunAt === undefined) await sleep(5);
       sleeper.abort();
       await slept;
-      assert.equal(await pool.execute(request(tasks.add, [1, 1])), 2); // replaced
+      assert.equal(await runOn(pool, request(tasks.add, [1, 1])), 2); // replaced
       assert.equal(abandonedLabels().includes(label("sleeper")), false);
       // Synchronous: on Deno the terminated thread spins on.
       const spinner = request(tasks.spin, [isDeno ? 400 : 5_000], { name: "spinner" });
-      const spun = outcome(pool.execute(spinner));
+      const spun = outcome(runOn(pool, spinner));
       while (spinner.begunAt === undefined) await sleep(5);
       await sleep(20);
       spinner.abort();
       await spun;
-      assert.equal(await pool.execute(request(tasks.add, [1, 1])), 2);
+      assert.equal(await runOn(pool, request(tasks.add, [1, 1])), 2);
       assert.equal(abandonedLabels().includes(label("spinner")), isDeno);
       if (isDeno) await sleep(400);
     });
@@ -375,15 +375,15 @@ describe("ThreadPool", () => {
     it(`fails the running task on ${crash.name} and re-dispatches the others`, async () => {
       await withPool({ workers: 1, maxInFlightPerWorker: 8 }, async (pool) => {
         const warm = request(tasks.countCall);
-        assert.equal(await pool.execute(warm), 1);
+        assert.equal(await runOn(pool, warm), 1);
         const crashing = request(crash.source, crash.args);
         const others = [
           request(tasks.countCall),
           request(tasks.countCall),
           request(tasks.add, [1, 2]),
         ];
-        const crashed = outcome(pool.execute(crashing));
-        const values = Promise.all(others.map((r) => pool.execute(r)));
+        const crashed = outcome(runOn(pool, crashing));
+        const values = Promise.all(others.map((r) => runOn(pool, r)));
         const error = await rejection(
           crashed.then((o) => (o.ok ? o.value : Promise.reject(o.error))),
         );
@@ -400,7 +400,7 @@ describe("ThreadPool", () => {
   it("recycles a worker after maxTasksPerWorker attempts", async () => {
     await withPool({ workers: 1, maxTasksPerWorker: 3 }, async (pool) => {
       const values = await Promise.all(
-        Array.from({ length: 7 }, () => pool.execute(request(tasks.countCall))),
+        Array.from({ length: 7 }, () => runOn(pool, request(tasks.countCall))),
       );
       assert.deepEqual(values, [1, 2, 3, 1, 2, 3, 1]);
       assert.equal(pool.liveWorkers(), 1);
@@ -410,8 +410,8 @@ describe("ThreadPool", () => {
   it("shrinks to zero workers when idle and starts one again on demand", async () => {
     await withPool({ workers: 2, idleTimeout: 150 }, async (pool) => {
       await Promise.all([
-        pool.execute(request(tasks.add, [1, 1])),
-        pool.execute(request(tasks.add, [1, 1])),
+        runOn(pool, request(tasks.add, [1, 1])),
+        runOn(pool, request(tasks.add, [1, 1])),
       ]);
       // (One may already be gone if the other took long to start.)
       assert.ok(pool.liveWorkers() > 0);
@@ -421,7 +421,7 @@ describe("ThreadPool", () => {
       assert.equal(pool.liveWorkers(), 0);
       assert.equal(liveResources().workers, 0);
       assert.equal(liveResources().timers, 0);
-      assert.equal(await pool.execute(request(tasks.countCall)), 1);
+      assert.equal(await runOn(pool, request(tasks.countCall)), 1);
       assert.equal(pool.liveWorkers(), 1);
     });
   });
@@ -429,7 +429,7 @@ describe("ThreadPool", () => {
   it("runs the initializer once in each worker before its tasks; its state is theirs", async () => {
     await withPool({ workers: 2, initializer: tasks.setup, initArgs: ["db"] }, async (pool) => {
       const states = await Promise.all(
-        Array.from({ length: 4 }, () => pool.execute(request(tasks.initState))),
+        Array.from({ length: 4 }, () => runOn(pool, request(tasks.initState))),
       );
       assert.deepEqual(states, Array(4).fill({ tag: "db", calls: 1 }));
       assert.equal(pool.liveWorkers(), 2);
@@ -438,11 +438,11 @@ describe("ThreadPool", () => {
 
   it("fails the tasks sent to a worker whose initializer throws, then tries a fresh worker", async () => {
     await withPool({ workers: 1, initializer: tasks.failingSetup }, async (pool) => {
-      const first = await rejection(pool.execute(request(tasks.add, [1, 1])));
+      const first = await rejection(runOn(pool, request(tasks.add, [1, 1])));
       assert.ok(first instanceof Error);
       assert.equal(first.message, "setup failed (1)");
       // A fresh worker (its module state is new, so the count is 1 again).
-      const second = await rejection(pool.execute(request(tasks.add, [1, 1])));
+      const second = await rejection(runOn(pool, request(tasks.add, [1, 1])));
       assert.equal((second as Error).message, "setup failed (1)");
     });
   });
@@ -450,7 +450,7 @@ describe("ThreadPool", () => {
   it("blames the first task when a worker dies while starting, so nothing loops", async () => {
     await withPool({ workers: 1, initializer: tasks.crashingSetup }, async (pool) => {
       const results = await Promise.all(
-        [1, 2, 3].map(() => outcome(pool.execute(request(tasks.add, [1, 1])))),
+        [1, 2, 3].map(() => outcome(runOn(pool, request(tasks.add, [1, 1])))),
       );
       for (const result of results) {
         assert.equal(result.ok, false);
@@ -465,7 +465,7 @@ describe("ThreadPool", () => {
     const pool = new ThreadPool({ maxInFlightPerWorker: 4 });
     pool.start(2);
     const requests = Array.from({ length: 6 }, () => request(tasks.echoLater, ["x", 10_000]));
-    const outcomes = requests.map((r) => outcome(pool.execute(r)));
+    const outcomes = requests.map((r) => outcome(runOn(pool, r)));
     await sleep(50);
     assert.equal(pool.liveWorkers(), 2);
     await pool.close(true);
@@ -479,7 +479,7 @@ describe("ThreadPool", () => {
     const pool = new ThreadPool({ killGrace: 100 });
     pool.start(1);
     const stuck = request(tasks.spin, [isDeno ? 400 : 5_000], { timeout: 10 });
-    const settled = outcome(pool.execute(stuck));
+    const settled = outcome(runOn(pool, stuck));
     while (stuck.begunAt === undefined) await sleep(5);
     stuck.abort();
     assert.equal((await settled).ok, false);
@@ -493,10 +493,10 @@ describe("ThreadPool", () => {
   it("can be used again after close", async () => {
     const pool = new ThreadPool();
     pool.start(1);
-    assert.equal(await pool.execute(request(tasks.add, [1, 2])), 3);
+    assert.equal(await runOn(pool, request(tasks.add, [1, 2])), 3);
     await pool.close(false);
     pool.start(1);
-    assert.equal(await pool.execute(request(tasks.add, [2, 2])), 4);
+    assert.equal(await runOn(pool, request(tasks.add, [2, 2])), 4);
     await pool.close(false);
     assert.equal(liveResources().workers, 0);
   });

@@ -7,7 +7,12 @@
  */
 
 import assert from "node:assert/strict";
-import type { AttemptRequest, Executor, TaskSource } from "../../src/core/executor.ts";
+import {
+  type AttemptRequest,
+  type Executor,
+  REPORTED_LATER,
+  type TaskSource,
+} from "../../src/core/executor.ts";
 import { TaskTimeoutError } from "../../src/core/errors.ts";
 
 /** An attempt request as the engine would make it, with what the tests look at. */
@@ -16,6 +21,10 @@ export interface TestRequest extends AttemptRequest {
   begunAt: number | undefined;
   /** Aborts the request's signal, as the engine does when it gives up. */
   abort(reason?: unknown): void;
+  /** How many times the executor reported an outcome (exactly once is right). */
+  reports: number;
+  /** Settles with the first reported outcome (a failure rejects). */
+  readonly reported: Promise<unknown>;
 }
 
 let taskCounter = 0;
@@ -28,6 +37,12 @@ export function request(
 ): TestRequest {
   const controller = new AbortController();
   let abortListener: (() => void) | undefined;
+  let settle!: (ok: boolean, value: unknown) => void;
+  const reported = new Promise<unknown>((resolve, reject) => {
+    settle = (ok, value) => ok ? resolve(value) : reject(value);
+  });
+  // Nobody may look: a failure must not count as an unhandled rejection.
+  reported.catch(() => {});
   const made: TestRequest = {
     taskId: `task-${++taskCounter}`,
     name: options.name ?? (typeof source === "function" ? source.name || "anonymous" : source.name),
@@ -63,8 +78,27 @@ export function request(
     abort(reason = new TaskTimeoutError(made.name, options.timeout ?? 0)) {
       controller.abort(reason);
     },
+    reports: 0,
+    reported,
+    report(ok, value) {
+      if (made.reports++ === 0) settle(ok, value);
+    },
   };
   return made;
+}
+
+/**
+ * Runs `request` on `executor` as the engine would and returns its outcome
+ * as a promise, however the executor delivers it.
+ */
+export function runOn(executor: Executor, request: TestRequest): Promise<unknown> {
+  let returned: unknown;
+  try {
+    returned = executor.execute(request);
+  } catch (error) {
+    return Promise.reject(error);
+  }
+  return returned === REPORTED_LATER ? request.reported : Promise.resolve(returned);
 }
 
 /** Settles `promise` into an outcome that can be asserted on. */
