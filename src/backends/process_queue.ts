@@ -126,8 +126,9 @@ function processPoolOptions(options: ProcessQueueOptions | undefined): ProcessPo
  * a busy loop. The same API as `AsyncQueue`; a task is a module export named
  * with `taskModule()`, or a self-contained function (sent as source).
  *
- * Children start on demand and stay until `shutdown()` (or `idleTimeout`);
- * module state in a child persists between its tasks. Arguments and results
+ * Children start on demand (`start()` boots the first one while you submit)
+ * and stay until `shutdown()` (or `idleTimeout`); module state in a child
+ * persists between its tasks. Arguments and results
  * cross as everything JSON carries plus `undefined`, `Date`, `RegExp`,
  * `Map`, `Set`, `BigInt`, typed arrays, `ArrayBuffer` and `Error`s (class,
  * message, stack, `cause` and own fields), with shared references and

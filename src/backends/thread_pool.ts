@@ -146,7 +146,6 @@ export class ThreadPool extends PipelinedPool<PoolWorker> {
     return this.#live;
   }
 
-  /** A finished run: workers that cannot be unref'd (Deno) are let go so the program may end. */
   /**
    * Boots one worker at once, while the caller is still submitting: a
    * worker takes milliseconds to start (tens on Deno), and the first result
@@ -157,6 +156,7 @@ export class ThreadPool extends PipelinedPool<PoolWorker> {
     if (this.#live === 0) this.#spawn().unref();
   }
 
+  /** A finished run: workers that cannot be unref'd (Deno) are let go so the program may end. */
   stopped(): void {
     for (const worker of this.#slots) {
       if (worker === undefined || worker.calls.length > 0) continue;

@@ -74,7 +74,8 @@ function threadPoolOptions(options: ThreadQueueOptions | undefined): ThreadPoolO
  * surroundings fails with `TaskSerializationError`). Arguments and results
  * are structured-cloned; the `transfer` task option moves buffers instead.
  *
- * Workers start on demand and stay until `shutdown()` (or `idleTimeout`).
+ * Workers start on demand (`start()` boots the first one while you submit)
+ * and stay until `shutdown()` (or `idleTimeout`).
  * A per-task timeout aborts the task's signal in the worker and, if the task
  * has not stopped after `killGrace`, terminates and replaces the worker.
  * Deno cannot yet terminate a worker stuck in synchronous code: the task is

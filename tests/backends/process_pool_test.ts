@@ -202,10 +202,11 @@ describe("ProcessPool", () => {
     await withPool({ workers: 1 }, async (pool) => {
       // An object, so no transpiler can fold it into the function's text.
       const factor = { by: 3 };
+      const booted = pool.liveWorkers(); // start() boots one child ahead of work
       const error = await rejection(runOn(pool, request((x: number) => x * factor.by, [2])));
       assert.ok(error instanceof TaskSerializationError);
       assert.match((error as Error).message, /factor/);
-      assert.equal(pool.liveWorkers(), 0, "no child was started for it");
+      assert.equal(pool.liveWorkers(), booted, "no child was started for it");
     });
   });
 
@@ -518,6 +519,18 @@ describe("ProcessQueue and its children seen from outside", () => {
     const parsed = JSON.parse(result.stdout.trim()) as { values: number[]; pids: number[] };
     assert.deepEqual(parsed.values, [2, 4, 6, 8]);
     await waitUntilGone(parsed.pids, 3_000, "children of the finished program");
+  });
+
+  it("start() boots one child ahead of work; it does not keep the program alive and ends with it", async () => {
+    const [command, ...args] = fixtureCommand("process_started_main.ts");
+    const started = performance.now();
+    const result = spawnSync(command, args, { encoding: "utf8", timeout: 30_000 });
+    assert.equal(result.status, 0, `exit ${result.status} ${result.signal}: ${result.stderr}`);
+    assert.ok(performance.now() - started < 20_000, "the program ended by itself");
+    const parsed = JSON.parse(result.stdout.trim()) as { booted: number; pids: number[] };
+    assert.equal(parsed.booted, 1);
+    assert.equal(parsed.pids.length, 1, `children right after start(): ${parsed.pids}`);
+    await waitUntilGone(parsed.pids, 3_000, "the child booted by start()");
   });
 
   it("a child whose parent is killed notices (EOF on stdin) and takes its group with it", async () => {
