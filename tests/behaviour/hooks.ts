@@ -38,6 +38,30 @@ export function hookTests(b: BackendUnderTest): void {
       });
     });
 
+    it("on one worker, each task's start and end are seen in order, also when pipelined", async () => {
+      const events: string[] = [];
+      let recording = false;
+      await withQueue(
+        () =>
+          b.make({
+            workers: 1,
+            onStart: (h) => void (recording && events.push(`start ${h.metadata}`)),
+            onComplete: (r) => void (recording && events.push(`end ${r.metadata}`)),
+          }),
+        async (q) => {
+          // Quick tasks, after a warm-up that lets a pool's window grow: it
+          // then sends them together and they come back in batches.
+          q.map(t.double, Array.from({ length: 300 }, (_, i) => i));
+          await q.run();
+          recording = true;
+          for (let i = 0; i < 40; i++) q.submit(t.double, [i], { metadata: i });
+          await q.run();
+          const expected = Array.from({ length: 40 }, (_, i) => [`start ${i}`, `end ${i}`]).flat();
+          assert.deepEqual(events, expected);
+        },
+      );
+    });
+
     it("onStart fires for every attempt; onRetry for every retry", async () => {
       const events: string[] = [];
       await withQueue(
