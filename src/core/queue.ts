@@ -49,7 +49,13 @@ import {
 import { RateGate } from "./rate_gate.ts";
 import { ReadyQueue } from "./ready_queue.ts";
 import { releaseResource, trackResource } from "./resources.ts";
-import { RunSummary, TaskResult, type TaskResultInit, type TaskStatus } from "./result.ts";
+import {
+  RunSummary,
+  summaryAdopting,
+  TaskResult,
+  type TaskResultInit,
+  type TaskStatus,
+} from "./result.ts";
 import { sourceName, type TaskReference } from "./task_source.ts";
 import { TimerHeap } from "./timer_heap.ts";
 import {
@@ -347,6 +353,8 @@ export abstract class TaskQueue {
   #outstanding = 0;
   #scheduledCount = 0;
   #results: TaskResult<unknown>[] = [];
+  /** How many of `#results` are detached (a run's summary leaves them out). */
+  #detachedResults = 0;
   #seq = 0;
 
   #accepting = true;
@@ -1037,6 +1045,7 @@ export abstract class TaskQueue {
     if (task._listeners !== undefined) this.#stepNow = undefined;
     task._finish(result);
     this.#results.push(result);
+    if (result.detached) this.#detachedResults++;
     this.#outstanding--;
     if (this.#spaceWaiters.length > 0) this.#notify(this.#spaceWaiters);
     if (status === "failed" && this.#failPolicy === "failFirst" && !this.#halted) {
@@ -1212,16 +1221,15 @@ export abstract class TaskQueue {
       if ((finite || timedOut) && !this.#closed) this.#stopWorkers();
     } finally {
       const now = this.#clock.now();
-      const window: TaskResult<unknown>[] = [];
-      for (let i = from; i < this.#results.length; i++) {
-        if (!this.#results[i].detached) window.push(this.#results[i]);
-      }
+      const all = this.#results;
+      let window = all.slice(from);
+      if (this.#detachedResults > 0) window = window.filter((result) => !result.detached);
       this.#timedOut = false;
       this.#interrupted = false;
       this.#halted = false;
       this.#running = false;
       this.#failPolicy = savedPolicy;
-      summary = RunSummary.fromResults(window, { runStart, timedOut, now });
+      summary = summaryAdopting(window, { runStart, timedOut, now });
     }
     if (strict) summary.raiseForErrors();
     return summary;
@@ -1402,6 +1410,7 @@ export abstract class TaskQueue {
     }
     this.#abort(true);
     this.#results = [];
+    this.#detachedResults = 0;
     this.#outstanding = 0;
     this.#scheduledCount = 0;
     this.#ready = new ReadyQueue();
@@ -1438,6 +1447,7 @@ export abstract class TaskQueue {
    */
   clearResults(): void {
     this.#results = [];
+    this.#detachedResults = 0;
   }
 
   /**
