@@ -50,7 +50,7 @@ import { RateGate } from "./rate_gate.ts";
 import { ReadyQueue } from "./ready_queue.ts";
 import { releaseResource, trackResource } from "./resources.ts";
 import {
-  RunSummary,
+  type RunSummary,
   summaryAdopting,
   TaskResult,
   type TaskResultInit,
