@@ -67,6 +67,19 @@ function fixtureCommand(name: string, denoFlags: readonly string[] = ["-A"]): st
   return isDeno ? [process.execPath, "run", ...denoFlags, path] : [process.execPath, path];
 }
 
+/**
+ * Runs a fixture program that never shuts its queue down; checks that it
+ * ended by itself, successfully, and returns the JSON it printed.
+ */
+function runsToItsEnd<T>(name: string): T {
+  const [command, ...args] = fixtureCommand(name);
+  const started = performance.now();
+  const result = spawnSync(command, args, { encoding: "utf8", timeout: 30_000 });
+  assert.equal(result.status, 0, `exit ${result.status} ${result.signal}: ${result.stderr}`);
+  assert.ok(performance.now() - started < 20_000, "the program ended by itself");
+  return JSON.parse(result.stdout.trim()) as T;
+}
+
 describe("ProcessPool", () => {
   useLeakCheck();
 
@@ -511,23 +524,13 @@ describe("ProcessQueue and its children seen from outside", () => {
   });
 
   it("idle children do not keep a finished program alive, and end with it", async () => {
-    const [command, ...args] = fixtureCommand("process_idle_main.ts");
-    const started = performance.now();
-    const result = spawnSync(command, args, { encoding: "utf8", timeout: 30_000 });
-    assert.equal(result.status, 0, `exit ${result.status} ${result.signal}: ${result.stderr}`);
-    assert.ok(performance.now() - started < 20_000, "the program ended by itself");
-    const parsed = JSON.parse(result.stdout.trim()) as { values: number[]; pids: number[] };
+    const parsed = runsToItsEnd<{ values: number[]; pids: number[] }>("process_idle_main.ts");
     assert.deepEqual(parsed.values, [2, 4, 6, 8]);
     await waitUntilGone(parsed.pids, 3_000, "children of the finished program");
   });
 
   it("start() boots one child ahead of work; it does not keep the program alive and ends with it", async () => {
-    const [command, ...args] = fixtureCommand("process_started_main.ts");
-    const started = performance.now();
-    const result = spawnSync(command, args, { encoding: "utf8", timeout: 30_000 });
-    assert.equal(result.status, 0, `exit ${result.status} ${result.signal}: ${result.stderr}`);
-    assert.ok(performance.now() - started < 20_000, "the program ended by itself");
-    const parsed = JSON.parse(result.stdout.trim()) as { booted: number; pids: number[] };
+    const parsed = runsToItsEnd<{ booted: number; pids: number[] }>("process_started_main.ts");
     assert.equal(parsed.booted, 1);
     assert.equal(parsed.pids.length, 1, `children right after start(): ${parsed.pids}`);
     await waitUntilGone(parsed.pids, 3_000, "the child booted by start()");
