@@ -404,6 +404,8 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
    * there is no room anywhere (the call must wait); true when it was sent or settled.
    */
   protected abstract place(call: PoolCall): boolean;
+  /** Starts one slot ahead of work; it must not keep a finished program alive once idle. */
+  protected abstract bootSlot(): void;
   /** Sends a message to a slot; may throw when it cannot go. */
   protected abstract post(slot: S, message: MainMessage): void;
   /** Stops an idle (or closing) slot; whatever it held is settled. */
@@ -428,10 +430,22 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
     return Math.max(1, Math.min(32, hardwareConcurrency(this.#fallbackCores)));
   }
 
-  /** Sets how many slots may run; they start lazily, on demand. */
+  /**
+   * Sets how many slots may run, and boots one at once while the caller is
+   * still submitting: a slot takes milliseconds to start (tens on Deno), and
+   * the first result then comes that much sooner. The others start on
+   * demand. A slot that cannot be started now is reported by the first
+   * attempt that needs one.
+   */
   start(workers: number): void {
     this.maxWorkers = workers;
     this.closing = false;
+    if (workers < 1 || this.liveWorkers() > 0) return;
+    try {
+      this.bootSlot();
+    } catch {
+      // The first attempt that needs a slot fails with the reason.
+    }
   }
 
   /** Runs one attempt in some slot. */

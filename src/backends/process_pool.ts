@@ -174,23 +174,12 @@ export class ProcessPool extends PipelinedPool<PoolChild> {
   }
 
   /**
-   * Boots one child at once, while the caller is still submitting: a child
-   * takes milliseconds to start (tens on Deno), and the first result then
-   * comes that much sooner. It is referenced until it is ready (on Deno a
+   * A child booted by `start()` is referenced until it is ready (on Deno a
    * pipe read started while unreferenced stays so), then unreferenced while
-   * it holds no work. A child that cannot be spawned now is reported by the
-   * first task that needs one.
+   * it holds no work.
    */
-  override start(workers: number): void {
-    super.start(workers);
-    if (this.#live.size > 0 || workers < 1) return;
-    let child: PoolChild;
-    try {
-      child = this.#spawn();
-    } catch {
-      return; // The first attempt that needs a child fails with the reason.
-    }
-    this.setBusy(child, true);
+  protected bootSlot(): void {
+    this.setBusy(this.#spawn(), true);
   }
 
   /** Children alive and taking work now. */

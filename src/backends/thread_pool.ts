@@ -146,14 +146,9 @@ export class ThreadPool extends PipelinedPool<PoolWorker> {
     return this.#live;
   }
 
-  /**
-   * Boots one worker at once, while the caller is still submitting: a
-   * worker takes milliseconds to start (tens on Deno), and the first result
-   * then comes that much sooner. It stays unreferenced until it holds work.
-   */
-  override start(workers: number): void {
-    super.start(workers);
-    if (this.#live === 0) this.#spawn().unref();
+  /** A worker booted by `start()` stays unreferenced until it holds work. */
+  protected bootSlot(): void {
+    this.#spawn().unref();
   }
 
   /** A finished run: workers that cannot be unref'd (Deno) are let go so the program may end. */

@@ -129,16 +129,19 @@ type Writable<T> = { -readonly [K in keyof T]-?: T[K] };
 // Reused, mutable inits for the handles and results the engine builds: their
 // constructors copy them (and call no user code), and not allocating a
 // 5- and a 20-field literal per task takes a third off the hot path's garbage.
-const handleScratch: Writable<TaskHandleInit> & { [HANDLE_SPEC]: HandleSpec } = {
+/** What the engine's handles are built from: the shared options as their spec. */
+interface HandleScratch extends TaskHandleInit {
+  name: string;
+  createdAt: number;
+  scheduledFor: number | null;
+  [HANDLE_SPEC]: HandleSpec;
+}
+// (A queued handle's id is set after construction: it is the sequence number.)
+const handleScratch: HandleScratch = {
   id: "",
   name: "",
-  priority: 3,
-  mustComplete: false,
   createdAt: 0,
-  groupId: null,
-  detached: false,
   scheduledFor: null,
-  metadata: undefined,
   [HANDLE_SPEC]: DEFAULT_TASK_OPTIONS,
 };
 const resultScratch: Writable<TaskResultInit<unknown>> = {
@@ -186,7 +189,6 @@ class QueuedTask extends TaskHandle<unknown> {
     owner: TaskQueue,
   ) {
     const init = handleScratch;
-    init.id = "";
     init.name = name;
     init.createdAt = createdAt;
     init.scheduledFor = scheduledFor;
@@ -1221,8 +1223,7 @@ export abstract class TaskQueue {
       if ((finite || timedOut) && !this.#closed) this.#stopWorkers();
     } finally {
       const now = this.#clock.now();
-      const all = this.#results;
-      let window = all.slice(from);
+      let window = this.#results.slice(from);
       if (this.#detachedResults > 0) window = window.filter((result) => !result.detached);
       this.#timedOut = false;
       this.#interrupted = false;
