@@ -6,9 +6,7 @@
  * @module
  */
 
-import { BareQueue } from "../lib/bare_queue.ts";
-import { expectValues } from "../lib/check.ts";
-import { expectAllSucceeded, loadOsiiso } from "../lib/osiiso.ts";
+import { limiterImpls } from "../lib/limiters.ts";
 import type { Measurement, Workload } from "../types.ts";
 
 const TASKS = 2_000;
@@ -49,49 +47,11 @@ export const w2Sleeps: Workload = {
     const over = percentOverIdeal(ms);
     return `${ms.toFixed(1)} (${over >= 0 ? "+" : ""}${over.toFixed(1)}%)`;
   },
-  impls: {
-    osiiso: async () => {
-      const { AsyncQueue } = await loadOsiiso();
-      const start = performance.now();
-      const queue = new AsyncQueue({ workers: CONCURRENCY });
-      for (let i = 0; i < TASKS; i++) queue.submit(nap, [i]);
-      const summary = await queue.run();
-      const measurement = wallTime(start);
-      expectAllSucceeded(summary, TASKS);
-      expectValues(summary.values, TASKS, EXPECTED_SUM);
-      await queue.shutdown();
-      return measurement;
-    },
-    "p-limit": async () => {
-      const { default: pLimit } = await import("p-limit");
-      const start = performance.now();
-      const limit = pLimit(CONCURRENCY);
-      const pending: Promise<number>[] = [];
-      for (let i = 0; i < TASKS; i++) pending.push(limit(nap, i));
-      const values = await Promise.all(pending);
-      const measurement = wallTime(start);
-      expectValues(values, TASKS, EXPECTED_SUM);
-      return measurement;
-    },
-    "p-queue": async () => {
-      const { default: PQueue } = await import("p-queue");
-      const start = performance.now();
-      const queue = new PQueue({ concurrency: CONCURRENCY });
-      const jobs: (() => Promise<number>)[] = [];
-      for (let i = 0; i < TASKS; i++) jobs.push(() => nap(i));
-      const values = await queue.addAll(jobs);
-      const measurement = wallTime(start);
-      expectValues(values, TASKS, EXPECTED_SUM);
-      return measurement;
-    },
-    bare: async () => {
-      const start = performance.now();
-      const queue = new BareQueue<number, number>(CONCURRENCY);
-      for (let i = 0; i < TASKS; i++) queue.submit(nap, i);
-      await queue.run();
-      const measurement = wallTime(start);
-      expectValues(queue.results, TASKS, EXPECTED_SUM);
-      return measurement;
-    },
-  },
+  impls: limiterImpls({
+    task: nap,
+    count: TASKS,
+    concurrency: CONCURRENCY,
+    expectedSum: EXPECTED_SUM,
+    measure: wallTime,
+  }),
 };
