@@ -279,6 +279,21 @@ describe("ProcessPool", () => {
     });
   });
 
+  it("a large reply sent just before the child exits still arrives (the exit waits for the channel)", async () => {
+    await withPool({ workers: 1, maxInFlightPerWorker: 16 }, async (pool) => {
+      const size = 16 << 20;
+      const big = request((n: number) => "x".repeat(n), [size]);
+      const crash = request(tasks.processExit, [3]);
+      const [text, crashed] = await Promise.all([big, crash].map((r) => outcome(runOn(pool, r))));
+      const value = (text as { value?: string }).value;
+      assert.equal(typeof value, "string", "the large reply was lost");
+      assert.equal(value!.length, size);
+      const error = (crashed as { error: unknown }).error;
+      assert.ok(error instanceof WorkerCrashedError);
+      assert.match(error.message, /process\.exit\(\)/, "the child said why it ended");
+    });
+  });
+
   for (
     const [kind, task] of [["error", tasks.throwLater], ["rejection", tasks.rejectLater]] as const
   ) {
@@ -495,6 +510,46 @@ describe("ProcessPool", () => {
     await waitUntilGone([r.worker!], 2_000, "the running child");
   });
 });
+
+/** The part of `Bun.spawn` the Bun IPC fact test uses. */
+interface BunSpawner {
+  spawn(command: string[], options: {
+    stdin: "ignore";
+    stdout: "inherit";
+    stderr: "inherit";
+    serialization: "json";
+    ipc(message: unknown[]): void;
+  }): { send(message: unknown): void; readonly exited: Promise<number> };
+}
+
+if (!isDeno) {
+  describe("Bun IPC facts the child relies on (child_entry_bun.ts)", () => {
+    /** What a bare IPC child sent before it exited, by how it exited. */
+    async function sentBeforeExit(how: "now" | "flush"): Promise<string[]> {
+      const bun = (globalThis as unknown as { Bun: BunSpawner }).Bun;
+      const got: string[] = [];
+      const child = bun.spawn(fixtureCommand("bun_ipc_exit_child.ts"), {
+        stdin: "ignore",
+        stdout: "inherit",
+        stderr: "inherit",
+        serialization: "json",
+        ipc: (message: unknown[]) => got.push(String(message[0])),
+      });
+      child.send([10_000_000, how]);
+      await child.exited;
+      await sleep(100);
+      return got;
+    }
+
+    it("Bun: a child that exits right after a large send loses what was still queued", async () => {
+      assert.deepEqual(await sentBeforeExit("now"), []);
+    });
+
+    it("Bun: exiting in the callback of an empty send made last delivers everything before it", async () => {
+      assert.deepEqual(await sentBeforeExit("flush"), ["big", "small", "undefined"]);
+    });
+  });
+}
 
 describe("ProcessQueue and its children seen from outside", () => {
   useLeakCheck();
