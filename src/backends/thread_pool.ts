@@ -47,6 +47,7 @@ import {
   type WorkerMessage,
 } from "../runtime/protocol.ts";
 import { runtimeName } from "../runtime/detect.ts";
+import { workerEntryUrl } from "../runtime/worker_url.ts";
 
 /**
  * The pool's own settings (the queue checks them; see `ThreadQueueOptions`).
@@ -58,8 +59,6 @@ import { runtimeName } from "../runtime/detect.ts";
  * ```
  */
 export type ThreadPoolOptions = PoolOptions;
-
-const workerEntry = new URL("../runtime/worker_entry.ts", import.meta.url);
 
 /** Bun's `Worker` can stop keeping the process alive; Deno's cannot. */
 interface Referable {
@@ -327,7 +326,7 @@ export class ThreadPool extends PipelinedPool<PoolWorker> {
     while (this.#slots[index] !== undefined) index++;
     const worker = new PoolWorker(
       index,
-      new Worker(workerEntry, { type: "module", name: `osiiso-worker-${index}` }),
+      new Worker(workerEntryUrl, { type: "module", name: `osiiso-worker-${index}` }),
     );
     this.#slots[index] = worker;
     this.#live++;
