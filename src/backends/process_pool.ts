@@ -48,6 +48,7 @@ import {
 } from "./pool.ts";
 import { TaskSerializationError } from "../core/errors.ts";
 import { releaseResource, trackResource } from "../core/resources.ts";
+import { isTaskReference } from "../core/task_reference.ts";
 import { unsendableReason } from "../runtime/codec.ts";
 import {
   deserializeThrown,
@@ -115,6 +116,9 @@ function describeExit(exit: ChildExit): string {
   return exit.code === null ? "unknown status" : `exit code ${exit.code}`;
 }
 
+/** How many task modules a new child is told to import at once (see `ProcessPool`). */
+const maxPreloadedModules = 8;
+
 /**
  * A pool of child processes that runs attempts for one `ProcessQueue`.
  *
@@ -148,6 +152,12 @@ export class ProcessPool extends PipelinedPool<PoolChild> {
   readonly #stopping = new Set<PoolChild>();
   #removeExitListener: (() => void) | undefined = undefined;
   #exitListenerToken = 0;
+  /**
+   * Task modules seen at submission (the initializer's first), at most
+   * {@linkcode maxPreloadedModules}: a new child starts importing them while
+   * it starts up (~1 ms sooner to the first result on Bun).
+   */
+  readonly #preload: string[] = [];
 
   /**
    * Creates an idle pool; children start when the first attempt needs one.
@@ -162,6 +172,19 @@ export class ProcessPool extends PipelinedPool<PoolChild> {
     this.#cwd = options.cwd;
     this.#permissions = options.permissions;
     this.#spawnChild = options.spawn ?? spawnChild;
+    if (this.initializer?.kind === "ref") this.#preload.push(this.initializer.url);
+  }
+
+  /** Checks a task's source at submission, and notes its module for new children. */
+  override validateSource(source: unknown, action: string): void {
+    super.validateSource(source, action);
+    const preload = this.#preload;
+    if (
+      preload.length < maxPreloadedModules && isTaskReference(source) &&
+      !preload.includes(source.url)
+    ) {
+      preload.push(source.url);
+    }
   }
 
   /**
@@ -345,6 +368,7 @@ export class ProcessPool extends PipelinedPool<PoolChild> {
       env: this.#env,
       cwd: this.#cwd,
       permissions: this.#permissions,
+      preload: this.#preload,
       onMessage: (message) => {
         if (made.child !== undefined) this.#onMessage(made.child, message);
       },

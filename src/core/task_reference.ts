@@ -233,6 +233,22 @@ export function resolveTaskReference(
   return found;
 }
 
+/**
+ * Starts importing a task module ahead of the first task that needs it, so
+ * that the work overlaps with a worker's start-up. A failure is not reported
+ * here: the module is imported again by that task, which fails with the
+ * reason.
+ *
+ * @example
+ * ```ts
+ * import { preloadTaskModule } from "./task_source.ts";
+ * preloadTaskModule(new URL("./tasks.ts", import.meta.url).href);
+ * ```
+ */
+export function preloadTaskModule(url: string): void {
+  importTaskModule(url).catch(() => {});
+}
+
 function importTaskModule(url: string): Promise<Record<string, unknown>> {
   let module = modules.get(url);
   if (module === undefined) {

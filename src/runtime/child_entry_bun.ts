@@ -108,3 +108,6 @@ process.on("message", (batch: never) => {
   const messages = (batch as WireValue[]).map((wire) => fromWire(wire) as MainMessage);
   for (const message of coalesceRuns(messages)) host.receive(message);
 });
+// The task modules the parent expects this child to need (its arguments):
+// importing them now overlaps with the time Bun takes to open the channel.
+host.preload((process as unknown as { argv: string[] }).argv.slice(2));

@@ -113,6 +113,10 @@ globalThis.addEventListener("unhandledrejection", (event: PromiseRejectionEvent)
 });
 Deno.addSignalListener("SIGINT", () => {});
 
+// The task modules the parent expects this child to need (its arguments):
+// importing them now overlaps with the rest of the start-up.
+host.preload(Deno.args);
+
 // ---------------------------------------------------------------- input
 
 // Messages that arrive in one read are handed over together (see `coalesceRuns`).

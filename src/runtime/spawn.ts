@@ -148,6 +148,8 @@ export interface ChildSpawnOptions {
   readonly cwd?: string;
   /** Deno only: the child's permissions (default `"inherit"`). */
   readonly permissions?: ChildPermissions;
+  /** URLs of task modules the child should start importing at once. */
+  readonly preload?: readonly string[];
   /** Called with every message the child sends, in order. */
   readonly onMessage: (message: WorkerMessage) => void;
   /** Called when the child sent something that is not a valid message. */

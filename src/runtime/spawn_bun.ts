@@ -89,7 +89,7 @@ class BunChild extends BatchedChild {
     let settleExit!: (exit: ChildExit) => void;
     this.exited = new Promise((resolve) => settleExit = resolve);
     const onMessage = options.onMessage;
-    this.#subprocess = bun.spawn([process.execPath, CHILD_ENTRY], {
+    this.#subprocess = bun.spawn([process.execPath, CHILD_ENTRY, ...(options.preload ?? [])], {
       cwd: options.cwd,
       env: options.env === undefined ? undefined : { ...process.env, ...options.env },
       stdin: "ignore",

@@ -195,7 +195,13 @@ const CHILD_ENTRY = new URL("./child_entry_deno.ts", import.meta.url).href;
  */
 export function spawnDenoChild(options: ChildSpawnOptions): ChildProcessHandle {
   const command = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--no-prompt", ...denoPermissionFlags(options.permissions), CHILD_ENTRY],
+    args: [
+      "run",
+      "--no-prompt",
+      ...denoPermissionFlags(options.permissions),
+      CHILD_ENTRY,
+      ...(options.preload ?? []),
+    ],
     cwd: options.cwd,
     env: options.env === undefined ? undefined : { ...options.env },
     stdin: "piped",

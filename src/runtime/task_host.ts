@@ -13,7 +13,7 @@
  */
 
 import { TaskSerializationError } from "../core/errors.ts";
-import { resolveTaskReference, reviveFunction } from "../core/task_reference.ts";
+import { preloadTaskModule, resolveTaskReference, reviveFunction } from "../core/task_reference.ts";
 import {
   deserializeThrown,
   type InitMessage,
@@ -92,6 +92,18 @@ export class TaskHost {
   /** Creates a host that talks through `channel`. */
   constructor(channel: HostChannel) {
     this.#channel = channel;
+  }
+
+  /**
+   * Starts importing the task modules the main side expects this worker to
+   * need (given at its start), so that the work overlaps with the rest of
+   * its start-up. Only URLs are taken; a module that fails is reported by
+   * the first task that needs it.
+   */
+  preload(urls: readonly string[]): void {
+    for (const url of urls) {
+      if (URL.canParse(url)) preloadTaskModule(url);
+    }
   }
 
   /** Handles one message from the main side. */

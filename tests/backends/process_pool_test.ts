@@ -22,13 +22,15 @@ import {
 } from "../../src/core/errors.ts";
 import { liveResources } from "../../src/core/resources.ts";
 import { taskModule } from "../../src/core/task_source.ts";
+import { spawnChild } from "../../src/runtime/spawn.ts";
 import { outcome, rejection, request, runOn, withStartedPool } from "../helpers/attempt_request.ts";
 import { sleep } from "../helpers/timing.ts";
 import { useLeakCheck } from "../helpers/leaks.ts";
 import { processesInGroups, processTable } from "../helpers/process_table.ts";
 import type * as Tasks from "../fixtures/process_tasks.ts";
 
-const tasks = taskModule<typeof Tasks>(new URL("../fixtures/process_tasks.ts", import.meta.url));
+const tasksUrl = new URL("../fixtures/process_tasks.ts", import.meta.url).href;
+const tasks = taskModule<typeof Tasks>(tasksUrl);
 const isDeno = "Deno" in globalThis;
 
 /** Runs `fn` with a started pool, always force-closes it, and checks nothing is left. */
@@ -276,6 +278,43 @@ describe("ProcessPool", () => {
       const results = await Promise.all([...quick, crash].map((r) => outcome(runOn(pool, r))));
       assert.deepEqual(results.slice(0, 5), [2, 4, 6, 8, 10].map((value) => ({ ok: true, value })));
       assert.ok((results[5] as { error: unknown }).error instanceof WorkerCrashedError);
+    });
+  });
+
+  it("a new child is told the task modules seen at submission (initializer first, each once, at most 8)", async () => {
+    const told: (readonly string[] | undefined)[] = [];
+    const spawn: typeof spawnChild = (options) => {
+      told.push(options.preload === undefined ? undefined : [...options.preload]);
+      return spawnChild(options);
+    };
+    const modules = Array.from({ length: 10 }, (_, i) => `${tasksUrl}?module=${i}`);
+    const pool = new ProcessPool({ spawn, initializer: tasks.configure, initArgs: [1] });
+    pool.validateSource(tasks.double, "submit task");
+    pool.validateSource(tasks.echo, "submit task");
+    pool.validateSource((n: number) => n, "submit task");
+    for (const url of modules) pool.validateSource(taskModule(url).marked, "submit task");
+    await withStartedPool(pool, 1, async () => {
+      assert.equal(await runOn(pool, request(tasks.double, [2])), 4);
+    });
+    assert.deepEqual(told, [[tasksUrl, ...modules.slice(0, 7)]]);
+  });
+
+  it("a child imports the modules it is told at its start, before any task needs them", async () => {
+    const marker = taskModule(new URL("../fixtures/preload_marker.ts", import.meta.url));
+    const pool = new ProcessPool();
+    pool.validateSource(marker.marked, "submit task");
+    await withStartedPool(pool, 1, async () => {
+      const seen = await runOn(
+        pool,
+        request(async () => {
+          const global = globalThis as { osiisoPreloadMark?: string };
+          for (let i = 0; i < 300 && global.osiisoPreloadMark === undefined; i++) {
+            await new Promise((resolve) => setTimeout(resolve, 10));
+          }
+          return global.osiisoPreloadMark ?? "not imported";
+        }),
+      );
+      assert.equal(seen, "imported");
     });
   });
 

@@ -184,6 +184,36 @@ describe("TaskHost", () => {
     assert.equal(sent.at(-1), fatal, "nothing after the end");
   });
 
+  it("preloads task modules by URL; one that fails is reported by the task that needs it", async () => {
+    const { host, sent } = makeHost();
+    const missing = new URL("../fixtures/no_such_module.ts", import.meta.url).href;
+    let unhandled = 0;
+    const count = () => unhandled++;
+    globalThis.addEventListener("unhandledrejection", count);
+    try {
+      host.preload([tasksUrl + "?preloaded", missing, "not a url"]);
+      init(host);
+      host.receive({
+        type: "runs",
+        sources: [[0, { kind: "ref", url: missing, exportName: "gone" }], [
+          1,
+          { kind: "ref", url: tasksUrl + "?preloaded", exportName: "add" },
+        ]],
+        runs: [[1, 0, [], 0], [2, 1, [2, 3], 0]],
+      });
+      await until(() => replies(sent).length === 2, "two replies");
+      const [failed, added] = replies(sent);
+      assert.equal(failed[1], ReplyOutcome.error);
+      const error = deserializeThrown(failed[2] as SerializedThrown) as Error;
+      assert.match(error.message, /cannot import task module '.*no_such_module\.ts'/);
+      assert.deepEqual(added, [2, 0, 5]);
+      await sleep(20);
+      assert.equal(unhandled, 0, "a failed preload is not an unhandled rejection");
+    } finally {
+      globalThis.removeEventListener("unhandledrejection", count);
+    }
+  });
+
   it("does not call a task aborted while its module is still loading", async () => {
     const { host, sent } = makeHost();
     init(host);
