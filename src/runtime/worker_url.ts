@@ -1,8 +1,8 @@
 /**
  * Where a `ThreadQueue` worker starts: on Bun the single pre-built file in
- * `bundled/` (made from `worker_entry.ts` by `.ci/bundle_entries.ts`, kept in
- * step by CI), which reaches its first task ~2 ms sooner than the TypeScript
- * modules; elsewhere `worker_entry.ts` itself.
+ * `bundled/` with its bytecode cache (made from `worker_entry.ts` by
+ * `.ci/bundle_entries.ts`, kept in step by CI), which reaches its first task
+ * ~2 ms sooner than the TypeScript modules; elsewhere `worker_entry.ts`.
  *
  * @module
  */

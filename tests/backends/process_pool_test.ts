@@ -10,6 +10,9 @@
  */
 
 import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import process from "node:process";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
@@ -561,7 +564,42 @@ interface BunSpawner {
   }): { send(message: unknown): void; readonly exited: Promise<number> };
 }
 
+/** The part of `Bun.build` the bytecode fact test uses. */
+interface BunBuilder {
+  build(options: { entrypoints: string[]; target: "bun"; bytecode: boolean }): Promise<{
+    readonly success: boolean;
+    readonly outputs: readonly { readonly kind: string; arrayBuffer(): Promise<ArrayBuffer> }[];
+  }>;
+}
+
 if (!isDeno) {
+  describe("Bun facts the built entries rely on (src/runtime/bundled/)", () => {
+    it("Bun: a program runs with its bytecode cache, and as before when the cache is unusable", async () => {
+      const bun = (globalThis as unknown as { Bun: BunBuilder }).Bun;
+      const probe = new URL("../fixtures/bytecode_probe.ts", import.meta.url).pathname;
+      const built = await bun.build({ entrypoints: [probe], target: "bun", bytecode: true });
+      assert.ok(built.success);
+      const bytes = async (kind: string) =>
+        new Uint8Array(await built.outputs.find((output) => output.kind === kind)!.arrayBuffer());
+      const dir = mkdtempSync(join(tmpdir(), "osiiso-bytecode-"));
+      try {
+        const program = join(dir, "probe.js");
+        writeFileSync(program, await bytes("entry-point"));
+        writeFileSync(`${program}.jsc`, await bytes("bytecode"));
+        const run = () => spawnSync(process.execPath, [program], { encoding: "utf8" });
+        assert.equal(readFileSync(program, "utf8").split("\n")[0], "// @bun @bytecode @bun-cjs");
+        assert.equal(run().stdout.trim(), "ran 42", "with the cache");
+        // What a Bun with another engine version sees: a cache it cannot use.
+        writeFileSync(`${program}.jsc`, new Uint8Array(4096).map((_, i) => (i * 7919) % 251));
+        const fallback = run();
+        assert.equal(fallback.status, 0, fallback.stderr);
+        assert.equal(fallback.stdout.trim(), "ran 42", "without a usable cache");
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  });
+
   describe("Bun IPC facts the child relies on (child_entry_bun.ts)", () => {
     /** What a bare IPC child sent before it exited, by how it exited. */
     async function sentBeforeExit(how: "now" | "flush"): Promise<string[]> {
