@@ -118,6 +118,8 @@ function describeExit(exit: ChildExit): string {
 
 /** How many task modules a new child is told to import at once (see `ProcessPool`). */
 const maxPreloadedModules = 8;
+/** The longest module URL a new child is told to import at once. */
+const maxPreloadedUrlLength = 2_048;
 
 /**
  * A pool of child processes that runs attempts for one `ProcessQueue`.
@@ -172,18 +174,29 @@ export class ProcessPool extends PipelinedPool<PoolChild> {
     this.#cwd = options.cwd;
     this.#permissions = options.permissions;
     this.#spawnChild = options.spawn ?? spawnChild;
-    if (this.initializer?.kind === "ref") this.#preload.push(this.initializer.url);
+    if (this.initializer?.kind === "ref") this.#notePreload(this.initializer.url);
   }
 
   /** Checks a task's source at submission, and notes its module for new children. */
   override validateSource(source: unknown, action: string): void {
     super.validateSource(source, action);
+    if (this.#preload.length < maxPreloadedModules && isTaskReference(source)) {
+      this.#notePreload(source.url);
+    }
+  }
+
+  /**
+   * Adds a module for new children to import as they start. Not a `data:`
+   * URL or any long one: the list travels as the child's arguments, and one
+   * argument must stay well under the system's limit (128 KiB on Linux).
+   */
+  #notePreload(url: string): void {
     const preload = this.#preload;
     if (
-      preload.length < maxPreloadedModules && isTaskReference(source) &&
-      !preload.includes(source.url)
+      preload.length < maxPreloadedModules && url.length <= maxPreloadedUrlLength &&
+      !url.startsWith("data:") && !preload.includes(url)
     ) {
-      preload.push(source.url);
+      preload.push(url);
     }
   }
 

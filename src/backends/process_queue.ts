@@ -128,7 +128,8 @@ function processPoolOptions(options: ProcessQueueOptions | undefined): ProcessPo
  *
  * Children start on demand (`start()` boots the first one while you submit)
  * and stay until `shutdown()` (or `idleTimeout`); module state in a child
- * persists between its tasks. Arguments and results
+ * persists between its tasks. A child that starts imports the task modules
+ * submitted so far right away, while it starts up. Arguments and results
  * cross as everything JSON carries plus `undefined`, `Date`, `RegExp`,
  * `Map`, `Set`, `BigInt`, typed arrays, `ArrayBuffer` and `Error`s (class,
  * message, stack, `cause` and own fields), with shared references and

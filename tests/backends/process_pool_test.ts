@@ -284,7 +284,7 @@ describe("ProcessPool", () => {
     });
   });
 
-  it("a new child is told the task modules seen at submission (initializer first, each once, at most 8)", async () => {
+  it("a new child is told the task modules seen at submission (initializer first, each once, at most 8, no data: or long URLs)", async () => {
     const told: (readonly string[] | undefined)[] = [];
     const spawn: typeof spawnChild = (options) => {
       told.push(options.preload === undefined ? undefined : [...options.preload]);
@@ -295,6 +295,9 @@ describe("ProcessPool", () => {
     pool.validateSource(tasks.double, "submit task");
     pool.validateSource(tasks.echo, "submit task");
     pool.validateSource((n: number) => n, "submit task");
+    // Neither a data: URL nor a long one goes into a child's arguments.
+    pool.validateSource(taskModule("data:text/javascript,export const marked = 1;").marked, "x");
+    pool.validateSource(taskModule(`${tasksUrl}?${"x".repeat(3_000)}`).marked, "x");
     for (const url of modules) pool.validateSource(taskModule(url).marked, "submit task");
     await withStartedPool(pool, 1, async () => {
       assert.equal(await runOn(pool, request(tasks.double, [2])), 4);
