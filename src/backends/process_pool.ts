@@ -180,9 +180,7 @@ export class ProcessPool extends PipelinedPool<PoolChild> {
   /** Checks a task's source at submission, and notes its module for new children. */
   override validateSource(source: unknown, action: string): void {
     super.validateSource(source, action);
-    if (this.#preload.length < maxPreloadedModules && isTaskReference(source)) {
-      this.#notePreload(source.url);
-    }
+    if (isTaskReference(source)) this.#notePreload(source.url);
   }
 
   /**

@@ -29,6 +29,7 @@ import { coalesceRuns, type MainMessage, type WorkerMessage } from "./protocol.t
 
 interface BunChildProcess {
   readonly pid: number;
+  readonly argv: readonly string[];
   send?(message: unknown, callback?: (error: unknown) => void): boolean;
   exit(code?: number): never;
   kill(pid: number, signal?: string): boolean;
@@ -110,4 +111,4 @@ process.on("message", (batch: never) => {
 });
 // The task modules the parent expects this child to need (its arguments):
 // importing them now overlaps with the time Bun takes to open the channel.
-host.preload((process as unknown as { argv: string[] }).argv.slice(2));
+host.preload(process.argv.slice(2));
