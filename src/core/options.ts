@@ -136,7 +136,13 @@ export function resolveTaskOptions(
   overrides: unknown,
   base: ResolvedTaskOptions = DEFAULT_TASK_OPTIONS,
 ): ResolvedTaskOptions {
-  if (overrides === undefined) return base;
+  // Most tasks come without options. The checks live apart: an engine
+  // compiles a function whole on its first call (Bun: ~0.1 ms per KB of
+  // source), and a program that never passes options never pays for them.
+  return overrides === undefined ? base : mergeTaskOptions(overrides, base);
+}
+
+function mergeTaskOptions(overrides: unknown, base: ResolvedTaskOptions): ResolvedTaskOptions {
   const given = checkOptionsObject(ACTION, "options", overrides);
   checkKnownNames("task", given, TASK_OPTION_NAMES);
   let empty = true;

@@ -175,10 +175,25 @@ export interface RunOptions {
   failPolicy?: FailPolicy;
 }
 
-/** Checks `run()` options. */
-export function resolveRunOptions(
-  options: unknown,
-): { timeout: number | undefined | null; strict: boolean; failPolicy: FailPolicy | undefined } {
+/** `run()` options once checked. */
+export interface ResolvedRunOptions {
+  readonly timeout: number | undefined | null;
+  readonly strict: boolean;
+  readonly failPolicy: FailPolicy | undefined;
+}
+
+const NO_RUN_OPTIONS: ResolvedRunOptions = Object.freeze({
+  timeout: undefined,
+  strict: false,
+  failPolicy: undefined,
+});
+
+/** Checks `run()` options (none given: the defaults, without compiling the checks). */
+export function resolveRunOptions(options: unknown): ResolvedRunOptions {
+  return options === undefined ? NO_RUN_OPTIONS : checkRunOptions(options);
+}
+
+function checkRunOptions(options: unknown): ResolvedRunOptions {
   const action = "run queue";
   const given = checkOptionsObject(action, "options", options);
   checkKnownNames("run", given, new Set(["timeout", "strict", "failPolicy"]));
