@@ -4,10 +4,12 @@
  * @module
  */
 
+import { InvalidStateError } from "../core/errors.ts";
 import { TaskQueue } from "../core/queue.ts";
 import type { QueueOptions } from "../core/queue_options.ts";
 import type { TaskReference } from "../core/task_source.ts";
 import { checkString, invalidMessage } from "../core/validate.ts";
+import { isStandaloneExecutable } from "../runtime/detect.ts";
 import { checkChildPermissions, type ChildPermissions } from "../runtime/spawn.ts";
 import { poolOptionNames, resolvePoolOptions } from "./pool_options.ts";
 import { ProcessPool, type ProcessPoolOptions } from "./process_pool.ts";
@@ -105,6 +107,11 @@ function checkEnv(value: unknown): Record<string, string> {
   return { ...value as Record<string, string> };
 }
 
+const standaloneMessage = "ProcessQueue cannot start child processes in a standalone " +
+  "executable (deno compile, bun build --compile): the executable runs this program " +
+  "whatever its arguments, so each child would be this program again, not the child " +
+  "entry script. Run the program with deno or bun instead.";
+
 /** Checks the pool's own options (the engine checks the shared ones). */
 function processPoolOptions(options: ProcessQueueOptions | undefined): ProcessPoolOptions {
   if (options === null || typeof options !== "object") return {};
@@ -134,7 +141,9 @@ function processPoolOptions(options: ProcessQueueOptions | undefined): ProcessPo
  * `Map`, `Set`, `BigInt`, typed arrays, `ArrayBuffer` and `Error`s (class,
  * message, stack, `cause` and own fields), with shared references and
  * cycles; anything else fails that task with `TaskSerializationError`.
- * What a task prints goes to this process's stderr.
+ * What a task prints goes to this process's stderr. Not in a standalone
+ * executable (`deno compile`, `bun build --compile`): there the constructor
+ * throws `InvalidStateError`, as each child would be the program again.
  *
  * A timeout, cancel or forced shutdown aborts the task's signal in the
  * child; if the task has not stopped after `killGrace`, the child's whole
@@ -159,8 +168,14 @@ function processPoolOptions(options: ProcessQueueOptions | undefined): ProcessPo
  * ```
  */
 export class ProcessQueue extends TaskQueue {
-  /** Creates a queue; see {@linkcode ProcessQueueOptions} for the options and defaults. */
+  /**
+   * Creates a queue; see {@linkcode ProcessQueueOptions} for the options and defaults.
+   *
+   * @throws {InvalidStateError} In a standalone executable (`deno compile`,
+   * `bun build --compile`): each child would run the program again.
+   */
   constructor(options?: ProcessQueueOptions) {
+    if (isStandaloneExecutable()) throw new InvalidStateError(standaloneMessage);
     super(options, new ProcessPool(processPoolOptions(options)), processOptionNames);
   }
 }

@@ -30,3 +30,27 @@ export interface NodeProcessLike {
 export function nodeProcess(): NodeProcessLike {
   return (globalThis as unknown as { process: NodeProcessLike }).process;
 }
+
+/** What tells a standalone executable apart: the runtime globals, or a stand-in for them. */
+export interface StandaloneHints {
+  readonly Deno?: { readonly build?: { readonly standalone?: boolean } };
+  readonly Bun?: { readonly isStandaloneExecutable?: boolean };
+}
+
+/**
+ * Whether this program runs as a standalone executable (`deno compile`,
+ * `bun build --compile`). Its executable then runs the program itself
+ * whatever its arguments, so a child started from it would be this program
+ * again (which would start children of its own), not the child entry script.
+ * A Bun without `Bun.isStandaloneExecutable` tells it by its embedded file
+ * system, where this module's URL then lies.
+ */
+export function isStandaloneExecutable(
+  globals: StandaloneHints = globalThis as StandaloneHints,
+  moduleUrl: string = import.meta.url,
+): boolean {
+  if (globals.Deno?.build?.standalone === true) return true;
+  if (globals.Bun === undefined) return false;
+  return globals.Bun.isStandaloneExecutable === true || moduleUrl.includes("/$bunfs/") ||
+    moduleUrl.includes("/~BUN/");
+}

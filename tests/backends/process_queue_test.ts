@@ -8,6 +8,10 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { cpSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ProcessQueue } from "../../src/backends/process_queue.ts";
 import { pmap } from "../../src/backends/shortcuts.ts";
 import { ExecutionError, WorkerCrashedError } from "../../src/core/errors.ts";
@@ -69,3 +73,56 @@ describe("ProcessQueue only", () => {
     );
   });
 });
+
+if (!("Deno" in globalThis)) {
+  describe("ProcessQueue in a packaged program (Bun)", () => {
+    const execPath = (globalThis as unknown as { process: { execPath: string } }).process.execPath;
+    const fixture = new URL("../fixtures/packaged_app.ts", import.meta.url).pathname;
+    const bundled = new URL("../../src/runtime/bundled/", import.meta.url).pathname;
+
+    /** Builds the fixture with `bun build` plus `flags` into a temporary directory. */
+    function withBuild(flags: string[], out: string, body: (dir: string, app: string) => void) {
+      const dir = mkdtempSync(join(tmpdir(), "osiiso-packaged-"));
+      try {
+        const app = join(dir, out);
+        const built = spawnSync(execPath, ["build", fixture, ...flags, "--outfile", app], {
+          encoding: "utf8",
+          timeout: 60_000,
+        });
+        assert.equal(built.status, 0, built.stderr);
+        body(dir, app);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    }
+
+    it("bun build --compile: the constructor throws InvalidStateError, and no child starts", () => {
+      withBuild(["--compile"], "app", (_dir, app) => {
+        const ran = spawnSync(app, [], { encoding: "utf8", timeout: 30_000 });
+        const output = ran.stdout + ran.stderr;
+        assert.doesNotMatch(output, /started as a child/);
+        assert.match(
+          ran.stdout,
+          /^process: InvalidStateError: ProcessQueue cannot start child processes in a standalone executable/,
+        );
+        assert.equal(ran.status, 0, output);
+      });
+    });
+
+    it("bun build to one file: tasks fail cleanly without bundled/ next to it, and run with it", () => {
+      withBuild(["--target", "bun"], "app.js", (dir, app) => {
+        const run = () => spawnSync(execPath, [app], { encoding: "utf8", timeout: 30_000 });
+        const missing = run();
+        assert.equal(missing.status, 0, missing.stderr);
+        assert.match(missing.stdout, /^process: 0 succeeded, 1 failed$/m);
+        assert.match(missing.stdout, /^thread: 0 succeeded, 1 failed$/m);
+        assert.match(missing.stderr, /bundled\/child_entry_bun\.js/, "the child names the file");
+        cpSync(bundled, join(dir, "bundled"), { recursive: true });
+        const copied = run();
+        assert.equal(copied.status, 0, copied.stderr);
+        assert.match(copied.stdout, /^process: 1 succeeded, 0 failed$/m);
+        assert.match(copied.stdout, /^thread: 1 succeeded, 0 failed$/m);
+      });
+    });
+  });
+}
