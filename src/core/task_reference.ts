@@ -241,7 +241,7 @@ export function resolveTaskReference(
  *
  * @example
  * ```ts
- * import { preloadTaskModule } from "./task_source.ts";
+ * import { preloadTaskModule } from "./task_reference.ts";
  * preloadTaskModule(new URL("./tasks.ts", import.meta.url).href);
  * ```
  */

@@ -10,8 +10,7 @@
  */
 
 import { spawn, spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { describe, it } from "node:test";
@@ -30,6 +29,7 @@ import { outcome, rejection, request, runOn, withStartedPool } from "../helpers/
 import { sleep } from "../helpers/timing.ts";
 import { useLeakCheck } from "../helpers/leaks.ts";
 import { processesInGroups, processTable } from "../helpers/process_table.ts";
+import { withTempDir } from "../helpers/temp_dir.ts";
 import type * as Tasks from "../fixtures/process_tasks.ts";
 
 const tasksUrl = new URL("../fixtures/process_tasks.ts", import.meta.url).href;
@@ -584,8 +584,7 @@ if (!isDeno) {
       assert.ok(built.success);
       const bytes = async (kind: string) =>
         new Uint8Array(await built.outputs.find((output) => output.kind === kind)!.arrayBuffer());
-      const dir = mkdtempSync(join(tmpdir(), "osiiso-bytecode-"));
-      try {
+      await withTempDir("osiiso-bytecode-", async (dir) => {
         const program = join(dir, "probe.js");
         writeFileSync(program, await bytes("entry-point"));
         writeFileSync(`${program}.jsc`, await bytes("bytecode"));
@@ -597,9 +596,7 @@ if (!isDeno) {
         const fallback = run();
         assert.equal(fallback.status, 0, fallback.stderr);
         assert.equal(fallback.stdout.trim(), "ran 42", "without a usable cache");
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      });
     });
   });
 

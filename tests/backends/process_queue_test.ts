@@ -9,14 +9,15 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { cpSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpSync } from "node:fs";
 import { join } from "node:path";
+import process from "node:process";
 import { ProcessQueue } from "../../src/backends/process_queue.ts";
 import { pmap } from "../../src/backends/shortcuts.ts";
 import { ExecutionError, WorkerCrashedError } from "../../src/core/errors.ts";
 import { behaviourSuite, behaviourTasks } from "../behaviour/suite.ts";
 import { useLeakCheck, withQueue } from "../helpers/leaks.ts";
+import { withTempDir } from "../helpers/temp_dir.ts";
 
 behaviourSuite({
   name: "process",
@@ -76,28 +77,28 @@ describe("ProcessQueue only", () => {
 
 if (!("Deno" in globalThis)) {
   describe("ProcessQueue in a packaged program (Bun)", () => {
-    const execPath = (globalThis as unknown as { process: { execPath: string } }).process.execPath;
     const fixture = new URL("../fixtures/packaged_app.ts", import.meta.url).pathname;
     const bundled = new URL("../../src/runtime/bundled/", import.meta.url).pathname;
 
     /** Builds the fixture with `bun build` plus `flags` into a temporary directory. */
-    function withBuild(flags: string[], out: string, body: (dir: string, app: string) => void) {
-      const dir = mkdtempSync(join(tmpdir(), "osiiso-packaged-"));
-      try {
+    function withBuild(
+      flags: string[],
+      out: string,
+      body: (dir: string, app: string) => void,
+    ): Promise<void> {
+      return withTempDir("osiiso-packaged-", (dir) => {
         const app = join(dir, out);
-        const built = spawnSync(execPath, ["build", fixture, ...flags, "--outfile", app], {
+        const built = spawnSync(process.execPath, ["build", fixture, ...flags, "--outfile", app], {
           encoding: "utf8",
           timeout: 60_000,
         });
         assert.equal(built.status, 0, built.stderr);
         body(dir, app);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      });
     }
 
-    it("bun build --compile: the constructor throws InvalidStateError, and no child starts", () => {
-      withBuild(["--compile"], "app", (_dir, app) => {
+    it("bun build --compile: the constructor throws InvalidStateError, and no child starts", async () => {
+      await withBuild(["--compile"], "app", (_dir, app) => {
         const ran = spawnSync(app, [], { encoding: "utf8", timeout: 30_000 });
         const output = ran.stdout + ran.stderr;
         assert.doesNotMatch(output, /started as a child/);
@@ -109,9 +110,9 @@ if (!("Deno" in globalThis)) {
       });
     });
 
-    it("bun build to one file: tasks fail cleanly without bundled/ next to it, and run with it", () => {
-      withBuild(["--target", "bun"], "app.js", (dir, app) => {
-        const run = () => spawnSync(execPath, [app], { encoding: "utf8", timeout: 30_000 });
+    it("bun build to one file: tasks fail cleanly without bundled/ next to it, and run with it", async () => {
+      await withBuild(["--target", "bun"], "app.js", (dir, app) => {
+        const run = () => spawnSync(process.execPath, [app], { encoding: "utf8", timeout: 30_000 });
         const missing = run();
         assert.equal(missing.status, 0, missing.stderr);
         assert.match(missing.stdout, /^process: 0 succeeded, 1 failed$/m);
