@@ -56,15 +56,15 @@ export type { EndedBy, TaskSource } from "./src/core/executor.ts";
 export { TaskGroup } from "./src/core/group.ts";
 export { TaskHandle, type TaskHandleInit, type TaskState } from "./src/core/handle.ts";
 export type { TaskOptions } from "./src/core/options.ts";
-export {
-  type BindOptions,
-  type BoundTask,
-  type BoundTaskFunction,
-  type GroupEntry,
-  type QueueStats,
-  type Task,
-  TaskQueue,
-} from "./src/core/queue.ts";
+export { TaskQueue } from "./src/core/task_queue.ts";
+export type {
+  BindOptions,
+  BoundTask,
+  BoundTaskFunction,
+  GroupEntry,
+  QueueStats,
+  Task,
+} from "./src/core/queue_types.ts";
 export type {
   FailPolicy,
   HookName,

@@ -5,7 +5,8 @@
  */
 
 import type { AttemptRequest, Executor } from "../core/executor.ts";
-import { contextOf, TaskQueue } from "../core/queue.ts";
+import { TaskQueue } from "../core/task_queue.ts";
+import { contextOf } from "../core/queued_task.ts";
 import type { QueueOptions } from "../core/queue_options.ts";
 import { isTaskReference, resolveTaskReference } from "../core/task_source.ts";
 import { invalidMessage } from "../core/validate.ts";

@@ -5,7 +5,7 @@
  */
 
 import { InvalidStateError } from "../core/errors.ts";
-import { TaskQueue } from "../core/queue.ts";
+import { TaskQueue } from "../core/task_queue.ts";
 import type { QueueOptions } from "../core/queue_options.ts";
 import type { TaskReference } from "../core/task_source.ts";
 import { checkString, invalidMessage } from "../core/validate.ts";

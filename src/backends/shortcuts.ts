@@ -6,7 +6,8 @@
  */
 
 import type { TaskOptions } from "../core/options.ts";
-import type { Task, TaskQueue } from "../core/queue.ts";
+import type { TaskQueue } from "../core/task_queue.ts";
+import type { Task } from "../core/queue_types.ts";
 import { checkOptionsObject } from "../core/validate.ts";
 import { AsyncQueue } from "./async_queue.ts";
 import { ProcessQueue } from "./process_queue.ts";

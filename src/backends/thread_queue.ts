@@ -4,7 +4,7 @@
  * @module
  */
 
-import { TaskQueue } from "../core/queue.ts";
+import { TaskQueue } from "../core/task_queue.ts";
 import type { QueueOptions } from "../core/queue_options.ts";
 import type { TaskReference } from "../core/task_source.ts";
 import { poolOptionNames, resolvePoolOptions } from "./pool_options.ts";
