@@ -249,27 +249,13 @@ export class TaskResult<T = unknown> {
    * ```
    */
   toJSON(): TaskResultJSON<T> {
-    return {
-      taskId: this.taskId,
-      name: this.name,
-      status: this.status,
-      value: this.value,
-      exception: this.exception === undefined ? undefined : thrownToJSON(this.exception, new Set()),
-      attempts: this.attempts,
-      priority: this.priority,
-      mustComplete: this.mustComplete,
-      groupId: this.groupId,
-      detached: this.detached,
-      scheduledFor: this.scheduledFor,
-      createdAt: this.createdAt,
-      startedAt: this.startedAt,
-      finishedAt: this.finishedAt,
-      duration: this.duration,
-      message: this.message,
-      metadata: this.metadata,
-      worker: this.worker,
-      endedBy: this.endedBy,
-    };
+    // Every field under its own name, in the constructor's order (a new field
+    // needs no line here); only `exception` is rendered.
+    const json = { ...this } as unknown as TaskResultJSON<T>;
+    json.exception = this.exception === undefined
+      ? undefined
+      : thrownToJSON(this.exception, new Set());
+    return json;
   }
 }
 
