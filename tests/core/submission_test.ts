@@ -92,7 +92,8 @@ describe("bound tasks", () => {
       const double = q.task((n: number) => n * 2);
       assert.throws(() => double.map(5 as never, { priority: "high" } as never), {
         name: "TypeError",
-        message: "Cannot submit task as 'priority' must be a finite number: current value is 'high'",
+        message:
+          "Cannot submit task as 'priority' must be a finite number: current value is 'high'",
       });
       assert.throws(() => double.starmap([1] as never), {
         name: "TypeError",
