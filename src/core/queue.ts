@@ -30,7 +30,7 @@ import {
   type RunOptions,
 } from "./queue_options.ts";
 import type { QueueStats } from "./queue_types.ts";
-import { Attempt, Place, QueuedTask } from "./queued_task.ts";
+import { Attempt, QueuedTask } from "./queued_task.ts";
 import { RateGate } from "./rate_gate.ts";
 import { ReadyQueue } from "./ready_queue.ts";
 import { releaseResource, trackResource } from "./resources.ts";
@@ -56,6 +56,15 @@ let liveQueues: LiveQueueRegistry | undefined;
  */
 export function listLiveQueuesIn(registry: LiveQueueRegistry): void {
   liveQueues = registry;
+}
+
+/** Where a task is in the engine. */
+export const enum Place {
+  None,
+  Scheduled,
+  Ready,
+  Active,
+  Done,
 }
 
 /**

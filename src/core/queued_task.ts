@@ -18,17 +18,8 @@ import {
   type TaskHandleInit,
 } from "./handle.ts";
 import { DEFAULT_TASK_OPTIONS, type ResolvedTaskOptions } from "./options.ts";
-import type { QueueEngine } from "./queue.ts";
+import type { Place, QueueEngine } from "./queue.ts";
 import { TaskResult, type TaskResultInit, type TaskStatus } from "./result.ts";
-
-/** Where a task is in the engine. */
-export const enum Place {
-  None,
-  Scheduled,
-  Ready,
-  Active,
-  Done,
-}
 
 type Writable<T> = { -readonly [K in keyof T]-?: T[K] };
 
@@ -77,7 +68,9 @@ export class QueuedTask extends TaskHandle<unknown> {
   // Few fields, on purpose: see the note in TaskHandle.
   source: TaskSource | undefined;
   args: readonly unknown[] | undefined;
-  place = Place.None;
+  // Place.None. The enum lives in queue.ts, whose many reads of it compile to
+  // plain numbers there (a const enum imported from another module does not).
+  place = 0 as Place;
   startedAt: number | null = null;
   attempt: Attempt | undefined = undefined;
   timer: Timer | undefined = undefined;
