@@ -4,20 +4,16 @@
  * @module
  */
 
+import { isThenable } from "../core/_util.ts";
 import type { AttemptRequest, Executor } from "../core/executor.ts";
-import { TaskQueue } from "../core/task_queue.ts";
-import { contextOf } from "../core/queued_task.ts";
 import type { QueueOptions } from "../core/queue_options.ts";
+import { contextOf } from "../core/queued_task.ts";
+import { TaskQueue } from "../core/task_queue.ts";
 import { isTaskReference, resolveTaskReference } from "../core/task_source.ts";
 import { invalidMessage } from "../core/validate.ts";
 
 /** Options of an {@linkcode AsyncQueue}: the shared queue options. */
 export type AsyncQueueOptions = QueueOptions;
-
-function isThenable(value: unknown): boolean {
-  return value !== null && (typeof value === "object" || typeof value === "function") &&
-    typeof (value as PromiseLike<unknown>).then === "function";
-}
 
 /** Checks that a task is something a queue can call, and not a promise. */
 export function checkCallableSource(source: unknown, action: string): void {

@@ -83,6 +83,8 @@ export const enum Place {
  *   reset() (not while workers run): any phase ──▶ Open
  * ```
  *
+ * A queue starts Open, or Closed when its `signal` has already aborted.
+ *
  * An abort is a fail-first failure, a run timeout, the runner's signal, a
  * forced shutdown or `reset()`. Only Open admits tasks. Halted, Cancelling
  * and Closed cancel what is not spared and retry nothing. Two facts vary
