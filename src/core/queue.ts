@@ -41,20 +41,11 @@ import { checkBoolean, checkKnownNames, checkOptionsObject } from "./validate.ts
 
 const SHUTDOWN_OPTION_NAMES: ReadonlySet<string> = new Set(["force"]);
 
-/** A set that lists started queues until they stop (the `run(main)` runner's). */
-interface LiveQueueRegistry {
-  add(queue: QueueEngine): unknown;
-  delete(queue: QueueEngine): unknown;
-}
+/** The `run(main)` runner's set of started queues, which a signal stops. */
+let liveQueues: Set<QueueEngine> | undefined;
 
-let liveQueues: LiveQueueRegistry | undefined;
-
-/**
- * Makes every queue list itself in `registry` from `start()` until its
- * workers stop: the `run(main)` runner keeps the set, to stop those queues
- * on a signal.
- */
-export function listLiveQueuesIn(registry: LiveQueueRegistry): void {
+/** Makes every queue list itself in `registry` from `start()` until its workers stop. */
+export function listLiveQueuesIn(registry: Set<QueueEngine>): void {
   liveQueues = registry;
 }
 
