@@ -1,7 +1,7 @@
 /**
  * A runnable, offline tour of osiiso: every AsyncQueue feature, in the
- * order of the Python osiiso's feature gallery. Run it with `npm run demo` (Deno) or
- * `bun examples/feature_gallery.ts`.
+ * order of the Python osiiso's feature gallery. Run it with `npm run demo`
+ * (Deno) or `bun examples/feature_gallery.ts`.
  *
  * @module
  */

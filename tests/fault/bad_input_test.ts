@@ -3,11 +3,12 @@
  * wrong types, unknown names, bad states and huge arguments. Each row
  * expects, at the call site, the exact error class (`TypeError`,
  * `RangeError`, an `OsiisoError` subclass) and message, or a failed
- * `TaskResult` with a clear message. Bad input throws `TypeError` (wrong type,
- * unknown name) or `RangeError` (out of range) at the call, in one form:
- * `Cannot <action> as '<name>' must be <requirement>: current value is <value>`. After every row the queue still
- * works (a follow-up task succeeds, and its run holds only that task: a bad
- * batch submitted nothing), and nothing is left alive.
+ * `TaskResult` with a clear message. Bad input throws `TypeError` (wrong
+ * type, unknown name) or `RangeError` (out of range) at the call, in one
+ * form: `Cannot <action> as '<name>' must be <requirement>: current value
+ * is <value>`. After every row the queue still works (a follow-up task
+ * succeeds, and its run holds only that task: a bad batch submitted
+ * nothing), and nothing is left alive.
  *
  * Rows are built per backend ({@linkcode faultBackends}), so a new backend
  * gets the whole table by being registered.
