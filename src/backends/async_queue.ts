@@ -4,6 +4,7 @@
  * @module
  */
 
+import { isThenable } from "../core/_util.ts";
 import type { AttemptRequest, Executor } from "../core/executor.ts";
 import { contextOf, TaskQueue } from "../core/queue.ts";
 import type { QueueOptions } from "../core/queue_options.ts";
@@ -12,11 +13,6 @@ import { invalidMessage } from "../core/validate.ts";
 
 /** Options of an {@linkcode AsyncQueue}: the shared queue options. */
 export type AsyncQueueOptions = QueueOptions;
-
-function isThenable(value: unknown): boolean {
-  return value !== null && (typeof value === "object" || typeof value === "function") &&
-    typeof (value as PromiseLike<unknown>).then === "function";
-}
 
 /** Checks that a task is something a queue can call, and not a promise. */
 export function checkCallableSource(source: unknown, action: string): void {

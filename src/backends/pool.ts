@@ -265,19 +265,6 @@ export function describeSource(source: TaskSource, taskName: string): SourceDesc
 }
 
 /**
- * The message of an error, or the value as text.
- *
- * @example
- * ```ts
- * import { messageOf } from "./pool.ts";
- * console.log(messageOf(new Error("boom"))); // "boom"
- * ```
- */
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/**
  * The name and message of an error, or the value as text.
  *
  * @example

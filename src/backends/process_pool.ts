@@ -38,7 +38,6 @@ import {
   type CrashDetails,
   defaultMaxInFlightPerWorker,
   describeError,
-  messageOf,
   PipelinedPool,
   type PoolCall,
   type PoolOptions,
@@ -46,6 +45,7 @@ import {
   startTimer,
   stopTimer,
 } from "./pool.ts";
+import { messageOf } from "../core/_util.ts";
 import { TaskSerializationError } from "../core/errors.ts";
 import { releaseResource, trackResource } from "../core/resources.ts";
 import { isTaskReference } from "../core/task_reference.ts";

@@ -31,12 +31,12 @@ import {
   AdaptiveWindow,
   defaultMaxInFlightPerWorker,
   describeError,
-  messageOf,
   PipelinedPool,
   type PoolCall,
   type PoolOptions,
   PoolSlot,
 } from "./pool.ts";
+import { messageOf } from "../core/_util.ts";
 import { TaskSerializationError } from "../core/errors.ts";
 import { recordAbandoned, releaseResource, trackResource } from "../core/resources.ts";
 import {

@@ -34,12 +34,12 @@
  */
 
 import { TaskSerializationError } from "../core/errors.ts";
+import { isError } from "../core/_util.ts";
 import {
   defineOwn,
   errorClassName,
   errorText,
   forEachErrorField,
-  isError,
   rebuildError,
 } from "./protocol.ts";
 

@@ -45,6 +45,7 @@ import {
   TaskTimeoutError,
   WorkerCrashedError,
 } from "../core/errors.ts";
+import { isError, safeString } from "../core/_util.ts";
 
 /** Where a task's code comes from, as it travels to a worker. */
 export type SourceDescriptor = ModuleSource | InlineSource;
@@ -427,21 +428,6 @@ export function errorClassFor(name: string): ErrorConstructor | undefined {
 }
 
 /**
- * Whether `value` is an `Error`, also one from another realm.
- *
- * @example
- * ```ts
- * import { isError } from "./protocol.ts";
- * console.log(isError(new TypeError("x")), isError("x")); // true false
- * ```
- */
-export function isError(value: unknown): value is Error {
-  return value instanceof Error ||
-    (value !== null && typeof value === "object" &&
-      Object.prototype.toString.call(value) === "[object Error]");
-}
-
-/**
  * An error's name, message and stack (the stack when it is a string), read
  * so that a throwing getter does not turn one failure into another.
  *
@@ -591,14 +577,6 @@ export function serializeThrown(
 function safeField(value: unknown): unknown {
   if (value === null || typeof value !== "object") return value;
   return safeString(value);
-}
-
-function safeString(value: unknown): string {
-  try {
-    return String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
 }
 
 /**

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { isThenable } from "../core/_util.ts";
 import { TaskSerializationError } from "../core/errors.ts";
 import { preloadTaskModule, resolveTaskReference, reviveFunction } from "../core/task_reference.ts";
 import {
@@ -43,11 +44,6 @@ type TaskFunction = (...args: unknown[]) => unknown;
  * results keep flowing while a worker works through a batch of quick tasks.
  */
 const maxReplyDelayMs = 2;
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === "object" || typeof value === "function") &&
-    typeof (value as PromiseLike<unknown>).then === "function";
-}
 
 /**
  * Runs the tasks a worker is sent. One instance per worker or child.
