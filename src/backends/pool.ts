@@ -42,7 +42,7 @@ import {
   serializeThrown,
   type SourceDescriptor,
 } from "../runtime/protocol.ts";
-import { unrefTimer } from "../runtime/spawn.ts";
+import { unrefTimer } from "../runtime/process_control.ts";
 
 /**
  * The settings both pools share (the queues check them).

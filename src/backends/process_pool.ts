@@ -56,13 +56,9 @@ import {
   type RunsMessage,
   type WorkerMessage,
 } from "../runtime/protocol.ts";
-import {
-  type ChildExit,
-  type ChildPermissions,
-  type ChildProcessHandle,
-  onProcessExit,
-  spawnChild,
-} from "../runtime/spawn.ts";
+import type { ChildExit, ChildPermissions, ChildProcessHandle } from "../runtime/child_contract.ts";
+import { onProcessExit } from "../runtime/process_control.ts";
+import { spawnChild } from "../runtime/spawn.ts";
 
 /**
  * The pool's own settings (the queue checks them; see `ProcessQueueOptions`).

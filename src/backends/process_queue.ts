@@ -10,15 +10,10 @@ import type { QueueOptions } from "../core/queue_options.ts";
 import type { TaskReference } from "../core/task_source.ts";
 import { checkString, invalidMessage } from "../core/validate.ts";
 import { isStandaloneExecutable } from "../runtime/detect.ts";
-import { checkChildPermissions, type ChildPermissions } from "../runtime/spawn.ts";
+import { checkChildPermissions, type ChildPermissions } from "../runtime/child_contract.ts";
+import { heldPermission } from "../runtime/spawn.ts";
 import { poolOptionNames, resolvePoolOptions } from "./pool_options.ts";
 import { ProcessPool, type ProcessPoolOptions } from "./process_pool.ts";
-
-export type {
-  ChildPermissions,
-  ChildPermissionsObject,
-  ChildPermissionValue,
-} from "../runtime/spawn.ts";
 
 /**
  * Options of a {@linkcode ProcessQueue}: the shared queue options plus the
@@ -122,7 +117,7 @@ function processPoolOptions(options: ProcessQueueOptions | undefined): ProcessPo
     cwd: given.cwd === undefined ? undefined : checkString(action, "cwd", given.cwd),
     permissions: given.permissions === undefined
       ? undefined
-      : checkChildPermissions(given.permissions),
+      : checkChildPermissions(given.permissions, heldPermission),
   };
 }
 

@@ -9,7 +9,7 @@
  */
 
 import type { MainMessage } from "./protocol.ts";
-import type { ChildExit, ChildProcessHandle } from "./spawn.ts";
+import type { ChildExit, ChildProcessHandle } from "./child_contract.ts";
 
 /**
  * A child process handle that batches its outgoing messages per tick.

@@ -19,7 +19,7 @@ import { BatchedChild } from "./child_handle.ts";
 import { fromWire, toWire, type WireValue } from "./codec.ts";
 import { nodeProcess } from "./detect.ts";
 import type { MainMessage, WorkerMessage } from "./protocol.ts";
-import type { ChildExit, ChildProcessHandle, ChildSpawnOptions } from "./spawn.ts";
+import type { ChildExit, ChildProcessHandle, ChildSpawnOptions } from "./child_contract.ts";
 
 /** The parts of Bun's `Subprocess` used here. */
 interface BunSubprocess {
