@@ -84,5 +84,5 @@ export {
   type TaskResultJSON,
   type TaskStatus,
 } from "./src/core/result.ts";
-export { type TaskModule, taskModule, type TaskReference } from "./src/core/task_source.ts";
+export { type TaskModule, taskModule, type TaskReference } from "./src/core/task_reference.ts";
 export { run, type RunnerOptions } from "./src/run.ts";

@@ -4,26 +4,14 @@
  * @module
  */
 
-import { isThenable } from "../core/_util.ts";
 import type { AttemptRequest, Executor } from "../core/executor.ts";
 import { contextOf, TaskQueue } from "../core/queue.ts";
 import type { QueueOptions } from "../core/queue_options.ts";
-import { isTaskReference, resolveTaskReference } from "../core/task_source.ts";
-import { invalidMessage } from "../core/validate.ts";
+import { resolveTaskReference } from "../core/task_reference.ts";
+import { checkCallableSource } from "./callable_source.ts";
 
 /** Options of an {@linkcode AsyncQueue}: the shared queue options. */
 export type AsyncQueueOptions = QueueOptions;
-
-/** Checks that a task is something a queue can call, and not a promise. */
-export function checkCallableSource(source: unknown, action: string): void {
-  if (typeof source === "function" || isTaskReference(source)) return;
-  if (isThenable(source)) {
-    throw new TypeError(
-      `Cannot ${action} as 'task' must be a function, not a promise: a promise is already running, so pass the function that makes it`,
-    );
-  }
-  throw new TypeError(invalidMessage(action, "task", "a function or a task reference", source));
-}
 
 /** Runs attempts on the calling thread. */
 class AsyncExecutor implements Executor {

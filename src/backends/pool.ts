@@ -29,8 +29,9 @@ import {
 } from "../core/executor.ts";
 import { WorkerCrashedError } from "../core/errors.ts";
 import { countTimer } from "../core/resources.ts";
-import { functionSource, isTaskReference } from "../core/task_source.ts";
-import { checkCallableSource } from "./async_queue.ts";
+import { isTaskReference } from "../core/task_reference.ts";
+import { checkCallableSource } from "./callable_source.ts";
+import { functionSource } from "./function_source.ts";
 import {
   deserializeThrown,
   type MainMessage,

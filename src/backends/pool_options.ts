@@ -6,7 +6,7 @@
  */
 
 import type { TaskSource } from "../core/executor.ts";
-import { isTaskReference } from "../core/task_source.ts";
+import { isTaskReference } from "../core/task_reference.ts";
 import { checkArray, checkInteger, checkNonNegative, invalidMessage } from "../core/validate.ts";
 import { defaultKillGrace, defaultMaxInFlightPerWorker, type PoolOptions } from "./pool.ts";
 

@@ -7,7 +7,7 @@
 import { InvalidStateError } from "../core/errors.ts";
 import { TaskQueue } from "../core/queue.ts";
 import type { QueueOptions } from "../core/queue_options.ts";
-import type { TaskReference } from "../core/task_source.ts";
+import type { TaskReference } from "../core/task_reference.ts";
 import { checkString, invalidMessage } from "../core/validate.ts";
 import { isStandaloneExecutable } from "../runtime/detect.ts";
 import { checkChildPermissions, type ChildPermissions } from "../runtime/child_contract.ts";

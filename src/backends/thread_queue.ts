@@ -6,7 +6,7 @@
 
 import { TaskQueue } from "../core/queue.ts";
 import type { QueueOptions } from "../core/queue_options.ts";
-import type { TaskReference } from "../core/task_source.ts";
+import type { TaskReference } from "../core/task_reference.ts";
 import { poolOptionNames, resolvePoolOptions } from "./pool_options.ts";
 import { ThreadPool, type ThreadPoolOptions } from "./thread_pool.ts";
 

@@ -56,7 +56,7 @@ import {
   type TaskResultInit,
   type TaskStatus,
 } from "./result.ts";
-import { sourceName, type TaskReference } from "./task_source.ts";
+import { sourceName, type TaskReference } from "./task_reference.ts";
 import { TimerHeap } from "./timer_heap.ts";
 import {
   checkArray,

@@ -1,7 +1,8 @@
 /**
  * Task references and rebuilding inline functions: the part of task sources
  * that workers and child processes load too, kept apart from the (larger)
- * free-variable analysis in `task_source.ts`, so a worker starts faster.
+ * free-variable analysis the pools need (`src/backends/function_source.ts`),
+ * so a worker starts faster.
  *
  * @module
  */
@@ -54,7 +55,7 @@ export interface TaskReference<F = (...args: never[]) => unknown> {
  *
  * @example
  * ```ts
- * import type { TaskReference, TaskReferenceArgs } from "./task_source.ts";
+ * import type { TaskReference, TaskReferenceArgs } from "./task_reference.ts";
  *
  * type Args = TaskReferenceArgs<TaskReference<(a: number, b: string) => boolean>>;
  * const args: Args = [1, "x"];
@@ -70,7 +71,7 @@ export type TaskReferenceArgs<R> = R extends TaskReference<infer F>
  *
  * @example
  * ```ts
- * import type { TaskReference, TaskReferenceResult } from "./task_source.ts";
+ * import type { TaskReference, TaskReferenceResult } from "./task_reference.ts";
  *
  * type Result = TaskReferenceResult<TaskReference<(a: number) => Promise<string>>>;
  * const value: Awaited<Result> = "done";
@@ -174,7 +175,7 @@ function makeReference(url: string, exportName: string): TaskReference {
  *
  * @example
  * ```ts
- * import { isTaskReference, taskModule } from "./task_source.ts";
+ * import { isTaskReference, taskModule } from "./task_reference.ts";
  *
  * const tasks = taskModule("file:///srv/tasks.ts");
  * isTaskReference(tasks.score); // true
@@ -200,7 +201,7 @@ const resolved = new Map<string, Promise<(...args: unknown[]) => unknown>>();
  *
  * @example
  * ```ts
- * import { resolveTaskReference, taskModule } from "./task_source.ts";
+ * import { resolveTaskReference, taskModule } from "./task_reference.ts";
  *
  * const tasks = taskModule(new URL("./tasks.ts", import.meta.url));
  * const score = await resolveTaskReference(tasks.score);
@@ -271,7 +272,7 @@ function importTaskModule(url: string): Promise<Record<string, unknown>> {
  *
  * @example
  * ```ts
- * import { sourceName } from "./task_source.ts";
+ * import { sourceName } from "./task_reference.ts";
  *
  * function resize() {}
  * sourceName(resize); // "resize"

@@ -23,7 +23,7 @@ import {
   WorkerCrashedError,
 } from "../../src/core/errors.ts";
 import { liveResources } from "../../src/core/resources.ts";
-import { taskModule } from "../../src/core/task_source.ts";
+import { taskModule } from "../../src/core/task_reference.ts";
 import { spawnChild } from "../../src/runtime/spawn.ts";
 import { outcome, rejection, request, runOn, withStartedPool } from "../helpers/attempt_request.ts";
 import { sleep } from "../helpers/timing.ts";

@@ -13,7 +13,7 @@ import { ThreadPool, type ThreadPoolOptions } from "../../src/backends/thread_po
 import type { TaskSource } from "../../src/core/executor.ts";
 import { TaskSerializationError, WorkerCrashedError } from "../../src/core/errors.ts";
 import { abandonedLabels, liveResources } from "../../src/core/resources.ts";
-import { taskModule } from "../../src/core/task_source.ts";
+import { taskModule } from "../../src/core/task_reference.ts";
 import { outcome, rejection, request, runOn, withStartedPool } from "../helpers/attempt_request.ts";
 import { sleep } from "../helpers/timing.ts";
 import { useLeakCheck } from "../helpers/leaks.ts";
