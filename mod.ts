@@ -31,6 +31,7 @@ export { AsyncQueue, type AsyncQueueOptions } from "./src/backends/async_queue.t
 export { amap, type MapOptions, pmap, tmap } from "./src/backends/shortcuts.ts";
 export { ProcessQueue, type ProcessQueueOptions } from "./src/backends/process_queue.ts";
 export { ThreadQueue, type ThreadQueueOptions } from "./src/backends/thread_queue.ts";
+export type { PoolOptions } from "./src/backends/pool_options.ts";
 export type {
   ChildPermissions,
   ChildPermissionsObject,

@@ -9,7 +9,8 @@
 import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ThreadPool, type ThreadPoolOptions } from "../../src/backends/thread_pool.ts";
+import type { PoolOptions } from "../../src/backends/pool_options.ts";
+import { ThreadPool } from "../../src/backends/thread_pool.ts";
 import type { TaskSource } from "../../src/core/executor.ts";
 import { TaskSerializationError, WorkerCrashedError } from "../../src/core/errors.ts";
 import { abandonedLabels, liveResources } from "../../src/core/resources.ts";
@@ -28,7 +29,7 @@ const isBun = "Bun" in globalThis;
 
 /** Runs `fn` with a started pool, and always force-closes it. */
 function withPool<R>(
-  options: ThreadPoolOptions & { workers?: number },
+  options: PoolOptions & { workers?: number },
   fn: (pool: ThreadPool) => Promise<R>,
 ): Promise<R> {
   return withStartedPool(new ThreadPool(options), options.workers ?? 1, fn);
