@@ -10,7 +10,17 @@ import type { QueueOptions } from "../core/queue_options.ts";
 import { resolveTaskReference } from "../core/task_reference.ts";
 import { checkCallableSource } from "./callable_source.ts";
 
-/** Options of an {@linkcode AsyncQueue}: the shared queue options. */
+/**
+ * Options of an {@linkcode AsyncQueue}: the shared queue options.
+ *
+ * @example
+ * ```ts
+ * import { AsyncQueue, type AsyncQueueOptions } from "@osiiso/osiiso";
+ * const options: AsyncQueueOptions = { workers: 8, rate: 50, burst: 5 };
+ * const q = new AsyncQueue(options);
+ * await q.shutdown();
+ * ```
+ */
 export type AsyncQueueOptions = QueueOptions;
 
 /** Runs attempts on the calling thread. */

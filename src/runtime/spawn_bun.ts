@@ -64,14 +64,6 @@ const CHILD_ENTRY = decodeURIComponent(
 
 /**
  * Starts a Bun child (see the module documentation).
- *
- * @example
- * ```ts ignore
- * import { spawnBunChild } from "./spawn_bun.ts";
- * const child = spawnBunChild({ onMessage: console.log, onProtocolError: console.error });
- * child.closeInput();
- * await child.exited;
- * ```
  */
 export function spawnBunChild(options: ChildSpawnOptions): ChildProcessHandle {
   return new BunChild(options);

@@ -146,14 +146,6 @@ const CHILD_ENTRY = new URL("./child_entry_deno.ts", import.meta.url).href;
 
 /**
  * Starts a Deno child (see the module documentation).
- *
- * @example
- * ```ts ignore
- * import { spawnDenoChild } from "./spawn_deno.ts";
- * const child = spawnDenoChild({ onMessage: console.log, onProtocolError: console.error });
- * child.closeInput();
- * await child.exited;
- * ```
  */
 export function spawnDenoChild(options: ChildSpawnOptions): ChildProcessHandle {
   const command = new Deno.Command(Deno.execPath(), {

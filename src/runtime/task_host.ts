@@ -47,16 +47,6 @@ const maxReplyDelayMs = 2;
 
 /**
  * Runs the tasks a worker is sent. One instance per worker or child.
- *
- * @example Wire a host to a Web Worker's global scope
- * ```ts ignore
- * import { TaskHost } from "./task_host.ts";
- * const host = new TaskHost({
- *   post: (message) => self.postMessage(message),
- *   exit: () => self.close(),
- * });
- * self.addEventListener("message", (event) => host.receive(event.data));
- * ```
  */
 export class TaskHost {
   readonly #channel: HostChannel;

@@ -1,7 +1,7 @@
 /**
  * The subprocess pool, driven directly as the engine drives it: hand-made
  * attempt requests, no queue. Also the runtime facts about subprocesses the
- * pool relies on (RUNTIME_NOTES.md: process-group kills, EOF on stdin when
+ * pool relies on (process-group kills, EOF on stdin when
  * the parent dies, no pipe keeping a finished program alive), so that a
  * runtime upgrade that changes one shows here. The process table is checked
  * as well as the library's own ledger.

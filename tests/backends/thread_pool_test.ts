@@ -1,7 +1,8 @@
 /**
  * The Web Worker pool, driven directly as the engine drives it: hand-made
  * attempt requests, no queue. Also the runtime facts the pool relies on
- * (RUNTIME_NOTES.md), so that a runtime upgrade that changes one shows here.
+ * (how workers end, what terminate() stops), so that a runtime upgrade that
+ * changes one shows here.
  *
  * @module
  */
@@ -290,8 +291,8 @@ describe("ThreadPool", () => {
         })();
         const wallMs = performance.now() - wall;
         if (isDeno) {
-          // RUNTIME_NOTES: Deno's terminate() does not stop synchronous code.
-          // If this fails, Deno fixed it: update the notes and the docs.
+          // Deno's terminate() does not stop synchronous code (denoland/deno
+          // PR #35657). If this fails, Deno fixed it: update the docs.
           // (Bounds are loose: the machine may be busy with other work.)
           assert.ok(cpuMs > wallMs * 0.3, `expected the old thread to spin (${cpuMs}ms CPU)`);
         } else {
@@ -512,7 +513,7 @@ describe("ThreadPool", () => {
   });
 });
 
-describe("Web Worker facts the pool relies on (RUNTIME_NOTES.md)", () => {
+describe("Web Worker facts the pool relies on", () => {
   const rawWorkerUrl = new URL("../fixtures/thread_raw_worker.ts", import.meta.url);
 
   /** Starts a bare worker, waits until it answers, and records every event it gives after. */
