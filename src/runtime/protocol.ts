@@ -338,21 +338,14 @@ for (
   KNOWN_ERRORS.set(errorClass.name, errorClass as unknown as ErrorConstructor);
 }
 
-/**
- * Makes an error class rebuildable by name on the receiving side (the library
- * registers its own classes, so a `TaskTimeoutError` stays one).
- */
-export function registerErrorClass(
-  name: string,
-  errorClass: new (...args: never[]) => Error,
-): void {
-  KNOWN_ERRORS.set(name, errorClass as unknown as ErrorConstructor);
-}
-
 const RESERVED_FIELDS = new Set(["name", "message", "stack", "cause", "errors"]);
 
-/** The nearest registered class of `error` along its prototype chain. */
-function classNameOf(error: Error): string {
+/**
+ * The registered class name to rebuild `error` as: the nearest registered
+ * class along its prototype chain (the process codec uses it too, for
+ * errors nested anywhere inside values).
+ */
+export function errorClassName(error: Error): string {
   if (typeof DOMException === "function" && error instanceof DOMException) return "DOMException";
   for (
     let proto = Object.getPrototypeOf(error);
@@ -364,21 +357,6 @@ function classNameOf(error: Error): string {
     if (name !== undefined && KNOWN_ERRORS.get(name) === ctor) return name;
   }
   return "Error";
-}
-
-/**
- * The registered class name to rebuild `error` as (for the process codec,
- * which carries errors nested anywhere inside values).
- */
-export function errorClassName(error: Error): string {
-  return classNameOf(error);
-}
-
-/**
- * The class registered under `name`, if any.
- */
-export function errorClassFor(name: string): ErrorConstructor | undefined {
-  return KNOWN_ERRORS.get(name);
 }
 
 /**
@@ -477,7 +455,7 @@ export function serializeThrown(
   const { name, message, stack } = errorText(error);
   const wire: {
     -readonly [K in keyof SerializedError]: SerializedError[K];
-  } = { kind: "error", name, message, className: classNameOf(error) };
+  } = { kind: "error", name, message, className: errorClassName(error) };
   if (stack !== undefined) wire.stack = stack;
   if (Object.hasOwn(error, "cause")) wire.cause = serializeThrown(error.cause, safe, seen);
   if (Array.isArray(error.errors)) {
