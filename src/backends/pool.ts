@@ -12,9 +12,9 @@
  *   is called (its timeout counts from there).
  * - **Stopping work.** When the engine gives up on an attempt the pool
  *   forwards the abort to the slot (the task's own signal aborts, or a
- *   queued attempt is dropped unstarted). A running attempt that has not stopped after
- *   `killGrace` gets its slot killed; the other attempts it held are
- *   re-dispatched, unstarted.
+ *   queued attempt is dropped unstarted). A running attempt that has not
+ *   stopped after `killGrace` gets its slot killed; the other attempts it
+ *   held are re-dispatched, unstarted.
  * - **Crashes.** A slot that ends without being asked fails the attempt it
  *   was running with `WorkerCrashedError` and re-dispatches the rest. No
  *   promise is left pending.
@@ -50,10 +50,10 @@ import { functionSource } from "./function_source.ts";
 import { defaultKillGrace, defaultMaxInFlightPerWorker, type PoolOptions } from "./pool_options.ts";
 
 /**
- * How much work, in ms, a slot's window should hold: enough
- * that the round trip to refill it is hidden, little enough that a task
- * submitted later with a higher priority does not wait behind many committed
- * ones, and that an idle slot is not left watching another's backlog.
+ * How much work, in ms, a slot's window should hold: enough that the round
+ * trip to refill it is hidden, little enough that a task submitted later
+ * with a higher priority does not wait behind many committed ones, and that
+ * an idle slot is not left watching another's backlog.
  */
 const pipelineMs = 2;
 
@@ -154,15 +154,14 @@ export abstract class PoolSlot {
   abstract unref(): void;
 }
 
-/**
- * Whether the attempt has a per-task timeout (assumed when the engine does not say).
- */
+/** Whether the attempt has a per-task timeout (assumed when the engine does not say). */
 function isTimed(request: AttemptRequest): boolean {
   if (!("timeout" in request)) return true;
   const timeout = (request as { readonly timeout?: number | null }).timeout;
   return timeout !== undefined && timeout !== null;
 }
 
+/** The runtime's core count, or `fallback` when it does not say. */
 function hardwareConcurrency(fallback: number): number {
   const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator
     ?.hardwareConcurrency;
