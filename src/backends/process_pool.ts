@@ -275,7 +275,12 @@ export class ProcessPool extends PipelinedPool<ChildSlot> {
    * lingers. Its exit reports the crash (the note says why), with its real
    * exit code.
    */
-  protected ending(child: ChildSlot, _how: string, note: string, details: CrashDetails): void {
+  protected ending(
+    child: ChildSlot,
+    _how: "exited" | "crashed",
+    note: string,
+    details: CrashDetails,
+  ): void {
     child.note = note;
     if ("cause" in details) child.cause = details.cause;
     child.accepting = false;

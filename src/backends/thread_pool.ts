@@ -5,7 +5,8 @@
  * - Runs go to a worker in batches: those assigned in one tick travel as one
  *   message, and a worker that still has plenty to do gets new runs with its
  *   next batch (fewer, larger messages).
- * - A slot's index is its id; a replacement takes the lowest free index.
+ * - A worker's id is its index in the pool; a replacement takes the lowest
+ *   free index.
  * - Every way a worker can end that the pool did not ask for counts as a
  *   crash: an uncaught error, `self.close()`, `Deno.exit()`,
  *   `process.exit()`, a Bun `close` event, an unreadable message.

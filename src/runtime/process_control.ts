@@ -40,7 +40,10 @@ export function exitCodeFor(signal: TerminationSignal): number {
   return signal === "SIGINT" ? 130 : 143;
 }
 
-/** Lets a timer not keep the process alive (an idle pool's timers must not hold a finished program open). */
+/**
+ * Lets a timer not keep the process alive: an idle pool's timers must not
+ * hold a finished program open.
+ */
 export function unrefTimer(timer: ReturnType<typeof setTimeout>): void {
   if (runtimeName === "deno") Deno.unrefTimer(timer as unknown as number);
   else (timer as unknown as { unref?: () => void }).unref?.();
