@@ -58,12 +58,12 @@ import { defaultKillGrace, defaultMaxInFlightPerWorker, type PoolOptions } from 
 const pipelineMs = 2;
 
 /**
- * How many attempts each slot may hold at once (the pipelining
- * window): as many as cover about {@linkcode pipelineMs} of work, by a moving
- * average of how long attempts occupy a slot (as the slots report it), and
- * at most `maxInFlightPerWorker`. It starts at one: nothing is committed
- * ahead of a later higher-priority task until tasks are known to be short,
- * and the window then grows within a few batches.
+ * How many attempts each slot may hold at once (the pipelining window): as
+ * many as cover about {@linkcode pipelineMs} of work, by a moving average of
+ * how long attempts occupy a slot (as the slots report it), and at most
+ * `maxInFlightPerWorker`. It starts at one: nothing is committed ahead of a
+ * later higher-priority task until tasks are known to be short, and the
+ * window then grows within a few batches.
  */
 class AdaptiveWindow {
   /** The bound (`maxInFlightPerWorker`). */

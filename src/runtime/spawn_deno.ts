@@ -133,7 +133,7 @@ function flagsFor(name: ChildPermissionName, value: ChildPermissionValue | undef
  * The `deno run` permission flags for a child with `permissions`, checked
  * already (`checkChildPermissions` with {@linkcode denoHeldPermission}).
  */
-export function denoPermissionFlags(permissions: ChildPermissions = "inherit"): string[] {
+function denoPermissionFlags(permissions: ChildPermissions = "inherit"): string[] {
   if (permissions === "none") return [];
   if (permissions === "inherit") {
     if (CHILD_PERMISSION_NAMES.every(grantedInFull)) return ["--allow-all"];
