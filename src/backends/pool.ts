@@ -229,7 +229,7 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
   /** Attempts a slot may hold now: enough to cover a few ms of work, within the bound. */
   protected readonly window: AdaptiveWindow;
   /** How many slots may run. */
-  protected maxWorkers: number;
+  protected maxSlots: number;
   /** Attempts waiting for room in some slot, oldest first. */
   protected waiting: PoolCall[] = [];
   /** `close()` was called and has not finished. */
@@ -268,7 +268,7 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
     this.killGrace = options.killGrace ?? defaultKillGrace;
     this.window = new AdaptiveWindow(options.maxInFlightPerWorker ?? defaultMaxInFlightPerWorker);
     this.#fallbackCores = fallbackCores;
-    this.maxWorkers = this.autoWorkers();
+    this.maxSlots = this.autoWorkers();
   }
 
   /** Slots alive and taking work now. */
@@ -331,7 +331,7 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
    * attempt that needs one.
    */
   start(workers: number): void {
-    this.maxWorkers = workers;
+    this.maxSlots = workers;
     this.closing = false;
     if (workers < 1 || this.liveWorkers() > 0) return;
     try {

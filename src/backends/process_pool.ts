@@ -205,7 +205,7 @@ export class ProcessPool extends PipelinedPool<ChildSlot> {
       if (!this.#hasRoom(child)) continue;
       if (best === undefined || child.calls.length < best.calls.length) best = child;
     }
-    if (!someIdle && this.#live.size < this.maxWorkers) {
+    if (!someIdle && this.#live.size < this.maxSlots) {
       try {
         best = this.#spawn();
       } catch (error) {

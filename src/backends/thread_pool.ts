@@ -134,7 +134,7 @@ export class ThreadPool extends PipelinedPool<WorkerSlot> {
       if (worker === undefined || !worker.accepting) continue;
       if (best === undefined || worker.calls.length < best.calls.length) best = worker;
     }
-    if ((best === undefined || best.calls.length > 0) && this.#live < this.maxWorkers) {
+    if ((best === undefined || best.calls.length > 0) && this.#live < this.maxSlots) {
       return this.#spawn();
     }
     return best !== undefined && best.calls.length < this.window.size ? best : undefined;
