@@ -29,14 +29,14 @@
 
 export { AsyncQueue, type AsyncQueueOptions } from "./src/backends/async_queue.ts";
 export { amap, type MapOptions, pmap, tmap } from "./src/backends/shortcuts.ts";
-export {
-  type ChildPermissions,
-  type ChildPermissionsObject,
-  type ChildPermissionValue,
-  ProcessQueue,
-  type ProcessQueueOptions,
-} from "./src/backends/process_queue.ts";
+export { ProcessQueue, type ProcessQueueOptions } from "./src/backends/process_queue.ts";
 export { ThreadQueue, type ThreadQueueOptions } from "./src/backends/thread_queue.ts";
+export type { PoolOptions } from "./src/backends/pool_options.ts";
+export type {
+  ChildPermissions,
+  ChildPermissionsObject,
+  ChildPermissionValue,
+} from "./src/runtime/child_contract.ts";
 export { asCompleted, type FinishedHandle } from "./src/core/as_completed.ts";
 export { type Clock, ManualClock, systemClock, type Timer } from "./src/core/clock.ts";
 export type { TaskContext } from "./src/core/context.ts";
@@ -85,5 +85,5 @@ export {
   type TaskResultJSON,
   type TaskStatus,
 } from "./src/core/result.ts";
-export { type TaskModule, taskModule, type TaskReference } from "./src/core/task_source.ts";
+export { type TaskModule, taskModule, type TaskReference } from "./src/core/task_reference.ts";
 export { run, type RunnerOptions } from "./src/run.ts";

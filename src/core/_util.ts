@@ -1,19 +1,26 @@
 /**
- * Small helpers every layer needs (the engine, the pools, the worker side),
- * kept in one place so each has one definition.
+ * Small private helpers shared across the library (not exported from
+ * `mod.ts`). Runtime-neutral: workers and child processes load them too.
  *
  * @module
  */
 
-/** Whether `value` can be awaited: a promise, or any object with a `then` method. */
+/** Anything with a `then` method: what `await` would wait on. */
 export function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && (typeof value === "object" || typeof value === "function") &&
     typeof (value as PromiseLike<unknown>).then === "function";
 }
 
-/** True for every Error, also one made in another realm (where `instanceof` fails). */
+/** The message of an error, or the value as text, for composing error messages. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** True for every `Error`, also one made in another realm (where `instanceof` fails). */
 export function isError(value: unknown): value is Error {
-  return value instanceof Error || Object.prototype.toString.call(value) === "[object Error]";
+  return value instanceof Error ||
+    (value !== null && typeof value === "object" &&
+      Object.prototype.toString.call(value) === "[object Error]");
 }
 
 /** `String(value)`, except that it never throws (a null-prototype object has no `toString`). */
@@ -23,9 +30,4 @@ export function safeString(value: unknown): string {
   } catch {
     return Object.prototype.toString.call(value);
   }
-}
-
-/** An error's message, or the thrown value as text when it is not an Error. */
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { TaskReference } from "./task_source.ts";
+import type { TaskReference } from "./task_reference.ts";
 
 /** How the last attempt of a task ended. */
 export type EndedBy = "returned" | "threw" | "timeout" | "cancelled" | "worker-crashed";

@@ -35,7 +35,7 @@ import { RateGate } from "./rate_gate.ts";
 import { ReadyQueue } from "./ready_queue.ts";
 import { releaseResource, trackResource } from "./resources.ts";
 import { type RunSummary, summaryAdopting, type TaskResult, type TaskStatus } from "./result.ts";
-import { sourceName } from "./task_source.ts";
+import { sourceName } from "./task_reference.ts";
 import { TimerHeap } from "./timer_heap.ts";
 import { checkBoolean, checkKnownNames, checkOptionsObject } from "./validate.ts";
 

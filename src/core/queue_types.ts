@@ -9,7 +9,7 @@ import type { TaskContext } from "./context.ts";
 import type { TaskGroup } from "./group.ts";
 import type { TaskHandle } from "./handle.ts";
 import type { TaskOptions } from "./options.ts";
-import type { TaskReference } from "./task_source.ts";
+import type { TaskReference } from "./task_reference.ts";
 
 /** A task body: a function, or a reference to a module export (`taskModule`). */
 export type Task<A extends unknown[], R> = ((...args: A) => R) | TaskReference<(...args: A) => R>;

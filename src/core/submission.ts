@@ -10,7 +10,7 @@ import type { TaskSource } from "./executor.ts";
 import { type ResolvedTaskOptions, resolveTaskOptions, type TaskOptions } from "./options.ts";
 import type { QueueEngine } from "./queue.ts";
 import type { BoundTask } from "./queue_types.ts";
-import { sourceName } from "./task_source.ts";
+import { sourceName } from "./task_reference.ts";
 import { checkArray } from "./validate.ts";
 
 /** Whether `value` is iterable (a string is not: it would submit one task per character). */

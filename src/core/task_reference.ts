@@ -1,7 +1,8 @@
 /**
  * Task references and rebuilding inline functions: the part of task sources
  * that workers and child processes load too, kept apart from the (larger)
- * free-variable analysis in `task_source.ts`, so a worker starts faster.
+ * free-variable analysis the pools need (`src/backends/function_source.ts`),
+ * so a worker starts faster.
  *
  * @module
  */
