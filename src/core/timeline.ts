@@ -194,12 +194,11 @@ export function renderTimeline(
   lanes.forEach(([worker, attempts], index) => {
     const top = AXIS_HEIGHT + index * LANE_HEIGHT;
     parts.push(`<g data-lane="${escapeHtml(String(worker))}">`);
-    if (index % 2 === 1) {
-      parts.push(
-        `<rect class="stripe" x="${GUTTER}" y="${top}" width="${plotWidth}" ` +
-          `height="${LANE_HEIGHT}" fill="#f1f3f5"/>`,
-      );
-    }
+    // Every lane has its band (striped), so a reader or a tool can see where it lies.
+    parts.push(
+      `<rect class="band" x="${GUTTER}" y="${top}" width="${plotWidth}" ` +
+        `height="${LANE_HEIGHT}" fill="${index % 2 === 1 ? "#f1f3f5" : "#fcfcfd"}"/>`,
+    );
     parts.push(
       `<text x="${GUTTER - 8}" y="${top + 14}" text-anchor="end">` +
         `${escapeHtml(laneLabel(worker))}</text>`,
