@@ -150,8 +150,8 @@ describe("timeline in Chromium", () => {
 
         const png = join(dir, "timeline.png");
         const page = join(dir, "timeline.html");
-      writeFileSync(page, html);
-      await screenshot(page, png, 1200, 330);
+        writeFileSync(page, html);
+        await screenshot(page, png, 1200, 330);
         const bytes = readFileSync(png);
         assert.equal(bytes.subarray(1, 4).toString("latin1"), "PNG");
         assert.deepEqual([bytes.readUInt32BE(16), bytes.readUInt32BE(20)], [1200, 330]);
