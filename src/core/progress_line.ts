@@ -177,7 +177,8 @@ interface Line {
  * terminal: at most once per `intervalMs` (a timer that runs only while a
  * line may be drawn), stacked one line per queue, and erased when the last
  * queue is removed. A source in `"auto"` mode is drawn only when the writer
- * is a terminal and the source has run for `autoDelayMs`; with `true` it is
+ * is a terminal and the source has run for `autoDelayMs` (until then one
+ * timer waits and the writer is not asked anything); with `true` it is
  * drawn at once, even on a pipe; with `false` never. A failing write (a
  * closed stderr) stops the board.
  */
@@ -193,6 +194,8 @@ export class ProgressBoard {
   #drawn = 0;
   #lastFrame = "";
   #broken = false;
+  /** Whether the writer is a terminal; read once, when an `"auto"` line first comes due. */
+  #terminal: boolean | undefined;
 
   /** A board drawing on `writer`, timed by `clock`. */
   constructor(writer: TerminalWriter, clock: Clock, options: ProgressBoardOptions = {}) {
@@ -211,11 +214,12 @@ export class ProgressBoard {
   /**
    * Adds a queue's line and returns the function that removes it (call it
    * when the run ends). A source that can never be drawn (mode `false`, or
-   * `"auto"` when the writer is not a terminal) costs nothing: no timer runs.
+   * `"auto"` once the writer is known not to be a terminal) costs nothing:
+   * no timer runs.
    */
   add(source: ProgressSource): () => void {
     if (this.#broken || source.mode === false) return noop;
-    if (source.mode === "auto" && !this.#writer.isTerminal) return noop;
+    if (source.mode === "auto" && this.#terminal === false) return noop;
     const now = this.#clock.now();
     const line: Line = { source, startedAt: now, samples: [{ time: now, done: 0 }] };
     this.#lines.push(line);
@@ -235,21 +239,41 @@ export class ProgressBoard {
     this.#lastFrame = "";
   }
 
+  /** The next redraw: in `intervalMs`, or when the first `"auto"` line comes due. */
   #schedule(): void {
-    if (this.#timer !== undefined || this.#broken) return;
+    if (this.#timer !== undefined || this.#broken || this.#lines.length === 0) return;
+    const now = this.#clock.now();
+    let wait = Infinity;
+    for (const { source, startedAt } of this.#lines) {
+      wait = Math.min(wait, source.mode === true ? 0 : startedAt + this.#autoDelayMs - now);
+    }
     this.#timer = this.#clock.setTimer(() => {
       this.#timer = undefined;
       this.#redraw();
-      if (this.#lines.length > 0) this.#schedule();
-    }, this.#intervalMs);
+      this.#schedule();
+    }, Math.max(this.#intervalMs, wait));
   }
 
   #redraw(): void {
     const now = this.#clock.now();
+    const due = (line: Line): boolean =>
+      line.source.mode === true || now - line.startedAt >= this.#autoDelayMs;
+    // Asked only once an "auto" line is due: on Bun the first look at
+    // process.stderr costs about 9 ms, which a run shorter than 2 s never pays.
+    if (
+      this.#terminal === undefined &&
+      this.#lines.some((line) => line.source.mode === "auto" && due(line))
+    ) {
+      this.#terminal = this.#writer.isTerminal;
+    }
+    if (this.#terminal === false) {
+      for (let i = this.#lines.length - 1; i >= 0; i--) {
+        if (this.#lines[i].source.mode === "auto") this.#lines.splice(i, 1);
+      }
+    }
+    const shown = this.#lines.filter(due);
+    if (shown.length === 0 && this.#drawn === 0) return;
     const width = Math.max(1, this.#writer.columns - 1);
-    const shown = this.#lines.filter((line) =>
-      line.source.mode === true || now - line.startedAt >= this.#autoDelayMs
-    );
     const texts = shown.map((line) => {
       const counts = line.source.read();
       return formatProgressLine(

@@ -91,13 +91,43 @@ const ERASE = "\r\x1b[J";
 describe("ProgressBoard", () => {
   useLeakCheck();
 
-  it("in auto mode writes nothing and starts no timer when stderr is not a terminal", async () => {
+  it("in auto mode asks whether stderr is a terminal only after 2 s, and on a pipe writes nothing", async () => {
     const clock = new ManualClock();
-    const writer = new RecordingWriter(false);
-    const remove = new ProgressBoard(writer, clock).add({ mode: "auto", read: counter(100).read });
+    let asked = 0;
+    const pipe: TerminalWriter = {
+      columns: 80,
+      get isTerminal() {
+        asked++;
+        return false;
+      },
+      write() {
+        throw new Error("nothing may be written on a pipe");
+      },
+    };
+    const board = new ProgressBoard(pipe, clock);
+    const remove = board.add({ mode: "auto", read: counter(100).read });
+    assert.equal(clock.pendingTimers, 1, "one timer, for when the line comes due");
+    await clock.advance(1_999);
+    assert.equal(asked, 0);
+    await clock.advance(1);
+    assert.equal(asked, 1);
+    assert.equal(clock.pendingTimers, 0, "no timer once stderr is known to be a pipe");
+    remove();
+    // Later runs on the same board know it already.
+    board.add({ mode: "auto", read: counter(100).read })();
     assert.equal(clock.pendingTimers, 0);
     await clock.advance(5_000);
+    assert.equal(asked, 1);
+  });
+
+  it("a run shorter than 2 s in auto mode draws nothing and leaves no timer", async () => {
+    const clock = new ManualClock();
+    const writer = new RecordingWriter(true);
+    const board = new ProgressBoard(writer, clock);
+    const remove = board.add({ mode: "auto", read: counter(100).read });
+    await clock.advance(1_500);
     remove();
+    assert.equal(clock.pendingTimers, 0);
     assert.deepEqual(writer.writes, []);
   });
 
