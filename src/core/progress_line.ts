@@ -194,6 +194,8 @@ export class ProgressBoard {
   #drawn = 0;
   #lastFrame = "";
   #broken = false;
+  /** When the pending timer is due; {@linkcode ProgressBoard.tick} redraws once it has passed. */
+  #dueAt = Infinity;
   /** Whether the writer is a terminal; read once, when an `"auto"` line first comes due. */
   #terminal: boolean | undefined;
 
@@ -234,9 +236,21 @@ export class ProgressBoard {
     if (this.#lines.length > 0) return; // the next redraw drops its line
     if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
     this.#timer = undefined;
+    this.#dueAt = Infinity;
     if (this.#drawn > 0) this.#write(this.#up() + ERASE_BELOW);
     this.#drawn = 0;
     this.#lastFrame = "";
+  }
+
+  /**
+   * Redraws now if the next redraw is due by `now` (the clock's time, which
+   * the caller has at hand). A run of tasks that never yield to the event
+   * loop (trivial async tasks) starves the timer; the engine calls this as
+   * tasks finish so the line still moves. Costs one comparison otherwise.
+   */
+  tick(now: number): void {
+    if (now < this.#dueAt) return;
+    this.#fire();
   }
 
   /** The next redraw: in `intervalMs`, or when the first `"auto"` line comes due. */
@@ -247,11 +261,17 @@ export class ProgressBoard {
     for (const { source, startedAt } of this.#lines) {
       wait = Math.min(wait, source.mode === true ? 0 : startedAt + this.#autoDelayMs - now);
     }
-    this.#timer = this.#clock.setTimer(() => {
-      this.#timer = undefined;
-      this.#redraw();
-      this.#schedule();
-    }, Math.max(this.#intervalMs, wait));
+    wait = Math.max(this.#intervalMs, wait);
+    this.#dueAt = now + wait;
+    this.#timer = this.#clock.setTimer(() => this.#fire(), wait);
+  }
+
+  #fire(): void {
+    if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
+    this.#timer = undefined;
+    this.#dueAt = Infinity;
+    this.#redraw();
+    this.#schedule();
   }
 
   #redraw(): void {
@@ -318,6 +338,7 @@ export class ProgressBoard {
       this.#lines.length = 0;
       if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
       this.#timer = undefined;
+      this.#dueAt = Infinity;
     }
   }
 }

@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 
-import { ManualClock } from "../../src/core/clock.ts";
+import { type Clock, ManualClock } from "../../src/core/clock.ts";
 import {
   formatProgressLine,
   ProgressBoard,
@@ -246,6 +246,29 @@ describe("ProgressBoard", () => {
     assert.equal(writer.writes.at(-1), ERASE);
     assert.equal(board.drawnLines, 0);
     assert.equal(clock.pendingTimers, 0);
+  });
+
+  it("tick redraws when the timer is starved by tasks that never yield, at most every 100 ms", () => {
+    // A clock whose timers never get to fire: the event loop is busy with microtasks.
+    let now = 0;
+    const starved: Clock = {
+      now: () => now,
+      wallNow: () => now,
+      setTimer: () => ({ pending: true }),
+      clearTimer: () => {},
+    };
+    const writer = new RecordingWriter(true);
+    const { counts, read } = counter(1_000);
+    const board = new ProgressBoard(writer, starved);
+    const remove = board.add({ mode: true, read });
+    for (now = 0; now <= 1_000; now += 1) {
+      counts.done = now;
+      board.tick(now);
+    }
+    remove();
+    assert.equal(writer.writes.length, 11); // at 100, 200, ... 1000 ms, then the erase
+    assert.match(writer.writes[0], /^\r\x1b\[J100\/1,000 10% /);
+    assert.match(writer.writes[9], /^\r\x1b\[J1,000\/1,000 100% /);
   });
 
   it("stops drawing when stderr cannot be written, without failing the run", async () => {
