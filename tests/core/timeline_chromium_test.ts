@@ -9,7 +9,7 @@ import { join } from "node:path";
 
 import { type AttemptRecord, OUTCOME_COLOURS, renderTimeline } from "../../src/core/timeline.ts";
 import { dumpDom, screenshot } from "../helpers/chromium.ts";
-import { simulateRun } from "../helpers/simulated_run.ts";
+import { outcomeCounts, simulateRun } from "../helpers/simulated_run.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 
 /** What the probe measures in the rendered page. */
@@ -86,12 +86,6 @@ async function probe(dir: string, html: string): Promise<ProbeReport> {
   return JSON.parse(decodeText(found[1]));
 }
 
-function expectedOutcomes(records: readonly AttemptRecord[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const r of records) counts[r.endedBy] = (counts[r.endedBy] ?? 0) + 1;
-  return counts;
-}
-
 function assertRendered(report: ProbeReport, records: readonly AttemptRecord[], workers: number) {
   assert.deepEqual(
     report.lanes.map((l) => l.lane),
@@ -105,7 +99,7 @@ function assertRendered(report: ProbeReport, records: readonly AttemptRecord[], 
     shown[outcome] = bars + merged;
     assert.deepEqual(fills, [rgb(OUTCOME_COLOURS[outcome as keyof typeof OUTCOME_COLOURS])]);
   }
-  assert.deepEqual(shown, expectedOutcomes(records));
+  assert.deepEqual(shown, outcomeCounts(records));
   assert.equal(report.misplaced, 0);
   assert.equal(report.untitled, 0);
   assert.equal(report.scripts, 0);
@@ -128,7 +122,7 @@ describe("timeline in Chromium", () => {
         rates: { threw: 0.08, timeout: 0.03, "worker-crashed": 0.02, cancelled: 0.01 },
       });
       assert.deepEqual(
-        Object.keys(expectedOutcomes(records)).sort(),
+        Object.keys(outcomeCounts(records)).sort(),
         ["cancelled", "returned", "threw", "timeout", "worker-crashed"],
       );
       const html = renderTimeline(records, totals, { title: "retries <and> crashes" });

@@ -10,7 +10,7 @@ import {
   retryWaits,
   tickStep,
 } from "../../src/core/timeline.ts";
-import { simulateRun } from "../helpers/simulated_run.ts";
+import { outcomeCounts, simulateRun } from "../helpers/simulated_run.ts";
 
 const NO_TOTALS = { succeeded: 0, failed: 0, cancelled: 0 };
 
@@ -28,19 +28,13 @@ function attempt(
 }
 
 /** Attempts per outcome as the page shows them: single bars plus merged slices. */
-export function countOutcomes(html: string): Record<string, number> {
+function countOutcomes(html: string): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const [, outcome] of html.matchAll(/data-ended-by="([a-z-]+)"/g)) {
     counts[outcome] = (counts[outcome] ?? 0) + 1;
   }
   const slices = html.matchAll(/data-merged-ended-by="([a-z-]+)" data-merged-count="(\d+)"/g);
   for (const [, outcome, count] of slices) counts[outcome] = (counts[outcome] ?? 0) + +count;
-  return counts;
-}
-
-function outcomesOf(records: readonly AttemptRecord[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const r of records) counts[r.endedBy] = (counts[r.endedBy] ?? 0) + 1;
   return counts;
 }
 
@@ -191,7 +185,7 @@ describe("renderTimeline", () => {
     for (const workers of [2, 8]) {
       const { records, totals } = simulateRun({ tasks: 20_000, workers, minMs: 0.5, maxMs: 5 });
       const html = renderTimeline(records, totals);
-      assert.deepEqual(countOutcomes(html), outcomesOf(records));
+      assert.deepEqual(countOutcomes(html), outcomeCounts(records));
       assert.equal(html.match(/<g data-lane=/g)?.length, workers);
       assert.ok(html.length < 1_500_000, `${html.length} bytes with ${workers} workers`);
     }

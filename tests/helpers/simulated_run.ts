@@ -114,3 +114,17 @@ export function simulateRun(options: SimulationOptions): SimulatedRun {
     totals: { succeeded, failed, cancelled },
   };
 }
+
+/**
+ * How many of `records` ended each way (only the outcomes present).
+ *
+ * @example
+ * ```ts
+ * outcomeCounts(simulateRun({ tasks: 100, workers: 2 }).records); // { returned: 100, threw: 4, … }
+ * ```
+ */
+export function outcomeCounts(records: readonly AttemptRecord[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const record of records) counts[record.endedBy] = (counts[record.endedBy] ?? 0) + 1;
+  return counts;
+}
