@@ -104,14 +104,8 @@ const MAX_MESSAGE_CHARS = 200;
  * attempt n and the start of attempt n + 1 (when both were recorded).
  */
 export function retryWaits(records: readonly AttemptRecord[]): RetryWait[] {
-  const byTask = new Map<string, AttemptRecord[]>();
-  for (const record of records) {
-    const list = byTask.get(record.taskId);
-    if (list === undefined) byTask.set(record.taskId, [record]);
-    else list.push(record);
-  }
   const waits: RetryWait[] = [];
-  for (const attempts of byTask.values()) {
+  for (const attempts of groupBy(records, (record) => record.taskId).values()) {
     if (attempts.length < 2) continue;
     attempts.sort((a, b) => a.attempt - b.attempt);
     for (let i = 1; i < attempts.length; i++) {
@@ -141,14 +135,14 @@ export function retryWaits(records: readonly AttemptRecord[]): RetryWait[] {
  *   `data-ended-by`, filled with {@linkcode OUTCOME_COLOURS}, and a `<title>`
  *   naming the task, the attempt, its duration and how it ended;
  * - where consecutive attempts in a lane are each narrower than a pixel, one
- *   merged bar instead (at most 3 px wide): a `<g data-merged-count="<n>">` with a `<title>` and
- *   one `<rect data-merged-ended-by="<outcome>" data-merged-count="<k>">`
+ *   merged bar instead, at most 3 px wide: a `<g data-merged-count="<n>">`
+ *   with a `<title>` and one `<rect data-merged-ended-by="<outcome>" data-merged-count="<k>">`
  *   slice per outcome (height in proportion, at least 2 px). Counting
  *   `data-ended-by` bars plus the slices' `data-merged-count` gives the exact
  *   number of attempts per outcome;
- * - retry waits as dashed `<line data-retry-wait="<taskId>">` under the bars
- *   of the lane of the next attempt (overlapping waits in a lane are drawn as one line
- *   titled with their count); they never carry `data-attempt`;
+ * - retry waits as dashed `<line data-retry-wait="<taskId>">` under the
+ *   bars of the next attempt's lane (overlapping waits in a lane are drawn
+ *   as one line titled with their count); they never carry `data-attempt`;
  * - a time axis with ticks, a legend, and the totals (tasks by status,
  *   attempts by outcome, retry waits, workers, span).
  *
@@ -176,12 +170,7 @@ export function renderTimeline(
 
   const lanes = laneGroups(records);
   const waits = retryWaits(records);
-  const waitsByLane = new Map<number | string, RetryWait[]>();
-  for (const wait of waits) {
-    const list = waitsByLane.get(wait.worker);
-    if (list === undefined) waitsByLane.set(wait.worker, [wait]);
-    else list.push(wait);
-  }
+  const waitsByLane = groupBy(waits, (wait) => wait.worker);
 
   const svgWidth = GUTTER + plotWidth + RIGHT_MARGIN;
   const svgHeight = AXIS_HEIGHT + lanes.length * LANE_HEIGHT + 8;
@@ -214,18 +203,24 @@ export function renderTimeline(
 
 /** Attempts grouped by lane, lanes sorted (numbers first, ascending), attempts by start. */
 function laneGroups(records: readonly AttemptRecord[]): [number | string, AttemptRecord[]][] {
-  const byLane = new Map<number | string, AttemptRecord[]>();
-  for (const record of records) {
-    const list = byLane.get(record.worker);
-    if (list === undefined) byLane.set(record.worker, [record]);
-    else list.push(record);
-  }
-  const lanes = [...byLane.entries()];
+  const lanes = [...groupBy(records, (record) => record.worker).entries()];
   lanes.sort(([a], [b]) => compareLanes(a, b));
   for (const [, attempts] of lanes) {
     attempts.sort((a, b) => a.startedAt - b.startedAt || a.finishedAt - b.finishedAt);
   }
   return lanes;
+}
+
+/** Items grouped by `key`, each group in the items' order (a new array per group). */
+function groupBy<T, K>(items: readonly T[], key: (item: T) => K): Map<K, T[]> {
+  const groups = new Map<K, T[]>();
+  for (const item of items) {
+    const itemKey = key(item);
+    const group = groups.get(itemKey);
+    if (group === undefined) groups.set(itemKey, [item]);
+    else group.push(item);
+  }
+  return groups;
 }
 
 function compareLanes(a: number | string, b: number | string): number {
