@@ -10,6 +10,7 @@ import { contextOf } from "../core/queued_task.ts";
 import { TaskQueue } from "../core/task_queue.ts";
 import { resolveTaskReference } from "../core/task_reference.ts";
 import { checkCallableSource } from "./callable_source.ts";
+import { stderrProgressBoard } from "./progress.ts";
 
 /**
  * Options of an {@linkcode AsyncQueue}: the shared queue options.
@@ -83,6 +84,6 @@ class AsyncExecutor implements Executor {
 export class AsyncQueue extends TaskQueue {
   /** Creates a queue; see {@linkcode QueueOptions} for the options and defaults. */
   constructor(options?: AsyncQueueOptions) {
-    super(options, new AsyncExecutor());
+    super(options, new AsyncExecutor(), [], stderrProgressBoard);
   }
 }

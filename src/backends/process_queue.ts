@@ -13,6 +13,7 @@ import { checkChildPermissions, type ChildPermissions } from "../runtime/child_c
 import { heldPermission } from "../runtime/spawn.ts";
 import { poolOptionNames, type PoolOptions, resolvePoolOptions } from "./pool_options.ts";
 import { ProcessPool, type ProcessPoolOptions } from "./process_pool.ts";
+import { stderrProgressBoard } from "./progress.ts";
 
 /**
  * Options of a {@linkcode ProcessQueue}: the shared queue options
@@ -144,6 +145,11 @@ export class ProcessQueue extends TaskQueue {
    */
   constructor(options?: ProcessQueueOptions) {
     if (isStandaloneExecutable()) throw new InvalidStateError(standaloneMessage);
-    super(options, new ProcessPool(processPoolOptions(options)), processOptionNames);
+    super(
+      options,
+      new ProcessPool(processPoolOptions(options)),
+      processOptionNames,
+      stderrProgressBoard,
+    );
   }
 }

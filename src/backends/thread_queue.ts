@@ -8,6 +8,7 @@ import { TaskQueue } from "../core/task_queue.ts";
 import type { QueueOptions } from "../core/queue_options.ts";
 import { poolOptionNames, type PoolOptions, resolvePoolOptions } from "./pool_options.ts";
 import { ThreadPool } from "./thread_pool.ts";
+import { stderrProgressBoard } from "./progress.ts";
 
 /**
  * Options of a {@linkcode ThreadQueue}: the shared queue options
@@ -71,6 +72,11 @@ function threadPoolOptions(options: ThreadQueueOptions | undefined): PoolOptions
 export class ThreadQueue extends TaskQueue {
   /** Creates a queue; see {@linkcode ThreadQueueOptions} for the options and defaults. */
   constructor(options?: ThreadQueueOptions) {
-    super(options, new ThreadPool(threadPoolOptions(options)), poolOptionNames);
+    super(
+      options,
+      new ThreadPool(threadPoolOptions(options)),
+      poolOptionNames,
+      stderrProgressBoard,
+    );
   }
 }

@@ -29,6 +29,7 @@ import {
   resolveRunOptions,
   type RunOptions,
 } from "./queue_options.ts";
+import type { ProgressBoard, ProgressCounts } from "./progress_line.ts";
 import type { QueueStats } from "./queue_types.ts";
 import { Attempt, QueuedTask } from "./queued_task.ts";
 import { RateGate } from "./rate_gate.ts";
@@ -40,6 +41,8 @@ import { TimerHeap } from "./timer_heap.ts";
 import { checkBoolean, checkKnownNames, checkOptionsObject } from "./validate.ts";
 
 const SHUTDOWN_OPTION_NAMES: ReadonlySet<string> = new Set(["force"]);
+
+function noop(): void {}
 
 /** The `run(main)` runner's set of started queues, which a signal stops. */
 let liveQueues: Set<QueueEngine> | undefined;
@@ -136,6 +139,12 @@ export class QueueEngine {
   // as a tenth of a tiny task on Deno). Forgotten as soon as user code runs.
   #stepNow: number | undefined = undefined;
   #peakWorkers = 0;
+  // For the progress line: failed tasks since the queue was made, tasks waiting to retry now.
+  #failedCount = 0;
+  #retryingCount = 0;
+  /** Where the queue's progress line is drawn; undefined outside a run that shows it. */
+  #progress: ProgressBoard | undefined = undefined;
+  readonly #progressBoard: (() => ProgressBoard) | undefined;
 
   #idleWaiters: (() => void)[] = [];
   #wakeWaiters: (() => void)[] = [];
@@ -147,14 +156,20 @@ export class QueueEngine {
   #signalToken: number | undefined = undefined;
   #onSignalAbort: (() => void) | undefined = undefined;
 
-  /** Checks the queue options (a backend's own names are its to check). */
+  /**
+   * Checks the queue options (a backend's own names are its to check).
+   * `progressBoard` gives the board that draws progress lines on stderr
+   * (the layer above knows the runtime; without it no line is drawn).
+   */
   constructor(
     options: QueueOptions | undefined,
     executor: Executor,
     extraOptionNames: readonly string[] = [],
+    progressBoard?: () => ProgressBoard,
   ) {
     this.#options = resolveQueueOptions(options, extraOptionNames);
     this.#executor = executor;
+    this.#progressBoard = progressBoard;
     this.#clock = this.#options.clock;
     this.#failPolicy = this.#options.failPolicy;
     this.#gate = this.#options.rate === undefined
@@ -461,6 +476,7 @@ export class QueueEngine {
     if (attempt.settled || task.attempt !== attempt || task.place !== Place.Active) return false;
     this.#leftWindow();
     const now = this.#markRunning(task);
+    attempt.startedAt = now;
     // A pool may start an attempt later than its reservation: later ones keep their spacing.
     this.#gate?.startedAt(now);
     if (this.#options.onStart !== undefined) {
@@ -480,6 +496,7 @@ export class QueueEngine {
   /** Counts an attempt as started; returns the start time. */
   #markRunning(task: QueuedTask): number {
     task._attempts++;
+    if (task._status === "retrying") this.#retryingCount--;
     task._status = "running";
     const now = this.#stepNow ?? this.#clock.now();
     if (task.startedAt === null) task.startedAt = now;
@@ -495,7 +512,7 @@ export class QueueEngine {
     if (!attempt.hasBegun) {
       attempt.hasBegun = true;
       this.#leftWindow();
-      this.#markRunning(task);
+      attempt.startedAt = this.#markRunning(task);
     }
     if (task.timer !== undefined) {
       this.#clock.clearTimer(task.timer);
@@ -546,7 +563,9 @@ export class QueueEngine {
       task._attempts <= options.retries && !(this.#halted() && !task.mustComplete) &&
       this.#retryAllowed(options, error)
     ) {
+      attempt.recordInHistory(this.#clock.now(), endedBy, messageOf(error));
       task._status = "retrying";
+      this.#retryingCount++;
       if (this.#options.onRetry !== undefined) {
         this.#callHook("onRetry", this.#options.onRetry, task, error);
         if (task.place !== Place.Active || task.attempt !== attempt) return;
@@ -602,6 +621,7 @@ export class QueueEngine {
     } else if (task.place === Place.Scheduled) {
       this.#scheduledCount--;
     }
+    if (task._status === "retrying") this.#retryingCount--;
     task.place = Place.Done;
     const finishedAt = this.#stepNow ?? this.#clock.now();
     // A task that never started has no last attempt to describe.
@@ -618,9 +638,12 @@ export class QueueEngine {
     if (result.detached) this.#detachedResults++;
     this.#outstanding--;
     if (this.#spaceWaiters.length > 0) this.#notify(this.#spaceWaiters);
-    if (status === "failed" && this.#failPolicy === "failFirst" && !this.#halted()) {
-      this.#abort(false);
+    if (status === "failed") {
+      this.#failedCount++;
+      if (this.#failPolicy === "failFirst" && !this.#halted()) this.#abort(false);
     }
+    // Tasks that never yield starve the board's timer: it redraws from here when due.
+    if (this.#progress !== undefined) this.#progress.tick(finishedAt);
     if (this.#options.onComplete !== undefined) {
       this.#callHook("onComplete", this.#options.onComplete, result);
     }
@@ -752,6 +775,7 @@ export class QueueEngine {
     this.#running = true;
     let timedOut = false;
     let summary: RunSummary<unknown>;
+    const hideProgress = this.#showProgress(from);
     try {
       this.start();
       const finite = this.#options.mode === "finite";
@@ -764,6 +788,7 @@ export class QueueEngine {
       }
       if ((finite || timedOut) && !this.closed) this.#stopWorkers();
     } finally {
+      hideProgress();
       const now = this.#clock.now();
       let window = this.#results.slice(from);
       if (this.#detachedResults > 0) window = window.filter((result) => !result.detached);
@@ -775,6 +800,43 @@ export class QueueEngine {
     }
     if (strict) summary.raiseForErrors();
     return summary;
+  }
+
+  /**
+   * Adds this run's line to the progress board (unless `progress` is
+   * false); returns what removes it. `from` is where this run's results
+   * begin in `#results`.
+   */
+  #showProgress(from: number): () => void {
+    const mode = this.#options.progress;
+    if (mode === false || this.#progressBoard === undefined) return noop;
+    const board = this.#progressBoard();
+    const failedBefore = this.#failedCount;
+    const finite = this.#options.mode === "finite";
+    const kind = this.#executor.kind;
+    const results = (): TaskResult<unknown>[] => this.#results;
+    const remove = board.add({
+      mode,
+      // The first finished task's name tells stacked lines (a pipeline's stages) apart.
+      get label(): string {
+        return results()[from]?.name ?? kind;
+      },
+      read: (): ProgressCounts => {
+        const done = Math.max(0, this.#results.length - from);
+        return {
+          done,
+          total: finite ? done + this.#outstanding : undefined,
+          failed: this.#failedCount - failedBefore,
+          retrying: this.#retryingCount,
+          active: this.activeCount,
+        };
+      },
+    });
+    this.#progress = board;
+    return () => {
+      this.#progress = undefined;
+      remove();
+    };
   }
 
   /** Resolves true when the run's condition is met, false when its limit expires first. */

@@ -7,6 +7,7 @@
 import type { Clock } from "./clock.ts";
 import { systemClock } from "./clock.ts";
 import type { TaskHandle } from "./handle.ts";
+import type { ProgressMode } from "./progress_line.ts";
 import type { TaskResult } from "./result.ts";
 import {
   checkBoolean,
@@ -68,6 +69,12 @@ export interface QueueOptions {
   signal?: AbortSignal;
   /** Time source; tests pass a `ManualClock`. */
   clock?: Clock;
+  /**
+   * The live progress line on stderr during `run()`: `true` always draws it
+   * (even on a pipe), `false` never, `"auto"` only when stderr is a terminal
+   * and the run has lasted 2 s. Default `"auto"`.
+   */
+  progress?: ProgressMode;
 }
 
 /** Queue options after checks and defaults. */
@@ -86,6 +93,7 @@ export interface ResolvedQueueOptions {
   readonly onHookError: (error: unknown, hook: HookName) => void;
   readonly signal: AbortSignal | undefined;
   readonly clock: Clock;
+  readonly progress: ProgressMode;
 }
 
 /** The names every queue accepts. */
@@ -104,6 +112,7 @@ export const QUEUE_OPTION_NAMES: readonly string[] = [
   "onHookError",
   "signal",
   "clock",
+  "progress",
 ];
 
 const ACTION = "create queue";
@@ -162,7 +171,16 @@ export function resolveQueueOptions(
     onHookError: hook("onHookError") ?? defaultHookError,
     signal: signal as AbortSignal | undefined,
     clock: clock as Clock,
+    progress: checkProgress(given.progress),
   };
+}
+
+function checkProgress(value: unknown): ProgressMode {
+  if (value === undefined || value === "auto") return "auto";
+  if (typeof value === "boolean") return value;
+  const requirement = `true, false or 'auto'`;
+  const message = invalidMessage(ACTION, "progress", requirement, value);
+  throw typeof value === "string" ? new RangeError(message) : new TypeError(message);
 }
 
 /** Options of one `run()` call. */

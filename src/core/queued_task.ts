@@ -19,7 +19,14 @@ import {
 } from "./handle.ts";
 import { DEFAULT_TASK_OPTIONS, type ResolvedTaskOptions } from "./options.ts";
 import type { Place, QueueEngine } from "./queue.ts";
-import { TaskResult, type TaskResultInit, type TaskStatus } from "./result.ts";
+import { freezeHistory } from "./attempt_records.ts";
+import {
+  type AttemptHistory,
+  NO_HISTORY,
+  TaskResult,
+  type TaskResultInit,
+  type TaskStatus,
+} from "./result.ts";
 
 type Writable<T> = { -readonly [K in keyof T]-?: T[K] };
 
@@ -61,6 +68,7 @@ const resultScratch: Writable<TaskResultInit<unknown>> = {
   metadata: undefined,
   worker: null,
   endedBy: null,
+  history: NO_HISTORY,
 };
 
 /** The engine's record of a task: the handle users see plus what only the engine reads. */
@@ -147,8 +155,16 @@ export class QueuedTask extends TaskHandle<unknown> {
     init.metadata = this.metadata;
     init.worker = worker;
     init.endedBy = endedBy;
+    const last = this.attempt;
+    const earlier = last?.history;
+    if (earlier !== undefined) {
+      // The last attempt's start, unless it is already in the history (cancelled while waiting).
+      const lastStart = earlier.length < this._attempts ? last!.startedAt : undefined;
+      init.history = freezeHistory(earlier, lastStart);
+    }
     const result = new TaskResult<unknown>(init);
     init.value = init.exception = init.metadata = undefined;
+    init.history = NO_HISTORY;
     return result;
   }
 }
@@ -161,6 +177,10 @@ export class Attempt implements AttemptRequest {
   worker: number | null = null;
   settled = false;
   hasBegun = false;
+  /** When the attempt began (set by the engine). */
+  startedAt = 0;
+  /** The task's earlier attempts, carried from attempt to attempt; only a retried task has them. */
+  history: AttemptHistory[] | undefined;
   // Plain fields, not #private ones: one Attempt is built per attempt, and
   // JavaScriptCore initialises private fields measurably slower.
   controller: AbortController | undefined = undefined;
@@ -172,6 +192,21 @@ export class Attempt implements AttemptRequest {
     this.attempt = task._attempts + 1;
     this.source = task.source as TaskSource;
     this.args = task.args as readonly unknown[];
+    this.history = task.attempt?.history;
+  }
+
+  /** Adds this attempt, which ended at `finishedAt`, to the task's history before a retry. */
+  recordInHistory(finishedAt: number, endedBy: EndedBy, message: string): void {
+    const entry: AttemptHistory = Object.freeze({
+      attempt: this.attempt,
+      startedAt: this.startedAt,
+      finishedAt,
+      worker: this.worker,
+      endedBy,
+      message,
+    });
+    if (this.history === undefined) this.history = [entry];
+    else this.history.push(entry);
   }
 
   get taskId(): string {

@@ -10,6 +10,7 @@ import type { TaskHandle } from "./handle.ts";
 import { resolveTaskOptions, type TaskOptions } from "./options.ts";
 import { QueueEngine } from "./queue.ts";
 import type { Executor, TaskSource } from "./executor.ts";
+import type { ProgressBoard } from "./progress_line.ts";
 import type { QueueOptions, RunOptions } from "./queue_options.ts";
 import type {
   BindOptions,
@@ -42,15 +43,17 @@ export abstract class TaskQueue {
   readonly #engine: QueueEngine;
 
   /**
-   * Backends call this with their executor and the names of their own
-   * options (which they check themselves).
+   * Backends call this with their executor, the names of their own options
+   * (which they check themselves), and the board that draws the `progress`
+   * line on stderr (the backends know the runtime; the core does not).
    */
   protected constructor(
     options: QueueOptions | undefined,
     executor: Executor,
     extraOptionNames: readonly string[] = [],
+    progressBoard?: () => ProgressBoard,
   ) {
-    this.#engine = new QueueEngine(options, executor, extraOptionNames);
+    this.#engine = new QueueEngine(options, executor, extraOptionNames, progressBoard);
   }
 
   /**

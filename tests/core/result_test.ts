@@ -4,6 +4,7 @@ import vm from "node:vm";
 
 import { ExecutionError, TaskTimeoutError } from "../../src/core/errors.ts";
 import {
+  type AttemptHistory,
   type ErrorJSON,
   RunSummary,
   TaskResult,
@@ -50,6 +51,7 @@ const FIELD_ORDER = [
   "metadata",
   "worker",
   "endedBy",
+  "history",
 ];
 
 describe("TaskResult", () => {
@@ -235,6 +237,7 @@ describe("TaskResult.toJSON", () => {
         metadata: { tag: "x" },
         worker: 3,
         endedBy: "returned",
+        history: [],
       } satisfies TaskResultJSON,
     );
   });
@@ -488,6 +491,9 @@ describe("RunSummary.format and display", () => {
         "  Failed      : 0",
         "  Cancelled   : 0",
         "  Duration    : 0.123s",
+        "  Task time   : p50 1000ms  p90 1000ms  p99 1000ms  max 1000ms",
+        "  Queue wait  : p50 1000ms  p90 1000ms  p99 1000ms  max 1000ms",
+        "  Throughput  : 2.0 tasks/s",
         bar,
       ].join("\n"),
     );
@@ -520,6 +526,9 @@ describe("RunSummary.format and display", () => {
         "  Failed      : 2",
         "  Cancelled   : 1",
         "  Duration    : 5.000s",
+        "  Task time   : p50 1000ms  p90 1000ms  p99 1000ms  max 1000ms",
+        "  Queue wait  : p50 1000ms  p90 1000ms  p99 1000ms  max 1000ms",
+        "  Throughput  : 0.6 tasks/s",
         bar,
         "  Failures:",
         "    - flakyTask (3 attempts)",
@@ -541,7 +550,8 @@ describe("RunSummary.format and display", () => {
     const text = makeSummary([makeResult({ status: "cancelled" })]).format();
     assert.match(text, /Run Summary: COMPLETED WITH ERRORS/);
     assert.doesNotMatch(text, /Failures:/);
-    assert.equal(text.split("\n").length, 9);
+    // Eight lines of counts between bars, and three of timings.
+    assert.equal(text.split("\n").length, 12);
   });
 
   it("shows the attempt count only when more than one", () => {
@@ -671,6 +681,7 @@ describe("RunSummary.toJSON", () => {
       "timedOut",
       "duration",
       "ok",
+      "timings",
       "results",
     ]);
     assert.equal(json.totalSubmitted, 2);
@@ -694,5 +705,146 @@ describe("RunSummary.toJSON", () => {
     assert.equal(parsed.results[1].exception.name, "TypeError");
     assert.equal(parsed.results[1].exception.message, "bad");
     assert.equal(parsed.results[1].endedBy, "threw");
+  });
+});
+
+describe("TaskResult.history", () => {
+  const earlier = {
+    attempt: 1,
+    startedAt: 1_000,
+    finishedAt: 1_100,
+    worker: 7,
+    endedBy: "timeout",
+    message: "task 'job' exceeded 100ms timeout",
+  } as const;
+
+  it("is one shared frozen empty array for a task that ran once", () => {
+    const a = makeResult();
+    const b = makeResult({ taskId: "b", history: [] });
+    assert.deepEqual(a.history, []);
+    assert.equal(a.history, b.history);
+    assert.ok(Object.isFrozen(a.history));
+  });
+
+  it("keeps a retried task's earlier attempts frozen, and copies what it is given", () => {
+    const given: AttemptHistory[] = [{ ...earlier }];
+    const result = makeResult({ attempts: 2, history: given });
+    assert.deepEqual(result.history, [earlier]);
+    assert.notEqual(result.history, given);
+    assert.ok(Object.isFrozen(result.history) && Object.isFrozen(result.history[0]));
+    (given[0] as { message: string }).message = "changed";
+    assert.equal(result.history[0].message, "task 'job' exceeded 100ms timeout");
+  });
+
+  it("is in toJSON() as plain data", () => {
+    const json = makeResult({ attempts: 2, history: [earlier] }).toJSON();
+    assert.deepEqual(json.history, [earlier]);
+    assert.ok(!Object.isFrozen(json.history[0]));
+    assert.deepEqual(JSON.parse(JSON.stringify(makeResult())).history, []);
+  });
+
+  it("tells a failed task's story attempt by attempt in format()", () => {
+    const text = makeSummary([
+      makeResult({
+        name: "fetch",
+        status: "failed",
+        attempts: 2,
+        message: "boom",
+        history: [earlier],
+      }),
+    ]).format();
+    assert.match(
+      text,
+      /^ {4}- fetch \(2 attempts\)\n {6}attempt 1: timeout: task 'job' exceeded 100ms timeout\n {6}attempt 2: boom$/m,
+    );
+  });
+});
+
+describe("RunSummary.timings", () => {
+  it("measures durations, waits, throughput and busy shares over the run", () => {
+    const summary = RunSummary.fromResults([
+      makeResult({ taskId: "a", createdAt: 0, startedAt: 0, finishedAt: 1_000, worker: 1 }),
+      makeResult({
+        taskId: "b",
+        status: "failed",
+        createdAt: 0,
+        startedAt: 500,
+        finishedAt: 2_000,
+        worker: 2,
+        attempts: 2,
+        history: [{
+          attempt: 1,
+          startedAt: 500,
+          finishedAt: 700,
+          worker: 1,
+          endedBy: "threw",
+          message: "x",
+        }],
+      }),
+      makeResult({ taskId: "c", status: "cancelled", attempts: 0, startedAt: null }),
+    ], { runStart: 0, now: 2_000 });
+    const timings = summary.timings;
+    assert.equal(summary.timings, timings, "computed once");
+    assert.deepEqual(timings.duration, { p50: 1_000, p90: 1_500, p99: 1_500, max: 1_500 });
+    assert.deepEqual(timings.wait, { p50: 0, p90: 500, p99: 500, max: 500 });
+    assert.equal(timings.throughput, 1, "two finished tasks in two seconds");
+    // Worker 1 ran 0–1000 and b's first attempt 500–700; worker 2 ran b's last attempt
+    // from 700 (no start was kept for it) to 2000.
+    assert.deepEqual(timings.busy, { "1": 0.5, "2": 0.65 });
+    assert.deepEqual(summary.toJSON().timings, timings);
+  });
+
+  it("is all zeros for a run where nothing started", () => {
+    const summary = makeSummary([makeResult({ status: "cancelled", startedAt: null })]);
+    assert.deepEqual(summary.timings.duration, { p50: 0, p90: 0, p99: 0, max: 0 });
+    assert.deepEqual(summary.timings.busy, {});
+    assert.doesNotMatch(summary.format(), /Task time/);
+  });
+});
+
+describe("RunSummary.timeline", () => {
+  it("draws one bar per attempt in a lane per worker, from the run's start", () => {
+    const summary = RunSummary.fromResults([
+      makeResult({ taskId: "a", startedAt: 100, finishedAt: 300, worker: 4 }),
+      makeResult({
+        taskId: "b",
+        status: "failed",
+        startedAt: 100,
+        finishedAt: 900,
+        worker: 9,
+        endedBy: "worker-crashed",
+        attempts: 2,
+        history: [{
+          attempt: 1,
+          startedAt: 100,
+          finishedAt: 400,
+          worker: 4,
+          endedBy: "timeout",
+          message: "t",
+        }],
+      }),
+    ], { runStart: 0, now: 1_000 });
+    const html = summary.timeline({ title: "two <tasks>" });
+    assert.match(html, /<title>two &lt;tasks&gt;<\/title>/);
+    assert.deepEqual([...html.matchAll(/data-lane="([^"]*)"/g)].map((m) => m[1]), ["4", "9"]);
+    const bars = [
+      ...html.matchAll(/data-task-id="(\w+)" data-attempt="(\d)" data-ended-by="([\w-]+)"/g),
+    ]
+      .map((m) => `${m[1]}#${m[2]} ${m[3]}`).sort();
+    assert.deepEqual(bars, ["a#1 returned", "b#1 timeout", "b#2 worker-crashed"]);
+    assert.match(html, />worker 4</);
+    assert.match(html, /3 attempts \(1 returned, 1 timeout, 1 worker-crashed\), 1 retry waits/);
+  });
+
+  it("lays attempts with no worker (AsyncQueue) out in slots", () => {
+    const summary = makeSummary([
+      makeResult({ taskId: "a", startedAt: 5_000, finishedAt: 6_000 }),
+      makeResult({ taskId: "b", startedAt: 5_500, finishedAt: 7_000 }),
+      makeResult({ taskId: "c", startedAt: 6_000, finishedAt: 8_000 }),
+    ]);
+    const html = summary.timeline();
+    assert.deepEqual([...html.matchAll(/data-lane="([^"]*)"/g)].map((m) => m[1]), ["0", "1"]);
+    assert.match(html, />slot 1</);
+    assert.deepEqual(Object.keys(summary.timings.busy), ["0", "1"]);
   });
 });
