@@ -50,6 +50,13 @@ describe("resolveQueueOptions", () => {
       assert.equal(typeof resolved.onHookError, "function");
       assert.equal(resolved.signal, undefined);
       assert.equal(resolved.clock, systemClock);
+      assert.equal(resolved.progress, "auto");
+    }
+  });
+
+  it("takes progress as true, false or 'auto'", () => {
+    for (const progress of [true, false, "auto"] as const) {
+      assert.equal(resolveQueueOptions({ progress }).progress, progress);
     }
   });
 
@@ -91,6 +98,7 @@ describe("resolveQueueOptions", () => {
       onHookError,
       signal: controller.signal,
       clock,
+      progress: true,
     });
     assert.deepEqual(resolved, {
       workers: 8,
@@ -107,6 +115,7 @@ describe("resolveQueueOptions", () => {
       onHookError,
       signal: controller.signal,
       clock,
+      progress: true,
     });
     assert.equal(resolved.clock, clock);
     assert.equal(resolved.signal, controller.signal);
@@ -222,6 +231,9 @@ describe("resolveQueueOptions", () => {
       ["clock", new HalfClock(), TypeError, "a Clock: current value is a HalfClock"],
       ["clock", Date, TypeError, "a Clock: current value is function Date"],
       ["clock", 5, TypeError, "a Clock: current value is 5"],
+      ["progress", "always", RangeError, "true, false or 'auto': current value is 'always'"],
+      ["progress", 1, TypeError, "true, false or 'auto': current value is 1"],
+      ["progress", null, TypeError, "true, false or 'auto': current value is null"],
     ];
     for (const [name, value, kind, rest] of cases) {
       it(`'${name}' = ${describeValue(value)} is a ${kind.name}`, () => {
@@ -292,6 +304,7 @@ describe("resolveQueueOptions", () => {
         "onRetry",
         "onStart",
         "onTimeout",
+        "progress",
         "rate",
         "signal",
         "size",

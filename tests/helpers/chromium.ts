@@ -7,7 +7,8 @@
  */
 
 import { execFile } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -91,4 +92,87 @@ export async function screenshot(
 ): Promise<void> {
   await runChromium(file, [`--screenshot=${png}`, `--window-size=${width},${height}`]);
   if (!existsSync(png)) throw new Error(`chromium wrote no screenshot to ${png}`);
+}
+
+/** What the probe measures in the rendered page. */
+export interface ProbeReport {
+  lanes: { lane: string; top: number; bottom: number }[];
+  /** Per outcome: single bars, merged attempts, and the computed fills seen. */
+  outcomes: Record<string, { bars: number; merged: number; fills: string[] }>;
+  /** Bars whose box lies outside their lane's band, or that have no width. */
+  misplaced: number;
+  untitled: number;
+  waits: number;
+  svg: { width: number; height: number };
+  boldElements: number;
+  scripts: number;
+  titleOf: Record<string, string>;
+}
+
+// Runs in Chromium after the timeline page loaded; it writes its report as JSON into <pre id="probe">.
+const PROBE = `<script>
+(() => {
+  const report = { lanes: [], outcomes: {}, misplaced: 0, untitled: 0, titleOf: {} };
+  const entry = (o) => (report.outcomes[o] ??= { bars: 0, merged: 0, fills: [] });
+  const noteFill = (o, el) => {
+    const fill = getComputedStyle(el).fill;
+    if (!entry(o).fills.includes(fill)) entry(o).fills.push(fill);
+  };
+  for (const lane of document.querySelectorAll("[data-lane]")) {
+    const { top, bottom } = lane.querySelector("rect.band").getBoundingClientRect();
+    report.lanes.push({ lane: lane.dataset.lane, top, bottom });
+    for (const el of lane.querySelectorAll("[data-ended-by], [data-merged-ended-by]")) {
+      const box = el.getBoundingClientRect();
+      if (box.width <= 0 || box.top < top || box.bottom > bottom) report.misplaced++;
+    }
+  }
+  for (const bar of document.querySelectorAll("[data-ended-by]")) {
+    entry(bar.dataset.endedBy).bars++;
+    noteFill(bar.dataset.endedBy, bar);
+    const title = bar.querySelector("title");
+    if (!title) report.untitled++;
+    else report.titleOf[bar.dataset.taskId + "#" + bar.dataset.attempt] = title.textContent;
+  }
+  for (const slice of document.querySelectorAll("[data-merged-ended-by]")) {
+    entry(slice.dataset.mergedEndedBy).merged += Number(slice.dataset.mergedCount);
+    noteFill(slice.dataset.mergedEndedBy, slice);
+  }
+  report.waits = document.querySelectorAll("[data-retry-wait]").length;
+  const svg = document.querySelector("svg[role=img]").getBoundingClientRect();
+  report.svg = { width: svg.width, height: svg.height };
+  report.boldElements = document.querySelectorAll("b").length;
+  report.scripts = document.scripts.length - 1;
+  const pre = document.createElement("pre");
+  pre.id = "probe";
+  pre.textContent = JSON.stringify(report);
+  document.body.append(pre);
+})();
+</script>`;
+
+/** `#2f9e44` as Chromium reports a computed colour: `rgb(47, 158, 68)`. */
+export function rgb(hex: string): string {
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  return `rgb(${r}, ${g}, ${b})`;
+}
+
+function decodeText(text: string): string {
+  return text.replaceAll("&lt;", "<").replaceAll("&gt;", ">").replaceAll("&amp;", "&");
+}
+
+/**
+ * Writes the timeline page `html` with a probe script to `dir`, opens it in
+ * Chromium and returns what the probe measured in the rendered page.
+ *
+ * @example
+ * ```ts
+ * const report = await probeTimeline("/tmp/dir", summary.timeline());
+ * ```
+ */
+export async function probeTimeline(dir: string, html: string): Promise<ProbeReport> {
+  const file = join(dir, "probed.html");
+  writeFileSync(file, html.replace("</body>", `${PROBE}</body>`));
+  const dom = await dumpDom(file);
+  const found = /<pre id="probe">([^<]*)<\/pre>/.exec(dom);
+  assert.ok(found, `the probe wrote no report; the DOM was:\n${dom.slice(0, 2000)}`);
+  return JSON.parse(decodeText(found[1]));
 }
