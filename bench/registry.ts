@@ -8,6 +8,7 @@
 
 import type { Workload } from "./types.ts";
 import { memRetained } from "./workloads/mem_retained.ts";
+import { w1Progress } from "./workloads/w1_progress.ts";
 import { w1Trivial } from "./workloads/w1_trivial.ts";
 import { w2Sleeps } from "./workloads/w2_sleeps.ts";
 import { w3ThreadTiny } from "./workloads/w3_thread_tiny.ts";
@@ -18,6 +19,7 @@ import { w6ThreadStart } from "./workloads/w6_thread_start.ts";
 /** Workloads in the order `deno task bench` runs them. */
 export const workloads: Readonly<Record<string, Workload>> = {
   W1: w1Trivial,
+  "W1-progress": w1Progress,
   W2: w2Sleeps,
   W3: w3ThreadTiny,
   W4: w4ThreadCpu,

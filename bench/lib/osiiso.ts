@@ -23,7 +23,9 @@ export interface AsyncQueueLike {
 
 /** The exports of /mod.ts the benchmarks use. */
 export interface OsiisoModule {
-  readonly AsyncQueue: new (options?: { workers?: number }) => AsyncQueueLike;
+  readonly AsyncQueue: new (
+    options?: { workers?: number; progress?: boolean | "auto" },
+  ) => AsyncQueueLike;
 }
 
 /** Imports /mod.ts; throws an Error that says so if it cannot be imported. */
