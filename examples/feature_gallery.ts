@@ -22,6 +22,9 @@ import {
   ThreadQueue,
   tmap,
 } from "../mod.ts";
+import { writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type * as GalleryTasks from "./gallery_tasks.ts";
 
 const tasks = taskModule<typeof GalleryTasks>(new URL("./gallery_tasks.ts", import.meta.url));
@@ -270,6 +273,32 @@ async function processes(): Promise<void> {
   console.log("pmap:", await pmap(tasks.square, [5, 6], { workers: 2 }));
 }
 
+async function seeingARun(): Promise<void> {
+  heading("Seeing a run: attempt history, timings, the timeline");
+  // On a terminal, a run that lasts over 2 s shows a live progress line on stderr.
+  const q = new ProcessQueue({ workers: 3, killGrace: 200 });
+  q.map(tasks.work, Array.from({ length: 36 }, (_, i) => 30 + ((i * 37) % 110)), {
+    name: "work",
+  });
+  const flaky = q.submit(tasks.flakyWork, ["timeline", 60], { retries: 2, retryDelay: 80 });
+  const slow = q.submit(tasks.work, [5_000], { name: "slow", timeout: 250, retries: 1 });
+  q.submit(tasks.crash, [40], { retries: 1 });
+  const summary = await q.run();
+  // A retried task keeps its earlier attempts; a task that ran once keeps none.
+  for (const h of flaky.result().history) {
+    console.log(`flakyWork attempt ${h.attempt}: ${h.endedBy} on pid ${h.worker}: ${h.message}`);
+  }
+  console.log(`slow: ${slow.result().history.length + 1} attempts, both ${slow.result().endedBy}`);
+  const { duration, wait, throughput, busy } = summary.timings;
+  console.log(`task time p50 ${duration.p50.toFixed(0)} ms, max ${duration.max.toFixed(0)} ms`);
+  console.log(`queue wait p90 ${wait.p90.toFixed(0)} ms; ${throughput.toFixed(1)} tasks/s`);
+  console.log("busy share per child:", Object.values(busy).map((share) => share.toFixed(2)));
+  const file = join(tmpdir(), "osiiso-timeline.html");
+  writeFileSync(file, summary.timeline({ title: "Feature gallery: a ProcessQueue run" }));
+  console.log(`timeline written to ${file} (open it in a browser)`);
+  await q.shutdown();
+}
+
 await run(async () => {
   await basics();
   await retriesAndTimeouts();
@@ -279,5 +308,6 @@ await run(async () => {
   await shortcutsAndScopes();
   await threads();
   await processes();
+  await seeingARun();
   console.log("\nGallery finished.");
 });

@@ -42,3 +42,21 @@ export function failOnce(key: string): string {
 export function pid(): number {
   return (globalThis as unknown as { process: { pid: number } }).process.pid;
 }
+
+/** Works for `ms` (a timer, so the child stays responsive), then returns `ms`. */
+export async function work(ms: number): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return ms;
+}
+
+/** Works for `ms`, then ends this child process, as a crashing native library would. */
+export async function crash(ms: number): Promise<never> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return (globalThis as unknown as { process: { exit(code: number): never } }).process.exit(70);
+}
+
+/** Works for `ms`, and fails the first time it runs for `key` in this worker. */
+export async function flakyWork(key: string, ms: number): Promise<string> {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return failOnce(key);
+}

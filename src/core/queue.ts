@@ -796,7 +796,7 @@ export class QueueEngine {
       this.#resume();
       this.#running = false;
       this.#failPolicy = savedPolicy;
-      summary = summaryAdopting(window, { runStart, timedOut, now });
+      summary = summaryAdopting(window, { runStart, timedOut, now }, this.#executor.kind);
     }
     if (strict) summary.raiseForErrors();
     return summary;

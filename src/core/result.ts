@@ -342,22 +342,35 @@ export interface RunSummaryInit<T = unknown> {
 
 /** An array the next summary built may keep as its own (see `summaryAdopting`). */
 let adoptNext: readonly unknown[] | undefined;
+/** What the next summary's timeline calls a lane (see `summaryAdopting`). */
+let laneNameNext: string | undefined;
+
+/** What a queue's timeline calls its lanes, by backend. */
+const LANE_NAMES: Readonly<Record<string, string>> = {
+  async: "slot",
+  thread: "thread",
+  process: "pid",
+};
 
 /**
  * A summary that keeps `results` itself instead of copying it: for a queue,
  * whose run builds a fresh array for it (200k results: one copy fewer).
- * `results` must not be used by the caller afterwards.
+ * `results` must not be used by the caller afterwards. `backend` (the
+ * executor's kind) names the timeline's lanes: slot, thread or pid.
  * @ignore
  */
 export function summaryAdopting<T>(
   results: TaskResult<T>[],
   options: FromResultsOptions,
+  backend?: "async" | "thread" | "process",
 ): RunSummary<T> {
   adoptNext = results;
+  laneNameNext = backend === undefined ? undefined : LANE_NAMES[backend];
   try {
     return RunSummary.fromResults(results, options);
   } finally {
     adoptNext = undefined;
+    laneNameNext = undefined;
   }
 }
 
@@ -446,6 +459,7 @@ export class RunSummary<T = unknown> {
   /** Every result the summary covers (a copy, typed read-only). */
   readonly results: readonly TaskResult<T>[];
   readonly #startedAt: number | undefined;
+  readonly #laneName: string | undefined;
   #timings: Timings | undefined;
 
   /**
@@ -477,6 +491,8 @@ export class RunSummary<T = unknown> {
     this.duration = init.duration ?? 0;
     this.results = results;
     this.#startedAt = init.startedAt;
+    this.#laneName = laneNameNext;
+    laneNameNext = undefined;
     Object.freeze(this);
   }
 
@@ -566,7 +582,7 @@ export class RunSummary<T = unknown> {
     const totals = { succeeded: this.succeeded, failed: this.failed, cancelled: this.cancelled };
     const window = this.#window(records);
     return renderTimeline(records, totals, {
-      laneLabel: (lane) => `${slots ? "slot" : "worker"} ${lane}`,
+      laneLabel: (lane) => `${this.#laneName ?? (slots ? "slot" : "worker")} ${lane}`,
       ...window,
       ...options,
     });
@@ -775,7 +791,9 @@ export class RunSummary<T = unknown> {
           lines.push(`      attempt ${earlier.attempt}: ${earlier.endedBy}: ${earlier.message}`);
         }
         if (result.message) {
-          const last = result.history.length > 0 ? `attempt ${result.attempts}: ` : "";
+          const last = result.history.length > 0
+            ? `attempt ${result.attempts}: ${result.endedBy}: `
+            : "";
           lines.push(`      ${last}${result.message}`);
         }
       }

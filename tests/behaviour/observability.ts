@@ -157,6 +157,8 @@ export function observabilityTests(b: BackendUnderTest): void {
           }
           assert.deepEqual(lanes, [...workers].sort((x, y) => Number(x) - Number(y)));
         }
+        const laneName = { async: "slot", thread: "thread", process: "pid" }[b.name];
+        assert.match(html, new RegExp(`>${laneName} ${lanes[0]}</text>`), "lanes named by backend");
         assert.match(html, /data-retry-wait="/);
         assert.match(html, /6 tasks: 4 succeeded, 2 failed, 0 cancelled/);
       });

@@ -755,7 +755,7 @@ describe("TaskResult.history", () => {
     ]).format();
     assert.match(
       text,
-      /^ {4}- fetch \(2 attempts\)\n {6}attempt 1: timeout: task 'job' exceeded 100ms timeout\n {6}attempt 2: boom$/m,
+      /^ {4}- fetch \(2 attempts\)\n {6}attempt 1: timeout: task 'job' exceeded 100ms timeout\n {6}attempt 2: threw: boom$/m,
     );
   });
 });
