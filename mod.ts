@@ -73,7 +73,9 @@ export type {
   RunOptions,
   TimeoutPolicy,
 } from "./src/core/queue_options.ts";
+export type { ProgressMode } from "./src/core/progress_line.ts";
 export {
+  type AttemptHistory,
   type ErrorJSON,
   type FromResultsOptions,
   type RaiseForErrorsOptions,
@@ -86,4 +88,6 @@ export {
   type TaskStatus,
 } from "./src/core/result.ts";
 export { type TaskModule, taskModule, type TaskReference } from "./src/core/task_reference.ts";
+export type { TimelineOptions } from "./src/core/timeline.ts";
+export type { Percentiles, Timings } from "./src/core/timings.ts";
 export { run, type RunnerOptions } from "./src/run.ts";
