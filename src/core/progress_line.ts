@@ -145,8 +145,15 @@ function join(parts: readonly Part[]): string {
   return line;
 }
 
+/** `1234567` → `1,234,567`. By hand: the first `toLocaleString` loads ICU, about 11 ms on Deno. */
 function grouped(n: number): string {
-  return n.toLocaleString("en-US");
+  const digits = String(Math.trunc(Math.abs(n)));
+  let text = "";
+  for (let i = 0; i < digits.length; i++) {
+    if (i > 0 && (digits.length - i) % 3 === 0) text += ",";
+    text += digits[i];
+  }
+  return n < 0 ? `-${text}` : text;
 }
 
 function rate(perSecond: number): string {

@@ -4,14 +4,12 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 
 import { ProcessQueue, taskModule } from "../../mod.ts";
 import type * as ProcessTasks from "../fixtures/process_tasks.ts";
 import { OUTCOME_COLOURS } from "../../src/core/timeline.ts";
 import { behaviourTasks as t } from "../behaviour/suite.ts";
-import { probeTimeline, rgb, screenshot } from "../helpers/chromium.ts";
+import { probeTimeline, rgb, screenshotPage } from "../helpers/chromium.ts";
 import { useLeakCheck, withQueue } from "../helpers/leaks.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 
@@ -68,12 +66,7 @@ describe("the timeline of a real ProcessQueue run in Chromium", () => {
           /^exitWith \(.+\), attempt 2: [\d.]+ ms, worker-crashed: worker process died/,
         );
 
-        const page = join(dir, "run.html");
-        const png = join(dir, "run.png");
-        writeFileSync(page, html);
-        await screenshot(page, png, 1100, 300);
-        const bytes = readFileSync(png);
-        assert.equal(bytes.subarray(1, 4).toString("latin1"), "PNG");
+        const bytes = await screenshotPage(dir, html, 1100, 300);
         assert.ok(bytes.length > 10_000, `a screenshot of ${bytes.length} bytes is nearly blank`);
       });
     });

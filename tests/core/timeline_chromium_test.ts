@@ -4,11 +4,14 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 
 import { type AttemptRecord, OUTCOME_COLOURS, renderTimeline } from "../../src/core/timeline.ts";
-import { type ProbeReport, probeTimeline as probe, rgb, screenshot } from "../helpers/chromium.ts";
+import {
+  type ProbeReport,
+  probeTimeline as probe,
+  rgb,
+  screenshotPage,
+} from "../helpers/chromium.ts";
 import { outcomeCounts, simulateRun } from "../helpers/simulated_run.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 
@@ -68,13 +71,7 @@ describe("timeline in Chromium", () => {
         );
         assert.equal(report.svg.width, 130 + 1000 + 24);
 
-        const png = join(dir, "timeline.png");
-        const page = join(dir, "timeline.html");
-        writeFileSync(page, html);
-        await screenshot(page, png, 1200, 330);
-        const bytes = readFileSync(png);
-        assert.equal(bytes.subarray(1, 4).toString("latin1"), "PNG");
-        assert.deepEqual([bytes.readUInt32BE(16), bytes.readUInt32BE(20)], [1200, 330]);
+        const bytes = await screenshotPage(dir, html, 1200, 330);
         assert.ok(bytes.length > 10_000, `a screenshot of ${bytes.length} bytes is nearly blank`);
       });
     },

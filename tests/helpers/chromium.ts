@@ -8,7 +8,7 @@
 
 import { execFile } from "node:child_process";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
@@ -175,4 +175,30 @@ export async function probeTimeline(dir: string, html: string): Promise<ProbeRep
   const found = /<pre id="probe">([^<]*)<\/pre>/.exec(dom);
   assert.ok(found, `the probe wrote no report; the DOM was:\n${dom.slice(0, 2000)}`);
   return JSON.parse(decodeText(found[1]));
+}
+
+/**
+ * Writes `html` to a page in `dir`, takes its screenshot in a window of
+ * `width` × `height` and returns the PNG's bytes, checked to be a PNG of
+ * that size.
+ *
+ * @example
+ * ```ts
+ * const png = await screenshotPage("/tmp/dir", summary.timeline(), 1200, 330);
+ * ```
+ */
+export async function screenshotPage(
+  dir: string,
+  html: string,
+  width: number,
+  height: number,
+): Promise<Uint8Array> {
+  const page = join(dir, "page.html");
+  const png = join(dir, "page.png");
+  writeFileSync(page, html);
+  await screenshot(page, png, width, height);
+  const bytes = readFileSync(png);
+  assert.equal(bytes.subarray(1, 4).toString("latin1"), "PNG");
+  assert.deepEqual([bytes.readUInt32BE(16), bytes.readUInt32BE(20)], [width, height]);
+  return bytes;
 }
