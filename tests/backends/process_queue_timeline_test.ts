@@ -63,7 +63,7 @@ describe("the timeline of a real ProcessQueue run in Chromium", () => {
         const crashed = summary.results.find((r) => r.endedBy === "worker-crashed")!;
         assert.match(
           report.titleOf[`${crashed.taskId}#2`] ?? "",
-          /^exitWith \(.+\), attempt 2: [\d.]+ ms, worker-crashed: worker process died/,
+          /^exitWith \(.+\), attempt 2: [\d.]+ (ms|µs), worker-crashed: worker process died/,
         );
 
         const bytes = await screenshotPage(dir, html, 1100, 300);
