@@ -161,6 +161,7 @@ describe("Checkpoint", () => {
       await using checkpoint = new Checkpoint();
       const store = checkpointStore(checkpoint);
       for (let i = 0; i < 30_000; i++) store.recordLater("ns", String(i), i, null);
+      store.recordLater("ns", "10001", new Date(5), null); // not plain JSON: read apart
       store.recordLater("other", "5", "other namespace", null);
       // 25,000 keys asked, 20,000 of them recorded: the namespace (30,000) is read whole.
       const keys = Array.from({ length: 25_000 }, (_, i) => String(i + 10_000));
@@ -168,12 +169,60 @@ describe("Checkpoint", () => {
       assert.equal(hits.size, 20_000);
       assert.equal(hits.has("9999"), false);
       assert.deepEqual(hits.get("10000"), { value: 10_000, hasValue: true });
+      assert.deepEqual(hits.get("10001"), { value: new Date(5), hasValue: true });
       assert.deepEqual(hits.get("29999"), { value: 29_999, hasValue: true });
       // The engine's look-up may hold more of the namespace, never another namespace's.
       const raw = store.lookupNow("ns", keys);
       for (const key of keys) assert.deepEqual(raw.get(key), hits.get(key));
       const extra = raw.get("5"); // not asked for; if there, it is this namespace's
       if (extra !== undefined) assert.deepEqual(extra, { value: 5, hasValue: true });
+    });
+
+    it("reads every kind of row when a large look-up reads the whole namespace", async () => {
+      await withFile(async (path) => {
+        const keys = Array.from({ length: 25_000 }, (_, i) => String(i));
+        {
+          await using checkpoint = new Checkpoint(path);
+          const store = checkpointStore(checkpoint);
+          for (const key of keys.slice(4)) store.recordLater("ns", key, Number(key), null);
+          store.recordLater("ns", "0", new Date(0), null);
+        }
+        const database = new DatabaseSync(path);
+        const insert = database.prepare(
+          "INSERT INTO completions VALUES (?, ?, ?, 'json', NULL, 0)",
+        );
+        insert.run("ns", "1", "[NaN,Infinity]"); // as Python writes them
+        insert.run("ns", "2", "not json");
+        database.prepare("INSERT INTO completions VALUES ('ns', '3', NULL, 'none', NULL, 0)").run();
+        database.close();
+
+        await using checkpoint = new Checkpoint(path);
+        let hits: Map<string, { value: unknown; hasValue: boolean }> | undefined;
+        const warned = await collectWarnings(async () => {
+          hits = await checkpoint.lookup("ns", keys);
+        });
+        assert.equal(hits!.size, 24_999);
+        assert.deepEqual(hits!.get("0"), { value: new Date(0), hasValue: true });
+        assert.deepEqual(hits!.get("1"), { value: [NaN, Infinity], hasValue: true });
+        assert.equal(hits!.has("2"), false);
+        assert.deepEqual(hits!.get("3"), { value: undefined, hasValue: false });
+        assert.deepEqual(hits!.get("24999"), { value: 24_999, hasValue: true });
+        assert.equal(warned.length, 1);
+        assert.match(warned[0], /could not decode the stored value for ns\/2/);
+
+        const decoded: unknown[] = [];
+        await using custom = new Checkpoint(path, {
+          decode: (stored) => {
+            decoded.push(stored);
+            return `<${stored}>`;
+          },
+        });
+        const customHits = await custom.lookup("ns", keys);
+        assert.equal(customHits.size, 25_000);
+        assert.equal(decoded.length, 24_999, "every stored value but the 'none' row");
+        assert.deepEqual(customHits.get("2"), { value: "<not json>", hasValue: true });
+        assert.deepEqual(customHits.get("7"), { value: "<7>", hasValue: true });
+      });
     });
 
     it("keeps one row per key, with the last value", async () => {
