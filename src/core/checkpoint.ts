@@ -96,23 +96,25 @@ export interface CheckpointStore {
   readonly closed: boolean;
 }
 
-/** The original's text for any use after `close()`. */
+/** The Python osiiso's text for any use after `close()`. */
 const CLOSED_MESSAGE = "checkpoint is closed — close it after the queue has finished, not before";
 
 /** How long a write waits for another connection's lock (another process on the same file). */
 const BUSY_TIMEOUT_MS = 5_000;
 
 /**
- * Keys per `IN (…)` query. SQLite allows 32,766 parameters; 500 per query
- * is as fast per key and keeps each statement small.
+ * Keys per `IN (…)` query, as the Python osiiso chunks them: well under
+ * SQLite's limit of 32,766 parameters, and one prepared statement serves
+ * every chunk (a short last chunk is padded with NULLs).
  */
 const LOOKUP_CHUNK = 500;
 
 /**
  * A look-up of more keys than this reads the whole namespace instead, when
- * the namespace is not much larger than the request: 2,000 `IN` queries
- * for 1M keys took 1.8–2.7 s, reading the namespace row by row 1.2–1.8 s,
- * and as two JSON texts built by SQLite (below) 0.9–1.2 s, on both runtimes.
+ * the namespace is not much larger than the request. Measured for 1M keys
+ * (Deno and Bun, a busy 2-core machine): 2,000 `IN` queries 1.8–2.7 s,
+ * the namespace row by row 1.2–3.3 s, its plain JSON values as one text
+ * built by SQLite (`#scanNamespace`) 1.3–1.9 s.
  */
 const SCAN_THRESHOLD = 20_000;
 
@@ -340,8 +342,7 @@ class SqliteCompletions implements CheckpointStore {
       if (database.isTransaction) database.exec("ROLLBACK");
       throw error;
     }
-    // Cleared only after the commit: rows recorded meanwhile (none can be,
-    // this is synchronous) or a failed write keep their place.
+    // Cleared only after the commit, so that a failed write keeps its rows.
     this.#pending = [];
   }
 
@@ -379,24 +380,29 @@ class SqliteCompletions implements CheckpointStore {
     database.exec("BEGIN");
     try {
       rows = this.#scanOtherRows.all(namespace) as unknown as StoredRow[];
-      const json = this.#scanJsonRows.get(namespace) as { keys: string; values: string | null };
-      if (json.values !== null) {
-        const keys = JSON.parse(json.keys) as string[];
-        const values = this.#decode === undefined ? parseJsonList(json.values) : undefined;
-        if (values !== undefined && values.length === keys.length) {
-          for (let index = 0; index < keys.length; index++) {
-            found.set(keys[index], { value: values[index], hasValue: true });
-          }
-        } else {
-          // A custom decode, a Python NaN, or a value that is not JSON: row by row.
-          const jsonRows = this.#scanJsonRowsOneByOne.all(namespace) as unknown as StoredRow[];
-          rows = jsonRows.concat(rows);
-        }
+      if (this.#decode !== undefined || !this.#addJsonHits(found, namespace)) {
+        // A custom decode, a Python NaN, or a value that is not JSON: row by row.
+        const jsonRows = this.#scanJsonRowsOneByOne.all(namespace) as unknown as StoredRow[];
+        rows = jsonRows.concat(rows);
       }
     } finally {
       database.exec("COMMIT");
     }
     this.#addHits(found, namespace, rows);
+  }
+
+  /** Adds the namespace's plain JSON rows at once; `false` if their values do not parse. */
+  #addJsonHits(found: Map<string, CheckpointHit>, namespace: string): boolean {
+    const json = this.#scanJsonRows.get(namespace) as { keys: string; values: string | null };
+    if (json.values === null) return true; // no such rows
+    const keys = JSON.parse(json.keys) as string[];
+    const values = parseJsonList(json.values);
+    // A value such as "1,2" would shift the rest: the lengths tell.
+    if (values === undefined || values.length !== keys.length) return false;
+    for (let index = 0; index < keys.length; index++) {
+      found.set(keys[index], { value: values[index], hasValue: true });
+    }
+    return true;
   }
 
   #addHits(found: Map<string, CheckpointHit>, namespace: string, rows: StoredRow[]): void {
