@@ -6,9 +6,6 @@
  * @module
  */
 
-import { mkdtempSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import type { Measurement, Workload } from "../types.ts";
 
 /** Items written through `recordLater` + `flush`. */
@@ -37,6 +34,17 @@ interface KeyModule {
   checkpointKeyFor(item: unknown): string;
 }
 
+/** The file calls the workload makes (typed here: `deno check bench/` has no Node types). */
+interface FileSystem {
+  mkdtempSync(prefix: string): string;
+  rmSync(path: string, options: { recursive: boolean; force: boolean }): void;
+  statSync(path: string): { size: number };
+}
+
+const { getBuiltinModule } = (globalThis as unknown as {
+  process: { getBuiltinModule(id: string): unknown };
+}).process;
+
 async function loadModules(): Promise<[CheckpointModule, KeyModule]> {
   // Computed specifiers, so `deno check bench/` does not follow the
   // library's node: imports (see lib/osiiso.ts).
@@ -45,11 +53,11 @@ async function loadModules(): Promise<[CheckpointModule, KeyModule]> {
   return [await import(store), await import(keys)];
 }
 
-function fileBytes(path: string): number {
+function fileBytes(fs: FileSystem, path: string): number {
   let total = 0;
   for (const suffix of ["", "-wal", "-shm"]) {
     try {
-      total += statSync(path + suffix).size;
+      total += fs.statSync(path + suffix).size;
     } catch { /* not there */ }
   }
   return total;
@@ -69,11 +77,13 @@ function writeItems(store: StoreLike, keys: readonly string[], batch: number): n
 /** Every CP figure from one process. */
 export async function measureCheckpointStore(): Promise<Measurement> {
   const [{ Checkpoint, checkpointStore }, { checkpointKeyFor }] = await loadModules();
-  const dir = mkdtempSync(join(tmpdir(), "osiiso-cp-bench-"));
+  const fs = getBuiltinModule("node:fs") as FileSystem;
+  const { tmpdir } = getBuiltinModule("node:os") as { tmpdir(): string };
+  const dir = fs.mkdtempSync(`${tmpdir()}/osiiso-cp-bench-`);
   try {
     const keys = Array.from({ length: RESUME_ITEMS }, (_, i) => checkpointKeyFor(i));
 
-    const writePath = join(dir, "write.db");
+    const writePath = `${dir}/write.db`;
     let checkpoint = new Checkpoint(writePath);
     const writeSeconds = writeItems(
       checkpointStore(checkpoint),
@@ -81,9 +91,9 @@ export async function measureCheckpointStore(): Promise<Measurement> {
       FLUSH_EVERY,
     );
     await checkpoint.close();
-    const bytesPerRecord = fileBytes(writePath) / WRITE_ITEMS;
+    const bytesPerRecord = fileBytes(fs, writePath) / WRITE_ITEMS;
 
-    const resumePath = join(dir, "resume.db");
+    const resumePath = `${dir}/resume.db`;
     checkpoint = new Checkpoint(resumePath);
     writeItems(checkpointStore(checkpoint), keys, 10_000);
     await checkpoint.close();
@@ -104,7 +114,7 @@ export async function measureCheckpointStore(): Promise<Measurement> {
       },
     };
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
