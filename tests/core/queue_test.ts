@@ -7,7 +7,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 
 import { AsyncQueue } from "../../src/backends/async_queue.ts";
-import { ManualClock } from "../../src/core/clock.ts";
+import { ManualClock, systemClock } from "../../src/core/clock.ts";
 import { ClosedError } from "../../src/core/errors.ts";
 import type { Executor } from "../../src/core/executor.ts";
 import { ProgressBoard, type TerminalWriter } from "../../src/core/progress_line.ts";
@@ -164,6 +164,25 @@ describe("the progress line of a run", () => {
       await q.shutdown();
       await running;
       assert.equal(board.drawnLines, 0);
+    });
+  });
+
+  it("moves while tasks that never yield keep the event loop busy", async () => {
+    // Synchronous tasks run back to back inside one turn of the event loop, so the
+    // board's timer cannot fire: the engine redraws as tasks finish.
+    const terminal = recordingTerminal();
+    const board = new ProgressBoard(terminal, systemClock);
+    const spin = (ms: number): void => {
+      const until = performance.now() + ms;
+      while (performance.now() < until) { /* busy */ }
+    };
+    await withQueue(() => new BoardQueue({ workers: 1, progress: true }, board), async (q) => {
+      q.map(spin, Array.from({ length: 50 }, () => 10));
+      await q.run();
+      const lines = terminal.frames.slice(0, -1).map(lineOf);
+      assert.ok(lines.length >= 3, `${lines.length} redraws in half a second: ${lines}`);
+      assert.match(lines.at(-1)!, /^\d+\/50 /);
+      assert.equal(terminal.frames.at(-1), ERASE);
     });
   });
 
