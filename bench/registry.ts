@@ -7,6 +7,7 @@
  */
 
 import type { Workload } from "./types.ts";
+import { cpStore } from "./workloads/cp_store.ts";
 import { memRetained } from "./workloads/mem_retained.ts";
 import { w1Awaited, w1Trivial } from "./workloads/w1_trivial.ts";
 import { w2Sleeps } from "./workloads/w2_sleeps.ts";
@@ -29,4 +30,5 @@ export const workloads: Readonly<Record<string, Workload>> = {
   W6: w6ThreadStart,
   "W6-runs": w6ThreadRuns,
   MEM: memRetained,
+  CP: cpStore,
 };
