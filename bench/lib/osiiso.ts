@@ -16,15 +16,16 @@ export interface RunSummaryLike {
 
 /** The part of `AsyncQueue` the benchmarks use (see /mod.ts for the real type). */
 export interface AsyncQueueLike {
-  submit<A extends unknown[], R>(fn: (...args: A) => R, args: A): unknown;
+  submit<A extends unknown[], R>(fn: (...args: A) => R, args: A): PromiseLike<Awaited<R>>;
   run(): Promise<RunSummaryLike>;
+  start(): AsyncQueueLike;
   shutdown(): Promise<void>;
 }
 
 /** The exports of /mod.ts the benchmarks use. */
 export interface OsiisoModule {
   readonly AsyncQueue: new (
-    options?: { workers?: number; progress?: boolean | "auto" },
+    options?: { workers?: number; mode?: "finite" | "infinite"; progress?: boolean | "auto" },
   ) => AsyncQueueLike;
 }
 

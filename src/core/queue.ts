@@ -126,6 +126,8 @@ export class QueueEngine {
 
   #phase = Phase.Open;
   #started = false;
+  // start() was called: a finite run's end keeps the executor's workers (until shutdown()).
+  #keepWorkers = false;
   #running = false;
   // Re-entrancy of the dispatch loop, not lifecycle: a pump is queued as a
   // microtask, running, or asked to go round again; an attempt's own
@@ -747,9 +749,12 @@ export class QueueEngine {
   /**
    * Starts executing: queued tasks begin, and later submissions run at once.
    * Throws `ClosedError` on a shut-down queue. Calling it again is harmless.
+   * `keepWorkers` (the public `start()`) keeps the executor's workers across
+   * finite runs until `shutdown()`; `run()` and `shutdown()` start without it.
    */
-  start(): this {
+  start(keepWorkers = true): this {
     if (this.#phase === Phase.Closed) throw new ClosedError("queue has been shut down");
+    if (keepWorkers) this.#keepWorkers = true;
     this.#resume();
     if (!this.#started) {
       this.#started = true;
@@ -777,7 +782,7 @@ export class QueueEngine {
     let summary: RunSummary<unknown>;
     const hideProgress = this.#showProgress(from);
     try {
-      this.start();
+      this.start(false);
       const finite = this.#options.mode === "finite";
       const finished = await this.#waitBounded(finite, limit);
       if (!finished) {
@@ -873,8 +878,9 @@ export class QueueEngine {
     for (const wake of list) wake();
   }
 
+  /** The end of a finite run, or a shutdown: the executor may let idle workers go. */
   #stopWorkers(): void {
-    if (this.#started) this.#executor.stopped?.();
+    if (this.#started && !this.#keepWorkers) this.#executor.stopped?.();
     this.#started = false;
     this.#peakWorkers = 0;
     liveQueues?.delete(this);
@@ -906,7 +912,7 @@ export class QueueEngine {
     if (force) {
       this.#abort(true);
     } else {
-      if (this.#outstanding > 0 && !this.#started) this.start();
+      if (this.#outstanding > 0 && !this.#started) this.start(false);
       await this.#waitIdle();
       if (this.closed) {
         if (this.#closing !== undefined) await this.#closing;
@@ -914,6 +920,7 @@ export class QueueEngine {
       }
     }
     this.#phase = Phase.Closed;
+    this.#keepWorkers = false;
     this.#stopWorkers();
     this.#releaseSignal();
     this.#closing = this.#executor.close(force);
