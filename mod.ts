@@ -74,9 +74,12 @@ export type {
   TimeoutPolicy,
 } from "./src/core/queue_options.ts";
 export {
+  type CancelReason,
   type ErrorJSON,
+  type FormatOptions,
   type FromResultsOptions,
   type RaiseForErrorsOptions,
+  type RunInterruption,
   RunSummary,
   type RunSummaryInit,
   type RunSummaryJSON,

@@ -23,11 +23,11 @@ export type BindOptions = TaskOptions & { bind: true };
 
 /** Counters of a queue at one moment. */
 export interface QueueStats {
-  /** Queued and scheduled tasks. */
+  /** Queued and scheduled tasks (waiting retries included). */
   readonly pending: number;
-  /** Tasks holding a worker: running, or sleeping for the rate gate or a retry. */
+  /** Tasks holding a worker: running, or held by the rate gate (a task waiting for its retry is pending). */
   readonly active: number;
-  /** Tasks waiting for their `delay` / `runAt`. */
+  /** Tasks waiting for their `delay` / `runAt`, or for a retry. */
   readonly scheduled: number;
   /** Results recorded since the last `reset()` / `clearResults()`. */
   readonly completed: number;

@@ -430,7 +430,7 @@ export abstract class TaskQueue {
     await this.shutdown();
   }
 
-  /** Tasks holding a worker (running, or sleeping for the rate gate or a retry). */
+  /** Tasks holding a worker (running, or held by the rate gate); a task waiting for its retry is pending. */
   get activeCount(): number {
     return this.#engine.activeCount;
   }

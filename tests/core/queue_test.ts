@@ -7,6 +7,8 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 
 import { AsyncQueue } from "../../src/backends/async_queue.ts";
+import { ManualClock } from "../../src/core/clock.ts";
+import type { TaskContext } from "../../src/core/context.ts";
 import { ClosedError } from "../../src/core/errors.ts";
 import { useLeakCheck, withQueue } from "../helpers/leaks.ts";
 import { deferred, tick } from "../helpers/timing.ts";
@@ -74,5 +76,108 @@ describe("queue lifecycle", () => {
       assert.equal(result.status, "cancelled");
       assert.equal(q.closed, true);
     });
+  });
+});
+
+describe("a task waiting for its retry", () => {
+  useLeakCheck();
+
+  /** A task that fails on its first attempt and returns `value` on the next. */
+  function failsOnce(value: string): (context: TaskContext) => string {
+    return (context) => {
+      if (context.attempt === 1) throw new Error(`${value} failed once`);
+      return value;
+    };
+  }
+
+  it("frees its worker: quick tasks behind it finish without waiting for the retry", async () => {
+    const clock = new ManualClock();
+    await withQueue(() => new AsyncQueue({ workers: 4, clock }), async (q) => {
+      const retrying = ["r0", "r1", "r2", "r3"].map((name) =>
+        q.submit(failsOnce(name), { bind: true, retries: 1, retryDelay: 1_000 })
+      );
+      const quick = q.map(async (n: number) => n, Array.from({ length: 20 }, (_, i) => i));
+      q.start();
+      assert.deepEqual(await Promise.all(quick), Array.from({ length: 20 }, (_, i) => i));
+      assert.equal(clock.now(), 0, "no time passed");
+      assert.ok(retrying.every((h) => h.status === "retrying" && h.attempts === 1));
+      // Waiting for a retry is pending and scheduled, not active.
+      assert.equal(q.activeCount, 0);
+      assert.equal(q.pendingCount, 4);
+      assert.equal(q.stats.scheduled, 4);
+      await clock.advance(999);
+      assert.ok(retrying.every((h) => !h.done()));
+      await clock.advance(1);
+      assert.deepEqual(await Promise.all(retrying), ["r0", "r1", "r2", "r3"]);
+      assert.ok(retrying.every((h) => h.result().attempts === 2));
+    });
+  });
+
+  it("comes due with its priority and its submission's place among equals", async () => {
+    const clock = new ManualClock();
+    const order: string[] = [];
+    await withQueue(() => new AsyncQueue({ workers: 1, clock }), async (q) => {
+      const record = (name: string) => (context: TaskContext) => {
+        order.push(`${name}#${context.attempt}`);
+        if (context.attempt === 1 && name.startsWith("retry")) throw new Error("again");
+      };
+      const retry = { bind: true, retries: 1, retryDelay: 100 } as const;
+      q.submit(record("retry-a"), retry);
+      q.submit(record("retry-b"), retry);
+      q.start();
+      await tick();
+      // Submitted after the retries: equal priority, later sequence; and an urgent one.
+      q.submit(record("late"), { bind: true, delay: 100 });
+      q.submit(record("urgent"), { bind: true, delay: 100, priority: 1 });
+      await clock.advance(100);
+      await q.join();
+      assert.deepEqual(order, [
+        "retry-a#1",
+        "retry-b#1",
+        "urgent#1",
+        "retry-a#2",
+        "retry-b#2",
+        "late#1",
+      ]);
+    });
+  });
+
+  it("is cancelled by a run timeout like a scheduled task, after its attempts", async () => {
+    const clock = new ManualClock();
+    await withQueue(() => new AsyncQueue({ clock, timeout: 500 }), async (q) => {
+      const h = q.submit(failsOnce("never"), { bind: true, retries: 1, retryDelay: 1_000 });
+      const running = q.run();
+      await clock.advance(500);
+      const summary = await running;
+      assert.equal(summary.cancelled, 1);
+      const result = h.result();
+      assert.equal(result.status, "cancelled");
+      assert.equal(result.attempts, 1);
+      assert.equal(result.message, "cancelled");
+    });
+  });
+
+  it("retryJitter spreads each delay within its share, the same under the same seed", async () => {
+    const startsUnder = async (seed: number) => {
+      const clock = new ManualClock(0, undefined, seed);
+      const starts: number[] = [];
+      await withQueue(() => new AsyncQueue({ workers: 8, clock }), async (q) => {
+        const failFirst = (context: TaskContext) => {
+          if (context.attempt === 1) throw new Error("once");
+          starts.push(clock.now());
+        };
+        const options = { bind: true, retries: 1, retryDelay: 1_000, retryJitter: 0.5 } as const;
+        for (let i = 0; i < 8; i++) q.submit(failFirst, options);
+        q.start();
+        await clock.advance(1_500);
+        await q.join();
+      });
+      return starts;
+    };
+    const first = await startsUnder(7);
+    assert.equal(first.length, 8);
+    assert.ok(first.every((at) => at >= 500 && at <= 1_500), `retries at ${first}`);
+    assert.ok(new Set(first).size > 1, "the delays are spread");
+    assert.deepEqual(await startsUnder(7), first);
   });
 });
