@@ -157,6 +157,8 @@ export class QueueEngine {
   // What cut the run in progress short, for its summary.
   #runInterruption: RunInterruption | null = null;
   #closing: Promise<void> | undefined = undefined;
+  // The one-time warning about awaiting a task of a queue that is not started.
+  #notStartedWarning: "none" | "armed" | "given" = "none";
   #signalToken: number | undefined = undefined;
   #onSignalAbort: (() => void) | undefined = undefined;
 
@@ -276,6 +278,7 @@ export class QueueEngine {
     if (size > 0 && this.#outstanding + count > size) {
       throw new QueueFullError(`queue is full (${this.#outstanding} tasks outstanding)`);
     }
+    if (!this.#started && this.#options.autoStart) this.start();
   }
 
   #enqueue(source: TaskSource, args: readonly unknown[], options: ResolvedTaskOptions): QueuedTask {
@@ -1018,6 +1021,30 @@ export class QueueEngine {
     } catch (again) {
       console.error(`osiiso: onHookError raised while reporting a ${hook} error`, again);
     }
+  }
+
+  /**
+   * Called by a handle when someone starts waiting for its unfinished task.
+   * A queue that is not started would leave that wait pending forever (Deno
+   * ends the program with "Top-level await promise never resolved", Bun
+   * hangs), so once per queue, if it is still not started after the current
+   * task of the event loop (a `start()` right after the await is fine), it
+   * warns on the console.
+   */
+  awaited(): void {
+    if (this.#started || this.#notStartedWarning !== "none") return;
+    this.#notStartedWarning = "armed";
+    setTimeout(() => {
+      if (this.#started || this.#phase === Phase.Closed || this.#outstanding === 0) {
+        this.#notStartedWarning = "none";
+        return;
+      }
+      this.#notStartedWarning = "given";
+      console.warn(
+        "osiiso: a task is awaited on a queue that is not started, so it will not run: " +
+          "call start(), run() or join() on the queue, or create it with autoStart: true",
+      );
+    }, 0);
   }
 
   /** Called by handles for `onDone` errors. */

@@ -11,7 +11,7 @@ import { ManualClock } from "../../src/core/clock.ts";
 import type { TaskContext } from "../../src/core/context.ts";
 import { ClosedError } from "../../src/core/errors.ts";
 import { useLeakCheck, withQueue } from "../helpers/leaks.ts";
-import { deferred, tick } from "../helpers/timing.ts";
+import { deferred, sleep, tick } from "../helpers/timing.ts";
 
 describe("queue lifecycle", () => {
   useLeakCheck();
@@ -179,5 +179,89 @@ describe("a task waiting for its retry", () => {
     assert.ok(first.every((at) => at >= 500 && at <= 1_500), `retries at ${first}`);
     assert.ok(new Set(first).size > 1, "the delays are spread");
     assert.deepEqual(await startsUnder(7), first);
+  });
+});
+
+describe("autoStart and awaiting a queue that is not started", () => {
+  useLeakCheck();
+
+  /** Collects what `console.warn` prints while `body` runs. */
+  async function warnings(body: () => Promise<void>): Promise<string[]> {
+    const printed: string[] = [];
+    const original = console.warn;
+    console.warn = (...args: unknown[]) => void printed.push(args.join(" "));
+    try {
+      await body();
+    } finally {
+      console.warn = original;
+    }
+    return printed;
+  }
+
+  it("autoStart: true runs the p-limit idiom with no start()", async () => {
+    await withQueue(() => new AsyncQueue({ workers: 2, autoStart: true }), async (q) => {
+      let running = 0;
+      let peak = 0;
+      const fetchLength = async (url: string) => {
+        peak = Math.max(peak, ++running);
+        await sleep(5);
+        running--;
+        return url.length;
+      };
+      const urls = ["a", "bb", "ccc", "dddd", "eeeee"];
+      const lengths = await Promise.all(urls.map((u) => q.submit(fetchLength, [u])));
+      assert.deepEqual(lengths, [1, 2, 3, 4, 5]);
+      assert.equal(peak, 2, "workers still bounds concurrency");
+    });
+  });
+
+  it("autoStart starts again at the first submission after a finished run", async () => {
+    await withQueue(() => new AsyncQueue({ autoStart: true }), async (q) => {
+      q.submit(() => 1);
+      await q.run();
+      assert.equal(await q.submit(() => "again"), "again");
+    });
+  });
+
+  it("without autoStart, submitting does not start the queue", async () => {
+    await withQueue(() => new AsyncQueue(), async (q) => {
+      const h = q.submit(() => "later");
+      await sleep(10);
+      assert.equal(h.status, "pending");
+      q.start();
+      assert.equal(await h, "later");
+    });
+  });
+
+  it("warns once when a task of a queue that is not started is awaited", async () => {
+    await withQueue(() => new AsyncQueue(), async (q) => {
+      const printed = await warnings(async () => {
+        const all = Promise.all([q.submit(() => 1), q.submit(() => 2)]);
+        const result = q.submit(() => 3).wait();
+        await sleep(20);
+        q.start();
+        assert.deepEqual(await all, [1, 2]);
+        assert.equal((await result).value, 3);
+      });
+      assert.equal(printed.length, 1);
+      assert.match(printed[0], /awaited on a queue that is not started/);
+      assert.match(printed[0], /start\(\), run\(\) or join\(\).*autoStart: true/);
+    });
+  });
+
+  it("does not warn when the queue starts right after the await begins, or is started", async () => {
+    await withQueue(() => new AsyncQueue(), async (q) => {
+      const printed = await warnings(async () => {
+        const all = Promise.all([q.submit(() => 1)]);
+        q.start();
+        await all;
+        await q.submit(() => 2);
+        const next = Promise.all([q.submit(() => 3)]);
+        await q.run();
+        await next;
+        await sleep(10);
+      });
+      assert.deepEqual(printed, []);
+    });
   });
 });
