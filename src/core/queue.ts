@@ -56,6 +56,17 @@ export function listLiveQueuesIn(registry: Set<QueueEngine>): void {
   liveQueues = registry;
 }
 
+/** The signal the `run(main)` runner is shutting down on: no queue admits tasks meanwhile. */
+let shuttingDownOn: string | undefined;
+
+/**
+ * Closes every queue of this process to new work (`ClosedError: queue is
+ * shutting down (SIGTERM)`), or reopens them with `undefined`.
+ */
+export function refuseSubmissions(signal: string | undefined): void {
+  shuttingDownOn = signal;
+}
+
 /** Where a task is in the engine. */
 export const enum Place {
   None,
@@ -271,6 +282,9 @@ export class QueueEngine {
 
   /** Throws when `count` new tasks may not be admitted now. */
   #admit(count: number): void {
+    if (shuttingDownOn !== undefined) {
+      throw new ClosedError(`queue is shutting down (${shuttingDownOn})`);
+    }
     if (this.#phase !== Phase.Open) {
       throw new ClosedError("queue is not accepting tasks");
     }

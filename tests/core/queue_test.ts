@@ -265,3 +265,68 @@ describe("autoStart and awaiting a queue that is not started", () => {
     });
   });
 });
+
+describe("why a task was cancelled and why a run ended early", () => {
+  useLeakCheck();
+
+  const never = (context: TaskContext) =>
+    new Promise((_, reject) =>
+      context.signal.addEventListener("abort", () => reject(context.signal.reason))
+    );
+
+  it("cancel(): cancelReason 'cancel'; the run is not interrupted", async () => {
+    await withQueue(() => new AsyncQueue({ workers: 1 }), async (q) => {
+      const running = q.submit(never, { bind: true });
+      const waiting = q.submit(() => 1);
+      const summary = q.run();
+      await tick();
+      waiting.cancel();
+      running.cancel();
+      assert.deepEqual([waiting.result().cancelReason, running.result().cancelReason], [
+        "cancel",
+        "cancel",
+      ]);
+      assert.equal((await summary).interrupted, null);
+    });
+  });
+
+  it("a run timeout: cancelReason and interrupted 'timeout'", async () => {
+    const clock = new ManualClock();
+    await withQueue(() => new AsyncQueue({ clock, timeout: 100 }), async (q) => {
+      const h = q.submit(never, { bind: true });
+      const running = q.run();
+      await clock.advance(100);
+      const summary = await running;
+      assert.equal(h.result().cancelReason, "timeout");
+      assert.equal(summary.interrupted, "timeout");
+      assert.equal(summary.timedOut, true);
+    });
+  });
+
+  it("failFirst: the others' cancelReason and the run's interrupted are 'failFirst'", async () => {
+    await withQueue(() => new AsyncQueue({ failPolicy: "failFirst", workers: 2 }), async (q) => {
+      const other = q.submit(never, { bind: true });
+      const queued = q.submit(() => 1, { delay: 10_000 });
+      q.submit(() => {
+        throw new Error("first");
+      });
+      const summary = await q.run();
+      assert.equal(other.result().cancelReason, "failFirst");
+      assert.equal(queued.result().cancelReason, "failFirst");
+      assert.equal(summary.interrupted, "failFirst");
+      assert.equal(summary.timedOut, false);
+      assert.equal(summary.results.find((r) => r.status === "failed")?.cancelReason, null);
+    });
+  });
+
+  it("a forced shutdown: cancelReason 'shutdown'", async () => {
+    const q = new AsyncQueue();
+    const running = q.submit(never, { bind: true });
+    const queued = q.submit(() => 1, { delay: 10_000 });
+    q.start();
+    await tick();
+    await q.shutdown({ force: true });
+    assert.equal(running.result().cancelReason, "shutdown");
+    assert.equal(queued.result().cancelReason, "shutdown");
+  });
+});
