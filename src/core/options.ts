@@ -207,6 +207,11 @@ function mergeTaskOptions(overrides: unknown, base: ResolvedTaskOptions): Resolv
   if (given.transfer !== undefined) {
     o.transfer = checkArray(ACTION, "transfer", given.transfer) as Transferable[];
   }
+  if (o.transfer !== undefined && o.transfer.length > 0 && o.retries > 0) {
+    throw new RangeError(
+      `Cannot submit task as 'transfer' and 'retries' are mutually exclusive (a transferred object leaves this thread with the first attempt, so a retry could not send it again; pass a copy instead): current values are ${o.transfer.length} object(s) and ${o.retries}`,
+    );
+  }
   if (o.delay !== undefined && o.runAt !== undefined) {
     throw new RangeError(
       `Cannot submit task as 'delay' and 'runAt' are mutually exclusive: current values are ${o.delay} and ${o.runAt}`,

@@ -66,6 +66,20 @@ describe("task option defaults", () => {
 });
 
 describe("resolveTaskOptions", () => {
+  it("refuses transfer with retries: a transferred object cannot be sent again", () => {
+    const buffer = new ArrayBuffer(8);
+    assert.equal(resolveTaskOptions({ transfer: [buffer] }).transfer?.[0], buffer);
+    assert.throws(() => resolveTaskOptions({ transfer: [buffer], retries: 2 }), {
+      name: "RangeError",
+      message:
+        "Cannot submit task as 'transfer' and 'retries' are mutually exclusive (a transferred object leaves this thread with the first attempt, so a retry could not send it again; pass a copy instead): current values are 1 object(s) and 2",
+    });
+    // Also when a bound task's options and a call's overrides bring one each.
+    const bound = resolveTaskOptions({ transfer: [buffer] });
+    assert.throws(() => resolveTaskOptions({ retries: 1 }, bound), RangeError);
+    assert.equal(resolveTaskOptions({ transfer: [], retries: 1 }).retries, 1);
+  });
+
   it("returns the defaults themselves when there is nothing to merge (undefined and {})", () => {
     assert.equal(resolveTaskOptions(undefined), DEFAULT_TASK_OPTIONS);
     assert.equal(resolveTaskOptions({}), DEFAULT_TASK_OPTIONS);
@@ -91,7 +105,8 @@ describe("resolveTaskOptions", () => {
 
   it("stores every custom value", () => {
     const retryOn = (error: unknown): boolean => error instanceof TypeError;
-    const transfer = [new ArrayBuffer(8)];
+    // Empty: a transfer list with objects in it cannot go with retries (below).
+    const transfer: Transferable[] = [];
     const metadata = { user: "ada" };
     const options = resolveTaskOptions({
       priority: -2.5,
