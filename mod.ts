@@ -58,12 +58,16 @@ export { TaskHandle, type TaskHandleInit, type TaskState } from "./src/core/hand
 export type { TaskOptions } from "./src/core/options.ts";
 export { TaskQueue } from "./src/core/task_queue.ts";
 export type {
+  BindNeedsContext,
   BindOptions,
   BoundTask,
   BoundTaskFunction,
+  ContextNeedsBind,
   GroupEntry,
   QueueStats,
   Task,
+  UnboundArgs,
+  UnboundOptions,
 } from "./src/core/queue_types.ts";
 export type {
   FailPolicy,
