@@ -40,7 +40,7 @@ export interface TaskOptions {
   timeout?: number | null;
   /** Extra attempts after the first. Default 0. */
   retries?: number;
-  /** Delay before the first retry, in ms. Default 0. */
+  /** Delay before the first retry, in ms; the task gives its worker back meanwhile. Default 0. */
   retryDelay?: number;
   /** Multiplier applied to the delay after each retry. Default 1. */
   backoff?: number;
