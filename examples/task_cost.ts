@@ -5,7 +5,7 @@
  * each and the speed-up (the best of 3 tries). The batch is sized to about
  * 400 ms of work; the thread pool is started and warmed before it is timed.
  *
- * Run: `deno run -A bench/task_cost.ts` or `bun bench/task_cost.ts`.
+ * Run: `deno run -A examples/task_cost.ts` or `bun examples/task_cost.ts`.
  *
  * @module
  */
