@@ -59,12 +59,16 @@ export { TaskHandle, type TaskHandleInit, type TaskState } from "./src/core/hand
 export type { TaskOptions } from "./src/core/options.ts";
 export { TaskQueue } from "./src/core/task_queue.ts";
 export type {
+  BindNeedsContext,
   BindOptions,
   BoundTask,
   BoundTaskFunction,
+  ContextNeedsBind,
   GroupEntry,
   QueueStats,
   Task,
+  UnboundArgs,
+  UnboundOptions,
 } from "./src/core/queue_types.ts";
 export type {
   FailPolicy,
@@ -77,9 +81,12 @@ export type {
 export type { ProgressMode } from "./src/core/progress_line.ts";
 export {
   type AttemptHistory,
+  type CancelReason,
   type ErrorJSON,
+  type FormatOptions,
   type FromResultsOptions,
   type RaiseForErrorsOptions,
+  type RunInterruption,
   RunSummary,
   type RunSummaryInit,
   type RunSummaryJSON,

@@ -70,6 +70,13 @@ export interface QueueOptions {
   /** Time source; tests pass a `ManualClock`. */
   clock?: Clock;
   /**
+   * Start the queue at its first submission (and at the first one after a
+   * finished `run()`), so that awaiting handles alone runs the work:
+   * `await Promise.all(items.map((i) => q.submit(f, [i])))`. Default `false`:
+   * tasks wait for `start()`, `run()`, `join()` or `shutdown()`.
+   */
+  autoStart?: boolean;
+  /**
    * The live progress line on stderr during `run()`: `true` always draws it
    * (even on a pipe), `false` never, `"auto"` only when stderr is a terminal
    * and the run has lasted 2 s. Default `"auto"`.
@@ -93,6 +100,7 @@ export interface ResolvedQueueOptions {
   readonly onHookError: (error: unknown, hook: HookName) => void;
   readonly signal: AbortSignal | undefined;
   readonly clock: Clock;
+  readonly autoStart: boolean;
   readonly progress: ProgressMode;
 }
 
@@ -112,6 +120,7 @@ export const QUEUE_OPTION_NAMES: readonly string[] = [
   "onHookError",
   "signal",
   "clock",
+  "autoStart",
   "progress",
 ];
 
@@ -171,6 +180,9 @@ export function resolveQueueOptions(
     onHookError: hook("onHookError") ?? defaultHookError,
     signal: signal as AbortSignal | undefined,
     clock: clock as Clock,
+    autoStart: given.autoStart === undefined
+      ? false
+      : checkBoolean(ACTION, "autoStart", given.autoStart),
     progress: checkProgress(given.progress),
   };
 }

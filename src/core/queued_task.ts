@@ -22,6 +22,7 @@ import type { Place, QueueEngine } from "./queue.ts";
 import { freezeHistory } from "./attempt_records.ts";
 import {
   type AttemptHistory,
+  type CancelReason,
   NO_HISTORY,
   TaskResult,
   type TaskResultInit,
@@ -68,6 +69,7 @@ const resultScratch: Writable<TaskResultInit<unknown>> = {
   metadata: undefined,
   worker: null,
   endedBy: null,
+  cancelReason: null,
   history: NO_HISTORY,
 };
 
@@ -82,6 +84,8 @@ export class QueuedTask extends TaskHandle<unknown> {
   startedAt: number | null = null;
   attempt: Attempt | undefined = undefined;
   timer: Timer | undefined = undefined;
+  /** When a scheduled task comes due (the scheduler's heap key): its start, or its next retry. */
+  dueAt: number;
   // Links of the engine's active list (cheaper than a Set on the hot path).
   prevActive: QueuedTask | undefined = undefined;
   nextActive: QueuedTask | undefined = undefined;
@@ -107,6 +111,7 @@ export class QueuedTask extends TaskHandle<unknown> {
     this.source = source;
     this.args = args;
     this._owner = owner;
+    this.dueAt = scheduledFor ?? 0;
   }
 
   /** The options the task was submitted with. */
@@ -119,11 +124,6 @@ export class QueuedTask extends TaskHandle<unknown> {
     return this._id as number;
   }
 
-  /** When a scheduled task comes due (the scheduler's heap key). */
-  get dueAt(): number {
-    return this.scheduledFor ?? 0;
-  }
-
   /** The task's result, finished at `finishedAt` with this outcome. */
   resultOf(
     status: TaskStatus,
@@ -133,6 +133,7 @@ export class QueuedTask extends TaskHandle<unknown> {
     message: string,
     worker: number | null,
     finishedAt: number,
+    cancelReason: CancelReason | null,
   ): TaskResult<unknown> {
     const startedAt = this.startedAt;
     const init = resultScratch;
@@ -155,6 +156,7 @@ export class QueuedTask extends TaskHandle<unknown> {
     init.metadata = this.metadata;
     init.worker = worker;
     init.endedBy = endedBy;
+    init.cancelReason = cancelReason;
     const last = this.attempt;
     const earlier = last?.history;
     if (earlier !== undefined) {
