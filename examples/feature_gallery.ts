@@ -218,6 +218,7 @@ async function threads(): Promise<void> {
   heading("ThreadQueue: Web Workers, module tasks and inline functions");
   const q = new ThreadQueue({ workers: 3 });
   const flaky = q.submit(tasks.failOnce, ["gallery"], {
+    bind: true,
     retries: 1,
     retryDelay: 10,
     name: "flaky-thread",
@@ -280,7 +281,11 @@ async function seeingARun(): Promise<void> {
   q.map(tasks.work, Array.from({ length: 36 }, (_, i) => 30 + ((i * 37) % 110)), {
     name: "work",
   });
-  const flaky = q.submit(tasks.flakyWork, ["timeline", 60], { retries: 2, retryDelay: 80 });
+  const flaky = q.submit(tasks.flakyWork, ["timeline", 60], {
+    bind: true,
+    retries: 2,
+    retryDelay: 80,
+  });
   const slow = q.submit(tasks.work, [5_000], { name: "slow", timeout: 250, retries: 1 });
   q.submit(tasks.crash, [40], { retries: 1 });
   const summary = await q.run();

@@ -27,14 +27,18 @@ export function square(n: number): number {
   return n * n;
 }
 
-/** Module state persists in a worker between tasks, so a retry sees the count. */
-const attemptsByKey = new Map<string, number>();
+/** The part of a `TaskContext` (`bind: true`) these tasks read. */
+interface AttemptContext {
+  readonly attempt: number;
+}
 
-/** Fails the first time it is called for `key`, then succeeds. */
-export function failOnce(key: string): string {
-  const seen = (attemptsByKey.get(key) ?? 0) + 1;
-  attemptsByKey.set(key, seen);
-  if (seen === 1) throw new Error(`first attempt for ${key} fails`);
+/**
+ * Fails its first attempt, then succeeds. It reads the attempt's number from
+ * its context: a retry may run in another worker, whose module state has not
+ * seen the first attempt.
+ */
+export function failOnce(context: AttemptContext, key: string): string {
+  if (context.attempt === 1) throw new Error(`first attempt for ${key} fails`);
   return "retry-ok";
 }
 
@@ -55,8 +59,8 @@ export async function crash(ms: number): Promise<never> {
   return (globalThis as unknown as { process: { exit(code: number): never } }).process.exit(70);
 }
 
-/** Works for `ms`, and fails the first time it runs for `key` in this worker. */
-export async function flakyWork(key: string, ms: number): Promise<string> {
+/** Works for `ms`, then fails on its first attempt and succeeds on the next. */
+export async function flakyWork(context: AttemptContext, key: string, ms: number): Promise<string> {
   await new Promise((resolve) => setTimeout(resolve, ms));
-  return failOnce(key);
+  return failOnce(context, key);
 }
