@@ -309,7 +309,8 @@ export class QueueEngine {
     if (size > 0 && this.#outstanding + count > size) {
       throw new QueueFullError(`queue is full (${this.#outstanding} tasks outstanding)`);
     }
-    if (!this.#started && this.#options.autoStart) this.start();
+    // Not the user's start(): a finite run() still lets idle Deno workers go.
+    if (!this.#started && this.#options.autoStart) this.start(false);
   }
 
   #enqueue(source: TaskSource, args: readonly unknown[], options: ResolvedTaskOptions): QueuedTask {
