@@ -40,6 +40,8 @@ export type {
 export { asCompleted, type FinishedHandle } from "./src/core/as_completed.ts";
 export { type Clock, ManualClock, systemClock, type Timer } from "./src/core/clock.ts";
 export { Checkpoint, type CheckpointHit, type CheckpointOptions } from "./src/core/checkpoint.ts";
+export type { CheckpointKeyFunction } from "./src/core/checkpoint_key.ts";
+export type { CheckpointMapOptions } from "./src/core/checkpointed.ts";
 export type { TaskContext } from "./src/core/context.ts";
 export {
   CancelledError,

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { CheckpointMapOptions } from "./checkpointed.ts";
 import type { TaskContext } from "./context.ts";
 import type { TaskGroup } from "./group.ts";
 import type { TaskHandle } from "./handle.ts";
@@ -48,11 +49,20 @@ export interface BoundTask<A extends unknown[], R> {
   /** A submitter with these overrides on top of the bound options (checked now). */
   withOptions(overrides: TaskOptions): (...args: A) => TaskHandle<Awaited<R>>;
   /** `fn(item)` for each item (one-argument functions). */
-  map(items: Iterable<A[0]>, overrides?: TaskOptions): TaskHandle<Awaited<R>>[];
+  map(
+    items: Iterable<A[0]>,
+    overrides?: TaskOptions & CheckpointMapOptions<A[0]>,
+  ): TaskHandle<Awaited<R>>[];
   /** `fn(...args)` for each argument list. */
-  starmap(argLists: Iterable<A>, overrides?: TaskOptions): TaskHandle<Awaited<R>>[];
+  starmap(
+    argLists: Iterable<A>,
+    overrides?: TaskOptions & CheckpointMapOptions<A>,
+  ): TaskHandle<Awaited<R>>[];
   /** A group of `fn(item)` for each item. */
-  group(items: Iterable<A[0]>, overrides?: TaskOptions): TaskGroup<Awaited<R>>;
+  group(
+    items: Iterable<A[0]>,
+    overrides?: TaskOptions & CheckpointMapOptions<A[0]>,
+  ): TaskGroup<Awaited<R>>;
 }
 
 /** One entry of a heterogeneous group: `[task, ...args]`. */
