@@ -7,6 +7,7 @@
  */
 
 import type { Workload } from "./types.ts";
+import { cpMap } from "./workloads/cp_map.ts";
 import { cpStore } from "./workloads/cp_store.ts";
 import { memRetained } from "./workloads/mem_retained.ts";
 import { w1Trivial } from "./workloads/w1_trivial.ts";
@@ -28,4 +29,5 @@ export const workloads: Readonly<Record<string, Workload>> = {
   W6: w6ThreadStart,
   MEM: memRetained,
   CP: cpStore,
+  "CP-map": cpMap,
 };
