@@ -29,6 +29,7 @@
 
 export { AsyncQueue, type AsyncQueueOptions } from "./src/backends/async_queue.ts";
 export { amap, type MapOptions, pmap, tmap } from "./src/backends/shortcuts.ts";
+export { connectQueue, type RemoteQueue } from "./src/backends/remote_queue.ts";
 export { ProcessQueue, type ProcessQueueOptions } from "./src/backends/process_queue.ts";
 export { ThreadQueue, type ThreadQueueOptions } from "./src/backends/thread_queue.ts";
 export type { PoolOptions } from "./src/backends/pool_options.ts";

@@ -9,6 +9,7 @@ import { TaskGroup } from "./group.ts";
 import type { TaskHandle } from "./handle.ts";
 import { resolveTaskOptions, type TaskOptions } from "./options.ts";
 import { QueueEngine } from "./queue.ts";
+import { type PortQueue, servePort } from "./queue_port.ts";
 import type { Executor, TaskSource } from "./executor.ts";
 import type { QueueOptions, RunOptions } from "./queue_options.ts";
 import type {
@@ -298,6 +299,32 @@ export abstract class TaskQueue {
   task<A extends unknown[], R>(task: Task<A, R>, options?: TaskOptions): BoundTask<A, R> {
     this.#engine.validateSource(task, "bind task");
     return bindTask(this.#engine, task as TaskSource, resolveTaskOptions(options));
+  }
+
+  /**
+   * A `MessagePort` through which another thread submits into this queue:
+   * post it to a Web Worker (or hand it to a ThreadQueue task) and call
+   * `connectQueue(port)` there. Remote tasks join this queue like local
+   * ones (its run, summary and hooks); errors raised here (closed, full, a
+   * bad option) reject there with the same class and message. The port is
+   * answered until the other side closes it, also after this queue shuts
+   * down (later submissions then reject with `ClosedError`).
+   *
+   * @example
+   * ```ts
+   * import { AsyncQueue, connectQueue } from "@osiiso/osiiso";
+   * const q = new AsyncQueue();
+   * const port = q.connect(); // e.g. worker.postMessage({ port }, [port])
+   * const remote = connectQueue(port);
+   * const h = remote.submit((n: number) => n + 1, [41]);
+   * await q.join();
+   * console.log(await h); // 42
+   * remote.close();
+   * await q.shutdown();
+   * ```
+   */
+  connect(): MessagePort {
+    return servePort(this as unknown as PortQueue);
   }
 
   /**

@@ -2,7 +2,7 @@
  * The behaviour every queue must show, written once and run against each
  * backend: submitting, validation, the lifecycle (run, join, shutdown,
  * cancel), task outcomes (retries, timeouts, crashes), scheduling, handles,
- * groups, hooks, results and checkpoints, in one file each (imported below).
+ * groups, hooks, results, checkpoints and worker-side submission, in one file each (imported below).
  *
  * A backend test file calls {@linkcode behaviourSuite} with a
  * {@linkcode BackendUnderTest}. Task bodies come from
@@ -26,6 +26,7 @@ import { hookTests } from "./hooks.ts";
 import { resultTests } from "./results.ts";
 import { validationTests } from "./validation.ts";
 import { checkpointTests } from "./checkpointing.ts";
+import { remoteTests } from "./remote.ts";
 
 export { type BackendUnderTest, type BehaviourTasks, behaviourTasks } from "./backend.ts";
 
@@ -50,5 +51,6 @@ export function behaviourSuite(backend: BackendUnderTest): void {
     hookTests(backend);
     resultTests(backend);
     checkpointTests(backend);
+    remoteTests(backend);
   });
 }
