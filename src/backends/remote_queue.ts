@@ -226,6 +226,13 @@ export function connectQueue(port: MessagePort): RemoteQueue {
 
   const nameOf = (task: unknown, options: TaskOptions | undefined) =>
     options?.name ?? sourceName(task as Task<unknown[], unknown>);
+  // A function rebuilt from its source over there may lose its name (an
+  // arrow assigned to a constant): the name travels in the options.
+  const named = (task: unknown, options: TaskOptions | undefined) => {
+    if (options?.name !== undefined || isTaskReference(task)) return options;
+    const name = sourceName(task as Task<unknown[], unknown>);
+    return name === "anonymous" ? options : { ...options, name };
+  };
 
   return {
     submit(task: unknown, args: unknown = [], options?: TaskOptions): TaskHandle<never> {
@@ -235,7 +242,7 @@ export function connectQueue(port: MessagePort): RemoteQueue {
       const source = portSource(task, action);
       const entry = request(
         action,
-        (id) => ({ op: "submit", id, source, payload: list, options }),
+        (id) => ({ op: "submit", id, source, payload: list, options: named(task, options) }),
         [nameOf(task, options)],
         options,
         false,
@@ -250,7 +257,7 @@ export function connectQueue(port: MessagePort): RemoteQueue {
       const name = nameOf(task, options);
       return request(
         action,
-        (id) => ({ op: "map", id, source, payload: list, options }),
+        (id) => ({ op: "map", id, source, payload: list, options: named(task, options) }),
         list.map(() => name),
         options,
         false,
@@ -264,7 +271,7 @@ export function connectQueue(port: MessagePort): RemoteQueue {
       const name = nameOf(task, options);
       return request(
         action,
-        (id) => ({ op: "starmap", id, source, payload: lists, options }),
+        (id) => ({ op: "starmap", id, source, payload: lists, options: named(task, options) }),
         lists.map(() => name),
         options,
         false,
@@ -303,7 +310,13 @@ export function connectQueue(port: MessagePort): RemoteQueue {
       }
       const entry = request(
         action,
-        (id) => ({ op: "group", id, source, payload, options }),
+        (id) => ({
+          op: "group",
+          id,
+          source,
+          payload,
+          options: homogeneous ? named(first, options) : options,
+        }),
         names,
         options,
         true,
