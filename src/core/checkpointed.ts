@@ -47,7 +47,7 @@ export interface CheckpointMapOptions<T = never> {
    * item's canonical JSON (object keys sorted). For a heterogeneous group it
    * receives the whole entry `[task, ...args]`.
    */
-  key?: CheckpointKeyFunction<T>;
+  key?(item: T): unknown;
   /**
    * The namespace of the keys. Default: the task function's name; for a
    * heterogeneous group, the explicit `groupId` (one of the two is required).
