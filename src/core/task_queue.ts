@@ -10,6 +10,7 @@ import type { TaskHandle } from "./handle.ts";
 import { resolveTaskOptions, type TaskOptions } from "./options.ts";
 import { QueueEngine } from "./queue.ts";
 import { type PortQueue, servePort } from "./queue_port.ts";
+import type { Checkpoint } from "./checkpoint.ts";
 import type { Executor, TaskSource } from "./executor.ts";
 import type { QueueOptions, RunOptions } from "./queue_options.ts";
 import type {
@@ -19,6 +20,8 @@ import type {
   GroupEntry,
   QueueStats,
   Task,
+  UnboundArgs,
+  UnboundOptions,
 } from "./queue_types.ts";
 import type { RunSummary, TaskResult } from "./result.ts";
 import {
@@ -89,13 +92,16 @@ export abstract class TaskQueue {
   /** Submits `task(context)` with `bind: true` (the task takes only its context). */
   submit<R>(task: BoundTaskFunction<[], R>, options: BindOptions): TaskHandle<Awaited<R>>;
   /** Submits `task(...args)`. */
-  submit<A extends unknown[], R>(
+  submit<A extends unknown[], R, const O extends TaskOptions = TaskOptions>(
     task: Task<A, R>,
-    args?: A,
-    options?: TaskOptions,
+    args?: UnboundArgs<A>,
+    options?: UnboundOptions<O>,
   ): TaskHandle<Awaited<R>>;
   /** Submits `task()` with options. */
-  submit<R>(task: Task<[], R>, options: TaskOptions): TaskHandle<Awaited<R>>;
+  submit<R, const O extends TaskOptions = TaskOptions>(
+    task: Task<[], R>,
+    options: UnboundOptions<O>,
+  ): TaskHandle<Awaited<R>>;
   submit(task: unknown, argsOrOptions?: unknown, maybeOptions?: unknown): TaskHandle<unknown> {
     let args: readonly unknown[];
     let options: unknown;
@@ -131,11 +137,17 @@ export abstract class TaskQueue {
     items: Iterable<T>,
     options: BindOptions & CheckpointMapOptions<T>,
   ): TaskHandle<Awaited<R>>[];
-  /** Submits `task(item)` for each item (see {@linkcode CheckpointMapOptions} to resume). */
+  /** Submits `task(item)` for each item not yet recorded in `options.checkpoint`. */
   map<T, R>(
     task: Task<[T], R>,
     items: Iterable<T>,
-    options?: TaskOptions & CheckpointMapOptions<T>,
+    options: TaskOptions & CheckpointMapOptions<T> & { checkpoint: Checkpoint },
+  ): TaskHandle<Awaited<R>>[];
+  /** Submits `task(item)` for each item (see {@linkcode CheckpointMapOptions} to resume). */
+  map<T, R, const O extends TaskOptions & CheckpointMapOptions<T> = TaskOptions>(
+    task: Task<[T], R>,
+    items: Iterable<T>,
+    options?: UnboundOptions<O, TaskOptions & CheckpointMapOptions<T>>,
   ): TaskHandle<Awaited<R>>[];
   map(task: unknown, items: Iterable<unknown>, options?: TaskOptions): TaskHandle<unknown>[] {
     const list = iterableToArray("map tasks", "items", items);
@@ -166,11 +178,21 @@ export abstract class TaskQueue {
     argLists: Iterable<A>,
     options: BindOptions & CheckpointMapOptions<A>,
   ): TaskHandle<Awaited<R>>[];
-  /** Submits `task(...args)` for each argument list (keyed by the list with a checkpoint). */
+  /** Submits `task(...args)` for each argument list not yet recorded in `options.checkpoint`. */
   starmap<A extends unknown[], R>(
     task: Task<A, R>,
     argLists: Iterable<A>,
-    options?: TaskOptions & CheckpointMapOptions<A>,
+    options: TaskOptions & CheckpointMapOptions<A> & { checkpoint: Checkpoint },
+  ): TaskHandle<Awaited<R>>[];
+  /** Submits `task(...args)` for each argument list (keyed by the list with a checkpoint). */
+  starmap<
+    A extends unknown[],
+    R,
+    const O extends TaskOptions & CheckpointMapOptions<A> = TaskOptions,
+  >(
+    task: Task<A, R>,
+    argLists: Iterable<A>,
+    options?: UnboundOptions<O, TaskOptions & CheckpointMapOptions<A>>,
   ): TaskHandle<Awaited<R>>[];
   starmap(
     task: unknown,
@@ -216,11 +238,17 @@ export abstract class TaskQueue {
     items: Iterable<T>,
     options: BindOptions & CheckpointMapOptions<T>,
   ): TaskGroup<Awaited<R>>;
-  /** Submits a homogeneous group: `task(item)` for each item. */
+  /** Submits a homogeneous group of the items not yet recorded in `options.checkpoint`. */
   group<T, R>(
     task: Task<[T], R>,
     items: Iterable<T>,
-    options?: TaskOptions & CheckpointMapOptions<T>,
+    options: TaskOptions & CheckpointMapOptions<T> & { checkpoint: Checkpoint },
+  ): TaskGroup<Awaited<R>>;
+  /** Submits a homogeneous group: `task(item)` for each item. */
+  group<T, R, const O extends TaskOptions & CheckpointMapOptions<T> = TaskOptions>(
+    task: Task<[T], R>,
+    items: Iterable<T>,
+    options?: UnboundOptions<O, TaskOptions & CheckpointMapOptions<T>>,
   ): TaskGroup<Awaited<R>>;
   /**
    * Submits a heterogeneous group: `[[task, ...args], …]`. With a
@@ -295,7 +323,10 @@ export abstract class TaskQueue {
     options: BindOptions,
   ): BoundTask<A, R>;
   /** Binds `task` to this queue with options. */
-  task<A extends unknown[], R>(task: Task<A, R>, options?: TaskOptions): BoundTask<A, R>;
+  task<A extends unknown[], R, const O extends TaskOptions = TaskOptions>(
+    task: Task<A, R>,
+    options?: UnboundOptions<O>,
+  ): BoundTask<A, R>;
   task<A extends unknown[], R>(task: Task<A, R>, options?: TaskOptions): BoundTask<A, R> {
     this.#engine.validateSource(task, "bind task");
     return bindTask(this.#engine, task as TaskSource, resolveTaskOptions(options));
@@ -523,7 +554,7 @@ export abstract class TaskQueue {
     await this.shutdown();
   }
 
-  /** Tasks holding a worker (running, or sleeping for the rate gate or a retry). */
+  /** Tasks holding a worker (running, or held by the rate gate); a task waiting for its retry is pending. */
   get activeCount(): number {
     return this.#engine.activeCount;
   }

@@ -346,6 +346,12 @@ describe("ThreadPool", () => {
       message: /worker 0 exited: the task called process\.exit\(\) \(exit code 3\)/,
     },
     {
+      name: "the exit imported from node:process",
+      source: tasks.exitImported,
+      args: [5],
+      message: /worker 0 exited: the task called process\.exit\(\) \(exit code 5\)/,
+    },
+    {
       name: "Deno.exit()",
       source: tasks.exitDeno,
       args: [4],
@@ -509,7 +515,7 @@ describe("ThreadPool", () => {
     const child = spawnSync(process.execPath, args, { encoding: "utf8", timeout: 20_000 });
     assert.equal(child.signal, null, `the program did not end by itself: ${child.stderr}`);
     assert.equal(child.status, 0, child.stderr);
-    assert.equal(child.stdout.trim(), "value 42");
+    assert.equal(child.stdout.trim(), "value 42 3\nvalue 42 3");
   });
 });
 
