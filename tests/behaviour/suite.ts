@@ -2,8 +2,9 @@
  * The behaviour every queue must show, written once and run against each
  * backend: submitting, validation, the lifecycle (run, join, shutdown,
  * cancel), task outcomes (retries, timeouts, crashes), scheduling, handles,
- * groups, hooks, results and what a run shows of itself (attempt history,
- * timings, timeline, progress line), in one file each (imported below).
+ * groups, hooks, results, checkpoints, worker-side submission and what a
+ * run shows of itself (attempt history, timings, timeline, progress line),
+ * in one file each (imported below).
  *
  * A backend test file calls {@linkcode behaviourSuite} with a
  * {@linkcode BackendUnderTest}. Task bodies come from
@@ -26,6 +27,8 @@ import { groupTests } from "./groups.ts";
 import { hookTests } from "./hooks.ts";
 import { resultTests } from "./results.ts";
 import { validationTests } from "./validation.ts";
+import { checkpointTests } from "./checkpointing.ts";
+import { remoteTests } from "./remote.ts";
 import { observabilityTests } from "./observability.ts";
 
 export { type BackendUnderTest, type BehaviourTasks, behaviourTasks } from "./backend.ts";
@@ -50,6 +53,8 @@ export function behaviourSuite(backend: BackendUnderTest): void {
     groupTests(backend);
     hookTests(backend);
     resultTests(backend);
+    checkpointTests(backend);
+    remoteTests(backend);
     observabilityTests(backend);
   });
 }
