@@ -66,6 +66,9 @@ export function saveMetric(path: string, name: string, value: number): string {
 /** Row counts of the three tables. */
 export function counts(path: string): Record<string, number> {
   const db = new DatabaseSync(path);
+  // Workers let go at the end of a run close their connections now: the last
+  // one to close checkpoints the WAL, and a reader without a busy timeout fails.
+  db.exec("PRAGMA busy_timeout = 5000");
   try {
     const count = (table: string) =>
       (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
