@@ -10,7 +10,7 @@ import type { QueueOptions } from "../core/queue_options.ts";
 import { checkString, invalidMessage } from "../core/validate.ts";
 import { isStandaloneExecutable } from "../runtime/detect.ts";
 import { checkChildPermissions, type ChildPermissions } from "../runtime/child_contract.ts";
-import { heldPermission } from "../runtime/spawn.ts";
+import { checkSpawnable, heldPermission } from "../runtime/spawn.ts";
 import { poolOptionNames, type PoolOptions, resolvePoolOptions } from "./pool_options.ts";
 import { ProcessPool, type ProcessPoolOptions } from "./process_pool.ts";
 
@@ -43,12 +43,19 @@ export interface ProcessQueueOptions extends QueueOptions, PoolOptions {
   /** The children's working directory. Default: this process's. */
   cwd?: string;
   /**
-   * Deno: the children's permissions. Default `"inherit"`: what this process
-   * has (full grants always; scoped ones when this process may read
-   * `/proc/self/cmdline`). `"none"`, or an object like
-   * `Deno.PermissionOptionsObject` (a missing name is not granted), narrows
-   * them; a grant this process lacks is a `RangeError`. Children need read
-   * access to their task modules. Ignored on Bun.
+   * Deno: the children's permissions; a child never holds what this process
+   * lacks. Default `"inherit"`: what this process has, with its exceptions
+   * (`--deny-*`, `--ignore-*`). Scoped grants (`--allow-read=/data`) and
+   * exceptions are read from this process's command line (readable under
+   * `--allow-all`, or with `--allow-run`); a grant with exceptions that
+   * cannot be read makes the constructor throw `InvalidStateError`, and
+   * scoped grants that cannot be read are not passed on: pass `permissions`
+   * then. `"none"`, or an object like `Deno.PermissionOptionsObject` (a
+   * missing name is not granted), narrows them; relative paths are resolved
+   * against `cwd`; a grant this process lacks is a `RangeError`. Children
+   * need read access to their task modules. Granting `run` grants
+   * everything: a child may start any program without Deno's checks.
+   * Ignored on Bun.
    */
   permissions?: ChildPermissions;
 }
@@ -84,14 +91,14 @@ const standaloneMessage = "ProcessQueue cannot start child processes in a standa
 function processPoolOptions(options: ProcessQueueOptions | undefined): ProcessPoolOptions {
   if (options === null || typeof options !== "object") return {};
   const given = options as Record<string, unknown>;
-  return {
-    ...resolvePoolOptions(given, action),
-    env: given.env === undefined ? undefined : checkEnv(given.env),
-    cwd: given.cwd === undefined ? undefined : checkString(action, "cwd", given.cwd),
-    permissions: given.permissions === undefined
-      ? undefined
-      : checkChildPermissions(given.permissions, heldPermission),
-  };
+  const pool = resolvePoolOptions(given, action);
+  const env = given.env === undefined ? undefined : checkEnv(given.env);
+  const cwd = given.cwd === undefined ? undefined : checkString(action, "cwd", given.cwd);
+  const permissions = given.permissions === undefined
+    ? undefined
+    : checkChildPermissions(given.permissions, heldPermission, cwd);
+  checkSpawnable(permissions);
+  return { ...pool, env, cwd, permissions };
 }
 
 /**

@@ -31,10 +31,16 @@
  * @module
  */
 
-import type { ChildProcessHandle, ChildSpawnOptions, HeldPermission } from "./child_contract.ts";
+import type {
+  ChildPermissions,
+  ChildProcessHandle,
+  ChildSpawnOptions,
+  HeldPermission,
+} from "./child_contract.ts";
 import { runtimeName } from "./detect.ts";
 import { spawnBunChild } from "./spawn_bun.ts";
-import { denoHeldPermission, spawnDenoChild } from "./spawn_deno.ts";
+import { spawnDenoChild } from "./spawn_deno.ts";
+import { denoHeldPermission, denoPermissionFlags } from "./deno_permissions.ts";
 
 /**
  * Starts a child process running this runtime's child entry script; throws
@@ -50,3 +56,12 @@ export function spawnChild(options: ChildSpawnOptions): ChildProcessHandle {
 export const heldPermission: HeldPermission | undefined = runtimeName === "deno"
   ? denoHeldPermission
   : undefined;
+
+/**
+ * Throws now what starting a child with `permissions` would throw (Deno: a
+ * grant whose exceptions cannot be passed on), so a queue fails when it is
+ * made rather than at its first task.
+ */
+export function checkSpawnable(permissions: ChildPermissions | undefined): void {
+  if (runtimeName === "deno") denoPermissionFlags(permissions);
+}

@@ -6,12 +6,9 @@
  * the child's stdout that are not a frame (something that wrote to it behind
  * the child's back) are copied to the parent's stderr.
  *
- * Permissions: a child gets the parent's by default. Deno cannot list a
- * process's scoped grants, so each permission the parent holds in full is
- * passed as `--allow-<name>`, and scoped flags (`--allow-read=/data`, deny
- * flags) are copied from the parent's command line when `/proc/self/cmdline`
- * is readable; otherwise pass `permissions` explicitly. A child also needs
- * read access to its task modules (dynamic imports of files need it).
+ * Permissions: a child gets the parent's by default, never more
+ * (`deno_permissions.ts` builds the flags). A child also needs read access
+ * to its task modules (dynamic imports of files need it).
  *
  * @module
  */
@@ -22,125 +19,8 @@ import { decodeValue, encodeValueInto } from "./codec.ts";
 import { BatchedChild } from "./child_handle.ts";
 import { FrameBuilder, FrameDecoder } from "./framing.ts";
 import type { MainMessage, WorkerMessage } from "./protocol.ts";
-import {
-  CHILD_PERMISSION_NAMES,
-  type ChildExit,
-  type ChildPermissionName,
-  type ChildPermissions,
-  type ChildPermissionValue,
-  type ChildProcessHandle,
-  type ChildSpawnOptions,
-  type HeldPermission,
-} from "./child_contract.ts";
-
-/** The descriptor field that names one item of each permission, for queries. */
-const ITEM_FIELD: Readonly<Record<ChildPermissionName, string>> = {
-  read: "path",
-  write: "path",
-  net: "host",
-  env: "variable",
-  run: "command",
-  ffi: "path",
-  sys: "kind",
-  import: "host",
-};
-
-const SHORT_FLAGS: Readonly<Record<string, ChildPermissionName>> = {
-  R: "read",
-  W: "write",
-  N: "net",
-  E: "env",
-  S: "sys",
-  I: "import",
-};
-
-function grantedInFull(name: ChildPermissionName): boolean {
-  return Deno.permissions.querySync({ name } as Deno.PermissionDescriptor).state === "granted";
-}
-
-function grantedItem(name: ChildPermissionName, item: string): boolean {
-  const descriptor = { name, [ITEM_FIELD[name]]: item } as unknown as Deno.PermissionDescriptor;
-  try {
-    return Deno.permissions.querySync(descriptor).state === "granted";
-  } catch {
-    return false;
-  }
-}
-
-let parentFlags: ReadonlyMap<ChildPermissionName, readonly string[]> | undefined;
-
-/** The parent's own scoped permission flags, by permission (read once). */
-function scopedParentFlags(): ReadonlyMap<ChildPermissionName, readonly string[]> {
-  if (parentFlags !== undefined) return parentFlags;
-  const flags = new Map<ChildPermissionName, string[]>();
-  let tokens: string[] = [];
-  try {
-    tokens = Deno.readTextFileSync("/proc/self/cmdline").split("\u0000");
-  } catch {
-    // Not Linux, or no read access there: only full grants are passed on.
-  }
-  for (const token of tokens) {
-    if (token === "--") break;
-    let name: ChildPermissionName | undefined;
-    let flag = token;
-    const long = /^--(?:allow|deny)-([a-z]+)(?:=|$)/.exec(token);
-    if (long !== null && (CHILD_PERMISSION_NAMES as readonly string[]).includes(long[1])) {
-      name = long[1] as ChildPermissionName;
-    } else {
-      const short = /^-([RWNESI])(=.*)?$/.exec(token);
-      if (short !== null) {
-        name = SHORT_FLAGS[short[1]];
-        flag = `--allow-${name}${short[2] ?? ""}`;
-      }
-    }
-    if (name === undefined) continue;
-    const list = flags.get(name) ?? [];
-    list.push(flag);
-    flags.set(name, list);
-  }
-  parentFlags = flags;
-  return flags;
-}
-
-/** Flags that give a child what the parent has of permission `name`. */
-function inheritedFlags(name: ChildPermissionName): string[] {
-  if (grantedInFull(name)) {
-    // A full grant may still come with deny flags; those go along.
-    return [
-      `--allow-${name}`,
-      ...(scopedParentFlags().get(name) ?? []).filter((flag) => flag.startsWith("--deny-")),
-    ];
-  }
-  return [...(scopedParentFlags().get(name) ?? [])];
-}
-
-/**
- * What this process holds of permission `name`, in full or for `item`. An
- * item with a comma cannot be passed on: commas separate a flag's items.
- */
-export const denoHeldPermission: HeldPermission = (name, item) =>
-  item === undefined ? grantedInFull(name) : !item.includes(",") && grantedItem(name, item);
-
-/** Flags for one permission of a checked `permissions` option. */
-function flagsFor(name: ChildPermissionName, value: ChildPermissionValue | undefined): string[] {
-  if (value === undefined || value === false) return [];
-  if (value === "inherit") return inheritedFlags(name);
-  if (value === true) return [`--allow-${name}`];
-  return value.length === 0 ? [] : [`--allow-${name}=${value.join(",")}`];
-}
-
-/**
- * The `deno run` permission flags for a child with `permissions`, checked
- * already (`checkChildPermissions` with {@linkcode denoHeldPermission}).
- */
-function denoPermissionFlags(permissions: ChildPermissions = "inherit"): string[] {
-  if (permissions === "none") return [];
-  if (permissions === "inherit") {
-    if (CHILD_PERMISSION_NAMES.every(grantedInFull)) return ["--allow-all"];
-    return CHILD_PERMISSION_NAMES.flatMap(inheritedFlags);
-  }
-  return CHILD_PERMISSION_NAMES.flatMap((name) => flagsFor(name, permissions[name]));
-}
+import type { ChildExit, ChildProcessHandle, ChildSpawnOptions } from "./child_contract.ts";
+import { denoPermissionFlags } from "./deno_permissions.ts";
 
 const CHILD_ENTRY = new URL("./child_entry_deno.ts", import.meta.url).href;
 
