@@ -12,6 +12,23 @@ import type { MainMessage } from "./protocol.ts";
 import type { ChildExit, ChildProcessHandle } from "./child_contract.ts";
 
 /**
+ * The watchdog of one child (`sh -c WATCHDOG_SCRIPT sh <pid>`), started by
+ * the parent next to it: it waits on a pipe from the parent and kills the
+ * child's process group when that pipe ends without a "done" line, that is
+ * when the parent died. A child learns of its parent's death by itself only
+ * when its event loop is free; a task stuck in synchronous code would keep
+ * it alive. The watchdog ignores the signals a terminal sends (its own
+ * process group keeps it out of the child's group kill), and it uses shell
+ * built-ins only.
+ */
+export const WATCHDOG_SCRIPT = `trap '' INT TERM HUP QUIT
+read -r line
+[ "$line" = done ] || kill -s KILL -- "-$1" 2>/dev/null`;
+
+/** What the parent writes to a watchdog whose child ended: it exits without a kill. */
+export const WATCHDOG_DONE = "done\n";
+
+/**
  * A child process handle that batches its outgoing messages per tick.
  */
 export abstract class BatchedChild implements ChildProcessHandle {

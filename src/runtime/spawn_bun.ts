@@ -15,7 +15,7 @@
  * @module
  */
 
-import { BatchedChild } from "./child_handle.ts";
+import { BatchedChild, WATCHDOG_DONE, WATCHDOG_SCRIPT } from "./child_handle.ts";
 import { fromWire, toWire, type WireValue } from "./codec.ts";
 import { nodeProcess } from "./detect.ts";
 import type { MainMessage, WorkerMessage } from "./protocol.ts";
@@ -44,8 +44,16 @@ interface BunSpawnOptions {
   onExit(subprocess: unknown, exitCode: number | null, signalCode: number | string | null): void;
 }
 
+/** The parts of a watchdog's `Subprocess` used here (its stdin is a pipe). */
+interface BunWatchdog {
+  readonly stdin: { write(text: string): unknown; end(): unknown };
+  readonly exited: Promise<unknown>;
+  unref(): void;
+}
+
 interface BunGlobal {
   spawn(command: string[], options: BunSpawnOptions): BunSubprocess;
+  spawn(command: string[], options: Record<string, unknown>): BunWatchdog;
 }
 
 interface NodeEnvProcess {
@@ -69,6 +77,42 @@ export function spawnBunChild(options: ChildSpawnOptions): ChildProcessHandle {
   return new BunChild(options);
 }
 
+/**
+ * Starts the watchdog of child `pid` (see `WATCHDOG_SCRIPT`), or returns
+ * `undefined` when `sh` cannot be started.
+ */
+function startWatchdog(bun: BunGlobal, pid: number): BunWatchdog | undefined {
+  try {
+    const watchdog = bun.spawn(["sh", "-c", WATCHDOG_SCRIPT, "sh", String(pid)], {
+      stdin: "pipe",
+      stdout: "ignore",
+      stderr: "ignore",
+      detached: true,
+    });
+    watchdog.unref();
+    return watchdog;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Tells a watchdog its child ended; settles when it has gone (200 ms at most). */
+function stoodDown(watchdog: BunWatchdog): Promise<void> {
+  try {
+    watchdog.stdin.write(WATCHDOG_DONE);
+    watchdog.stdin.end();
+  } catch {
+    // It is gone already.
+  }
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 200);
+    watchdog.exited.then(() => {
+      clearTimeout(timer);
+      resolve();
+    }, resolve);
+  });
+}
+
 class BunChild extends BatchedChild {
   readonly pid: number;
   readonly exited: Promise<ChildExit>;
@@ -80,7 +124,7 @@ class BunChild extends BatchedChild {
     const bun = (globalThis as unknown as { Bun: BunGlobal }).Bun;
     const process = nodeProcess() as unknown as NodeEnvProcess;
     let settleExit!: (exit: ChildExit) => void;
-    this.exited = new Promise((resolve) => settleExit = resolve);
+    const exited = new Promise<ChildExit>((resolve) => settleExit = resolve);
     const onMessage = options.onMessage;
     this.#subprocess = bun.spawn([process.execPath, CHILD_ENTRY, ...(options.preload ?? [])], {
       cwd: options.cwd,
@@ -114,6 +158,11 @@ class BunChild extends BatchedChild {
       },
     });
     this.pid = this.#subprocess.pid;
+    const watchdog = startWatchdog(bun, this.pid);
+    this.exited = watchdog === undefined ? exited : exited.then(async (exit) => {
+      await stoodDown(watchdog);
+      return exit;
+    });
   }
 
   protected enqueue(message: MainMessage): void {

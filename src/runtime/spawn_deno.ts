@@ -16,7 +16,7 @@
 import { TaskSerializationError } from "../core/errors.ts";
 import { countTimer } from "../core/resources.ts";
 import { decodeValue, encodeValueInto } from "./codec.ts";
-import { BatchedChild } from "./child_handle.ts";
+import { BatchedChild, WATCHDOG_DONE, WATCHDOG_SCRIPT } from "./child_handle.ts";
 import { FrameBuilder, FrameDecoder } from "./framing.ts";
 import type { MainMessage, WorkerMessage } from "./protocol.ts";
 import type { ChildExit, ChildProcessHandle, ChildSpawnOptions } from "./child_contract.ts";
@@ -44,7 +44,36 @@ export function spawnDenoChild(options: ChildSpawnOptions): ChildProcessHandle {
     detached: true,
   });
   const child = command.spawn();
-  return new DenoChild(child, options);
+  return new DenoChild(child, startWatchdog(child.pid), options);
+}
+
+/**
+ * Starts the watchdog of child `pid` (see `WATCHDOG_SCRIPT`); returns how
+ * to stand it down once the child has ended, or `undefined` when `sh` cannot
+ * be run (no `--allow-run` for it): the child then ends with its parent
+ * only when its event loop is free.
+ */
+function startWatchdog(pid: number): (() => Promise<void>) | undefined {
+  let watchdog: Deno.ChildProcess;
+  try {
+    watchdog = new Deno.Command("sh", {
+      args: ["-c", WATCHDOG_SCRIPT, "sh", String(pid)],
+      stdin: "piped",
+      stdout: "null",
+      stderr: "null",
+      detached: true,
+    }).spawn();
+  } catch {
+    return undefined;
+  }
+  watchdog.unref();
+  const writer = watchdog.stdin.getWriter();
+  writer.closed.catch(() => {});
+  return () => {
+    writer.write(new TextEncoder().encode(WATCHDOG_DONE)).catch(() => {});
+    writer.close().catch(() => {});
+    return watchdog.status.then(() => {}, () => {});
+  };
 }
 
 /** How long a dead child's stdout may stay open before its last frames are given up. */
@@ -84,7 +113,11 @@ class DenoChild extends BatchedChild {
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
   readonly #outbox = new FrameBuilder();
 
-  constructor(child: Deno.ChildProcess, options: ChildSpawnOptions) {
+  constructor(
+    child: Deno.ChildProcess,
+    releaseWatchdog: (() => Promise<void>) | undefined,
+    options: ChildSpawnOptions,
+  ) {
     super();
     this.#child = child;
     this.pid = child.pid;
@@ -100,6 +133,7 @@ class DenoChild extends BatchedChild {
         // open, so the wait is bounded and the read then abandoned.
         await settleWithin(drained, stdoutDrainMs);
         reader.cancel().catch(() => {});
+        if (releaseWatchdog !== undefined) await settleWithin(releaseWatchdog(), stdoutDrainMs);
         return { code: status.signal === null ? status.code : null, signal: status.signal };
       },
       () => ({ code: null, signal: null }),
