@@ -16,7 +16,13 @@
  */
 
 import { BatchedChild, WATCHDOG_DONE, WATCHDOG_SCRIPT } from "./child_handle.ts";
-import { fromWire, toWire, type WireValue } from "./codec.ts";
+import {
+  fromWire,
+  JSON_MESSAGE_LIMIT,
+  lastWireSizeEstimate,
+  toWire,
+  type WireValue,
+} from "./codec.ts";
 import { nodeProcess } from "./detect.ts";
 import type { MainMessage, WorkerMessage } from "./protocol.ts";
 import type { ChildExit, ChildProcessHandle, ChildSpawnOptions } from "./child_contract.ts";
@@ -118,6 +124,8 @@ class BunChild extends BatchedChild {
   readonly exited: Promise<ChildExit>;
   readonly #subprocess: BunSubprocess;
   #outbox: WireValue[] = [];
+  /** The rough JSON size of the outbox. */
+  #outboxSize = 0;
 
   constructor(options: ChildSpawnOptions) {
     super();
@@ -166,7 +174,14 @@ class BunChild extends BatchedChild {
   }
 
   protected enqueue(message: MainMessage): void {
-    this.#outbox.push(toWire(message, "base64"));
+    const wire = toWire(message, "base64", JSON_MESSAGE_LIMIT);
+    const size = lastWireSizeEstimate();
+    // A batch stays under the channel's limit: a large message goes on its own.
+    if (this.#outbox.length > 0 && (this.#outboxSize + size) * 2 > JSON_MESSAGE_LIMIT) {
+      this.writeQueued();
+    }
+    this.#outbox.push(wire);
+    this.#outboxSize += size;
   }
 
   protected queued(): number {
@@ -176,6 +191,7 @@ class BunChild extends BatchedChild {
   protected writeQueued(): void {
     const batch = this.#outbox;
     this.#outbox = [];
+    this.#outboxSize = 0;
     try {
       this.#subprocess.send(batch);
     } catch {

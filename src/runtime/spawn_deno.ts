@@ -2,9 +2,11 @@
  * Deno children: `Deno.Command` running `child_entry_deno.ts`, spawned
  * `detached` (a process group of its own) with piped stdin and stdout and
  * the parent's stderr. Messages travel as frames (`framing.ts`) of the byte
- * codec (`codec.ts`): main → child on stdin, child → main on stdout. Bytes on
- * the child's stdout that are not a frame (something that wrote to it behind
- * the child's back) are copied to the parent's stderr.
+ * codec (`codec.ts`): main → child on stdin, child → main on stdout, keyed
+ * with a random key per child that goes first on its stdin. Bytes on the
+ * child's stdout between frames (something that wrote to it behind the
+ * child's back) are copied to the parent's stderr; bytes that pass for a
+ * frame and are not one (forged, spliced into a frame) fail that child.
  *
  * Permissions: a child gets the parent's by default, never more
  * (`deno_permissions.ts` builds the flags). A child also needs read access
@@ -13,11 +15,10 @@
  * @module
  */
 
-import { TaskSerializationError } from "../core/errors.ts";
 import { countTimer } from "../core/resources.ts";
-import { decodeValue, encodeValueInto } from "./codec.ts";
+import { decodeValue } from "./codec.ts";
 import { BatchedChild, WATCHDOG_DONE, WATCHDOG_SCRIPT } from "./child_handle.ts";
-import { FrameBuilder, FrameDecoder } from "./framing.ts";
+import { appendMessageFrame, FrameBuilder, FrameDecoder, newFrameKey } from "./framing.ts";
 import type { MainMessage, WorkerMessage } from "./protocol.ts";
 import type { ChildExit, ChildProcessHandle, ChildSpawnOptions } from "./child_contract.ts";
 import { denoPermissionFlags } from "./deno_permissions.ts";
@@ -111,7 +112,8 @@ class DenoChild extends BatchedChild {
   readonly exited: Promise<ChildExit>;
   readonly #child: Deno.ChildProcess;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
-  readonly #outbox = new FrameBuilder();
+  readonly #key = newFrameKey();
+  readonly #outbox = new FrameBuilder(this.#key);
 
   constructor(
     child: Deno.ChildProcess,
@@ -124,6 +126,8 @@ class DenoChild extends BatchedChild {
     this.#writer = child.stdin.getWriter();
     // A write to a child that just died rejects; its death is reported by `exited`.
     this.#writer.closed.catch(() => {});
+    // The key goes first, before the child can have started anything that reads its stdin.
+    this.#writer.write(this.#key).catch(() => {});
     const reader = child.stdout.getReader();
     const drained = this.#read(reader, options);
     this.exited = child.status.then(
@@ -144,16 +148,20 @@ class DenoChild extends BatchedChild {
     reader: ReadableStreamDefaultReader<Uint8Array>,
     options: ChildSpawnOptions,
   ): Promise<void> {
-    const decoder = new FrameDecoder((payload) => {
-      let message: WorkerMessage;
-      try {
-        message = decodeValue(payload) as WorkerMessage;
-      } catch (error) {
-        options.onProtocolError(error as Error);
-        return;
-      }
-      options.onMessage(message);
-    }, writeStray);
+    const decoder = new FrameDecoder(this.#key, {
+      onFrame(payload) {
+        let message: WorkerMessage;
+        try {
+          message = decodeValue(payload) as WorkerMessage;
+        } catch (error) {
+          options.onProtocolError(error as Error);
+          return;
+        }
+        options.onMessage(message);
+      },
+      onStray: writeStray,
+      onForeign: options.onProtocolError,
+    });
     try {
       while (true) {
         const { value, done } = await reader.read();
@@ -166,17 +174,7 @@ class DenoChild extends BatchedChild {
   }
 
   protected enqueue(message: MainMessage): void {
-    const outbox = this.#outbox;
-    const start = outbox.beginFrame();
-    try {
-      encodeValueInto(message, outbox);
-    } catch (error) {
-      outbox.truncate(start);
-      throw error instanceof TaskSerializationError
-        ? error
-        : new TaskSerializationError(String((error as Error)?.message ?? error));
-    }
-    outbox.endFrame(start);
+    appendMessageFrame(this.#outbox, message);
   }
 
   protected queued(): number {

@@ -11,6 +11,9 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 
+import { ProcessQueue } from "../../src/backends/process_queue.ts";
+import { TaskSerializationError } from "../../src/core/errors.ts";
+import { useLeakCheck, withQueue } from "../helpers/leaks.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 
 const isDeno = "Deno" in globalThis;
@@ -112,3 +115,31 @@ if (isDeno) {
     });
   });
 }
+
+describe("ProcessQueue: what a child may send and receive", () => {
+  useLeakCheck();
+
+  it("a value too large for the channel fails its task, naming the limit, and nothing hangs", async () => {
+    await withQueue(() => new ProcessQueue({ workers: 1 }), async (q) => {
+      const started = performance.now();
+      // Bun's IPC channel takes 256 MiB of JSON; Deno's frames take 4 GiB, so
+      // there the argument crosses and the child's reply is what is checked.
+      const size = isDeno ? 16 : 270 * 1024 * 1024;
+      const big = q.submit((text: string) => text.length, ["x".repeat(size)]);
+      const bigResult = q.submit((n: number) => "y".repeat(n), [270 * 1024 * 1024]);
+      const after = q.submit(() => "after");
+      await q.run();
+      if (!isDeno) {
+        assert.ok(big.result().exception instanceof TaskSerializationError, big.result().message);
+        assert.match(big.result().message, /over the limit of 256 MiB/);
+        assert.ok(bigResult.result().exception instanceof TaskSerializationError);
+        assert.match(bigResult.result().message, /over the limit of 256 MiB/);
+      } else {
+        assert.equal(big.value(), 16);
+        assert.equal(bigResult.value().length, 270 * 1024 * 1024);
+      }
+      assert.equal(after.value(), "after");
+      assert.ok(performance.now() - started < 30_000, "no task waited for a timeout");
+    });
+  });
+});
