@@ -12,7 +12,7 @@ import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 
 import { ProcessQueue } from "../../src/backends/process_queue.ts";
-import { TaskSerializationError } from "../../src/core/errors.ts";
+import { TaskSerializationError, WorkerCrashedError } from "../../src/core/errors.ts";
 import { useLeakCheck, withQueue } from "../helpers/leaks.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 
@@ -140,6 +140,97 @@ describe("ProcessQueue: what a child may send and receive", () => {
       }
       assert.equal(after.value(), "after");
       assert.ok(performance.now() - started < 30_000, "no task waited for a timeout");
+    });
+  });
+});
+
+/**
+ * A task (self-contained, sent as source) that runs `script` in `sh` with
+ * the child's own stdin, stdout and stderr, as any subprocess of a task
+ * would have them, then returns `value`.
+ */
+function viaSubprocess(script: string, value: string): string {
+  const { spawnSync } = (globalThis as unknown as {
+    process: { getBuiltinModule(name: string): typeof import("node:child_process") };
+  }).process.getBuiltinModule("node:child_process");
+  spawnSync("sh", ["-c", script], { stdio: "inherit" });
+  return value;
+}
+
+describe("ProcessQueue: a task's subprocesses cannot forge, corrupt or stall replies", () => {
+  useLeakCheck();
+
+  /** On Deno the channel is the child's stdio: what was foreign ends the child instead. */
+  function assertNotForged(
+    result: { status: string; value?: unknown; exception?: unknown; message: string },
+    real: string,
+  ): void {
+    if (result.status === "succeeded") {
+      assert.equal(result.value, real, "a reply that succeeded is the task's own");
+    } else {
+      assert.ok(isDeno, `Bun's channel is not the child's stdio: ${result.message}`);
+      assert.ok(result.exception instanceof WorkerCrashedError, result.message);
+      assert.match(result.message, /foreign bytes on the channel/);
+    }
+  }
+
+  it("a grandchild printing a forged frame to the inherited stdout", async () => {
+    await withQueue(() => new ProcessQueue({ workers: 1 }), async (q) => {
+      const forged = "\\000os\\002\\000\\000\\000\\005KKKKKKKKforgeKKKKKKKK";
+      const h = q.submit(viaSubprocess, [`printf '${forged}'; sleep 0.2`, "real"]);
+      await q.run();
+      assertNotForged(h.result(), "real");
+      if (isDeno) assert.equal(h.status, "failed");
+    });
+  });
+
+  it("a grandchild writing a header that claims 2 GiB does not stall run()", async () => {
+    await withQueue(() => new ProcessQueue({ workers: 1 }), async (q) => {
+      const started = performance.now();
+      const h = q.submit(viaSubprocess, [
+        "printf '\\000os\\002\\200\\000\\000\\000'; sleep 0.2",
+        "real",
+      ]);
+      const after = q.submit(() => "after");
+      await q.run();
+      assertNotForged(h.result(), "real");
+      assert.equal(after.value(), "after");
+      assert.ok(performance.now() - started < 15_000, "run() returned");
+    });
+  });
+
+  it("a background subprocess spraying the inherited stdout never corrupts a result", async () => {
+    await withQueue(() => new ProcessQueue({ workers: 1 }), async (q) => {
+      // `yes` keeps writing while the child writes large replies: on Deno its
+      // bytes land between frames (copied to stderr) or inside one (caught).
+      q.submit(viaSubprocess, ["yes yes | head -c 150000 &", "started"]);
+      const big = Array.from(
+        { length: 20 },
+        (_, i) => q.submit((n: number) => String(n % 10).repeat(200_000), [i]),
+      );
+      await q.run();
+      for (const [i, h] of big.entries()) {
+        assertNotForged(h.result(), String(i % 10).repeat(200_000));
+      }
+    });
+  });
+
+  it("a grandchild reading the inherited stdin ends the child instead of hanging it", async () => {
+    await withQueue(() => new ProcessQueue({ workers: 1 }), async (q) => {
+      const started = performance.now();
+      const reader = q.submit(viaSubprocess, ["head -c 40 > /dev/null", "read"], {
+        timeout: 2_000,
+      });
+      const later = Array.from(
+        { length: 5 },
+        (_, i) => q.submit((n: number) => n * 2, [i], { retries: 1 }),
+      );
+      await q.run();
+      assert.ok(performance.now() - started < 15_000, "run() returned");
+      for (const [i, h] of later.entries()) {
+        if (h.status === "succeeded") assert.equal(h.value(), i * 2);
+      }
+      assert.notEqual(reader.status, "pending");
     });
   });
 });
