@@ -7,7 +7,7 @@
 import { InvalidStateError } from "../core/errors.ts";
 import { TaskQueue } from "../core/task_queue.ts";
 import type { QueueOptions } from "../core/queue_options.ts";
-import { checkString, invalidMessage } from "../core/validate.ts";
+import { checkBoolean, checkString, invalidMessage } from "../core/validate.ts";
 import { isStandaloneExecutable } from "../runtime/detect.ts";
 import { checkChildPermissions, type ChildPermissions } from "../runtime/child_contract.ts";
 import { checkSpawnable, heldPermission } from "../runtime/spawn.ts";
@@ -38,8 +38,17 @@ import { ProcessPool, type ProcessPoolOptions } from "./process_pool.ts";
  * ```
  */
 export interface ProcessQueueOptions extends QueueOptions, PoolOptions {
-  /** Variables added to (or overriding) the children's environment. */
+  /**
+   * Variables added to (or overriding) the children's environment. The
+   * children inherit this process's whole environment (secrets included)
+   * unless `inheritEnv` is `false`.
+   */
   env?: Record<string, string>;
+  /**
+   * `false`: the children get only `env` plus this process's `PATH`, none
+   * of the rest of its environment. Default `true`.
+   */
+  inheritEnv?: boolean;
   /** The children's working directory. Default: this process's. */
   cwd?: string;
   /**
@@ -64,6 +73,7 @@ export interface ProcessQueueOptions extends QueueOptions, PoolOptions {
 const processOptionNames = [
   ...poolOptionNames,
   "env",
+  "inheritEnv",
   "cwd",
   "permissions",
 ] as const;
@@ -93,12 +103,15 @@ function processPoolOptions(options: ProcessQueueOptions | undefined): ProcessPo
   const given = options as Record<string, unknown>;
   const pool = resolvePoolOptions(given, action);
   const env = given.env === undefined ? undefined : checkEnv(given.env);
+  const inheritEnv = given.inheritEnv === undefined
+    ? undefined
+    : checkBoolean(action, "inheritEnv", given.inheritEnv);
   const cwd = given.cwd === undefined ? undefined : checkString(action, "cwd", given.cwd);
   const permissions = given.permissions === undefined
     ? undefined
     : checkChildPermissions(given.permissions, heldPermission, cwd);
   checkSpawnable(permissions);
-  return { ...pool, env, cwd, permissions };
+  return { ...pool, env, inheritEnv, cwd, permissions };
 }
 
 /**

@@ -194,6 +194,8 @@ function checkPermissionValue(
 export interface ChildSpawnOptions {
   /** Variables added to (or overriding) the parent's environment. */
   readonly env?: Readonly<Record<string, string>>;
+  /** `false`: the child gets only `env` and this process's `PATH`, nothing else of its environment. */
+  readonly inheritEnv?: boolean;
   /** The child's working directory (default: the parent's). */
   readonly cwd?: string;
   /** Deno only: the child's permissions, checked already (default `"inherit"`). */

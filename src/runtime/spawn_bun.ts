@@ -134,9 +134,17 @@ class BunChild extends BatchedChild {
     let settleExit!: (exit: ChildExit) => void;
     const exited = new Promise<ChildExit>((resolve) => settleExit = resolve);
     const onMessage = options.onMessage;
-    this.#subprocess = bun.spawn([process.execPath, CHILD_ENTRY, ...(options.preload ?? [])], {
+    // No bunfig.toml (its `preload` would run in every child) and no .env
+    // file is read from the child's directory: the child is the library's.
+    const command = [process.execPath, "--config=/dev/null", "--no-env-file", CHILD_ENTRY];
+    const path = process.env.PATH;
+    this.#subprocess = bun.spawn([...command, ...(options.preload ?? [])], {
       cwd: options.cwd,
-      env: options.env === undefined ? undefined : { ...process.env, ...options.env },
+      env: options.inheritEnv === false
+        ? { ...(path === undefined ? {} : { PATH: path }), ...options.env }
+        : options.env === undefined
+        ? undefined
+        : { ...process.env, ...options.env },
       stdin: "ignore",
       stdout: 2,
       stderr: 2,

@@ -38,7 +38,12 @@ export function spawnDenoChild(options: ChildSpawnOptions): ChildProcessHandle {
       ...(options.preload ?? []),
     ],
     cwd: options.cwd,
-    env: options.env === undefined ? undefined : { ...options.env },
+    clearEnv: options.inheritEnv === false,
+    env: options.inheritEnv === false
+      ? { ...pathOnly(), ...options.env }
+      : options.env === undefined
+      ? undefined
+      : { ...options.env },
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
@@ -46,6 +51,16 @@ export function spawnDenoChild(options: ChildSpawnOptions): ChildProcessHandle {
   });
   const child = command.spawn();
   return new DenoChild(child, startWatchdog(child.pid), options);
+}
+
+/** This process's `PATH`, for a child that inherits nothing else (none without `--allow-env` for it). */
+function pathOnly(): Record<string, string> {
+  try {
+    const path = Deno.env.get("PATH");
+    return path === undefined ? {} : { PATH: path };
+  } catch {
+    return {};
+  }
 }
 
 /**

@@ -234,3 +234,58 @@ describe("ProcessQueue: a task's subprocesses cannot forge, corrupt or stall rep
     });
   });
 });
+
+describe("ProcessQueue: what a child inherits", () => {
+  useLeakCheck();
+
+  it("inheritEnv: false starts children with only 'env' plus PATH", async () => {
+    process.env.OSIISO_PARENT_SECRET = "secret";
+    try {
+      for (const inheritEnv of [true, false]) {
+        await withQueue(
+          () => new ProcessQueue({ workers: 1, inheritEnv, env: { ONLY: "given" } }),
+          async (q) => {
+            const h = q.submit(() =>
+              Object.keys(
+                (globalThis as unknown as { process: { env: Record<string, string> } }).process.env,
+              ).sort()
+            );
+            await q.run();
+            const names = h.value();
+            assert.ok(names.includes("ONLY") && names.includes("PATH"), names.join(" "));
+            if (inheritEnv) {
+              assert.ok(names.includes("OSIISO_PARENT_SECRET"), "the default inherits everything");
+            } else {
+              assert.deepEqual(names, ["ONLY", "PATH"]);
+            }
+          },
+        );
+      }
+    } finally {
+      delete process.env.OSIISO_PARENT_SECRET;
+    }
+  });
+
+  it("a child reads no bunfig.toml (preload) and no .env from its cwd", async () => {
+    await withTempDir("osiiso-bunfig-", async (dir) => {
+      writeFileSync(`${dir}/bunfig.toml`, 'preload = ["./preload.js"]\n');
+      writeFileSync(
+        `${dir}/preload.js`,
+        `require("node:fs").writeFileSync(${JSON.stringify(`${dir}/preloaded`)}, "ran");\n`,
+      );
+      writeFileSync(`${dir}/.env`, "FROM_DOTENV=loaded\n");
+      await withQueue(() => new ProcessQueue({ workers: 1, cwd: dir }), async (q) => {
+        const h = q.submit((marker: string) => {
+          const { existsSync } = (globalThis as unknown as {
+            process: { getBuiltinModule(name: string): typeof import("node:fs") };
+          }).process.getBuiltinModule("node:fs");
+          const env = (globalThis as unknown as { process: { env: Record<string, string> } })
+            .process.env;
+          return { dotenv: env.FROM_DOTENV ?? "unset", preloaded: existsSync(marker) };
+        }, [`${dir}/preloaded`]);
+        await q.run();
+        assert.deepEqual(h.value(), { dotenv: "unset", preloaded: false });
+      });
+    });
+  });
+});
