@@ -135,6 +135,8 @@ export class QueueEngine {
   // completion starts in the same synchronous step (a clock read costs as much
   // as a tenth of a tiny task on Deno). Forgotten as soon as user code runs.
   #stepNow: number | undefined = undefined;
+  /** Inside a task's own synchronous code (or its onStart hook) now. */
+  #inTaskCode = false;
   #peakWorkers = 0;
 
   #idleWaiters: (() => void)[] = [];
@@ -427,7 +429,12 @@ export class QueueEngine {
     this.#notBegun++;
     let outcome: unknown;
     try {
-      outcome = this.#executor.execute(attempt);
+      this.#inTaskCode = true;
+      try {
+        outcome = this.#executor.execute(attempt);
+      } finally {
+        this.#inTaskCode = false;
+      }
       this.#stepNow = undefined; // the task's own code ran
       if (outcome === REPORTED_LATER) return; // Attempt.report() brings the outcome
       if (isThenable(outcome)) {
@@ -835,6 +842,13 @@ export class QueueEngine {
     const force = given.force === undefined
       ? false
       : checkBoolean("shut down queue", "force", given.force);
+    if (!force && this.#inTaskCode) {
+      // A graceful shutdown waits for every task, this one included: forever.
+      throw new InvalidStateError(
+        "Cannot shut down the queue gracefully from inside one of its own tasks: it would " +
+          "wait for that task forever; use shutdown({ force: true }), or shut down after run()",
+      );
+    }
     if (this.#phase === Phase.Closed) {
       this.#notify(this.#wakeWaiters);
       if (this.#closing !== undefined) await this.#closing;
