@@ -1,7 +1,9 @@
 /**
  * The entry script of every `ProcessQueue` child on Deno: it wires a
  * {@linkcode TaskHost} to framed messages (`framing.ts`, `codec.ts`) on its
- * stdin (from the parent) and stdout (to the parent).
+ * stdin (from the parent) and stdout (to the parent). The first 8 bytes on
+ * stdin are the key of this child's frames; any byte on stdin that is not
+ * part of a frame means a subprocess read some of it, and the child ends.
  *
  * Keeping stdout for the protocol: the real `Deno.stdout` is captured here
  * first; then `console` is replaced by one that writes everything to stderr,
