@@ -29,6 +29,39 @@ read -r line
 export const WATCHDOG_DONE = "done\n";
 
 /**
+ * How long after its child a watchdog starts: spawning it at once would
+ * compete with the child's start-up for the CPU, and a child blocked in its
+ * first 100 ms while its parent dies is a narrow case.
+ */
+export const WATCHDOG_DELAY_MS = 100;
+
+/**
+ * Runs `start` (which starts a watchdog and returns how to stand it down)
+ * after {@linkcode WATCHDOG_DELAY_MS}, on a timer that does not keep the
+ * program alive. Returns how to stand the watchdog down once its child has
+ * ended: the start is cancelled if it has not happened yet.
+ */
+export function deferredWatchdog(
+  start: () => (() => Promise<void>) | undefined,
+): () => Promise<void> {
+  let stop: (() => Promise<void>) | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(() => {
+    timer = undefined;
+    stop = start();
+  }, WATCHDOG_DELAY_MS);
+  if (typeof timer === "number") {
+    (globalThis as unknown as { Deno?: { unrefTimer(id: number): void } }).Deno?.unrefTimer(timer);
+  } else {
+    (timer as { unref?: () => void }).unref?.();
+  }
+  return () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    return stop?.() ?? Promise.resolve();
+  };
+}
+
+/**
  * A child process handle that batches its outgoing messages per tick.
  */
 export abstract class BatchedChild implements ChildProcessHandle {

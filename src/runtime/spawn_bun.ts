@@ -15,7 +15,7 @@
  * @module
  */
 
-import { BatchedChild, WATCHDOG_DONE, WATCHDOG_SCRIPT } from "./child_handle.ts";
+import { BatchedChild, deferredWatchdog, WATCHDOG_DONE, WATCHDOG_SCRIPT } from "./child_handle.ts";
 import {
   fromWire,
   JSON_MESSAGE_LIMIT,
@@ -84,10 +84,10 @@ export function spawnBunChild(options: ChildSpawnOptions): ChildProcessHandle {
 }
 
 /**
- * Starts the watchdog of child `pid` (see `WATCHDOG_SCRIPT`), or returns
- * `undefined` when `sh` cannot be started.
+ * Starts the watchdog of child `pid` (see `WATCHDOG_SCRIPT`); returns how to
+ * stand it down, or `undefined` when `sh` cannot be started.
  */
-function startWatchdog(bun: BunGlobal, pid: number): BunWatchdog | undefined {
+function startWatchdog(bun: BunGlobal, pid: number): (() => Promise<void>) | undefined {
   try {
     const watchdog = bun.spawn(["sh", "-c", WATCHDOG_SCRIPT, "sh", String(pid)], {
       stdin: "pipe",
@@ -96,7 +96,7 @@ function startWatchdog(bun: BunGlobal, pid: number): BunWatchdog | undefined {
       detached: true,
     });
     watchdog.unref();
-    return watchdog;
+    return () => stoodDown(watchdog);
   } catch {
     return undefined;
   }
@@ -174,9 +174,10 @@ class BunChild extends BatchedChild {
       },
     });
     this.pid = this.#subprocess.pid;
-    const watchdog = startWatchdog(bun, this.pid);
-    this.exited = watchdog === undefined ? exited : exited.then(async (exit) => {
-      await stoodDown(watchdog);
+    const pid = this.pid;
+    const releaseWatchdog = deferredWatchdog(() => startWatchdog(bun, pid));
+    this.exited = exited.then(async (exit) => {
+      await releaseWatchdog();
       return exit;
     });
   }

@@ -17,7 +17,7 @@
 
 import { countTimer } from "../core/resources.ts";
 import { decodeValue } from "./codec.ts";
-import { BatchedChild, WATCHDOG_DONE, WATCHDOG_SCRIPT } from "./child_handle.ts";
+import { BatchedChild, deferredWatchdog, WATCHDOG_DONE, WATCHDOG_SCRIPT } from "./child_handle.ts";
 import { appendMessageFrame, FrameBuilder, FrameDecoder, newFrameKey } from "./framing.ts";
 import type { MainMessage, WorkerMessage } from "./protocol.ts";
 import type { ChildExit, ChildProcessHandle, ChildSpawnOptions } from "./child_contract.ts";
@@ -50,7 +50,7 @@ export function spawnDenoChild(options: ChildSpawnOptions): ChildProcessHandle {
     detached: true,
   });
   const child = command.spawn();
-  return new DenoChild(child, startWatchdog(child.pid), options);
+  return new DenoChild(child, deferredWatchdog(() => startWatchdog(child.pid)), options);
 }
 
 /** This process's `PATH`, for a child that inherits nothing else (none without `--allow-env` for it). */
@@ -132,7 +132,7 @@ class DenoChild extends BatchedChild {
 
   constructor(
     child: Deno.ChildProcess,
-    releaseWatchdog: (() => Promise<void>) | undefined,
+    releaseWatchdog: () => Promise<void>,
     options: ChildSpawnOptions,
   ) {
     super();
@@ -152,7 +152,7 @@ class DenoChild extends BatchedChild {
         // open, so the wait is bounded and the read then abandoned.
         await settleWithin(drained, stdoutDrainMs);
         reader.cancel().catch(() => {});
-        if (releaseWatchdog !== undefined) await settleWithin(releaseWatchdog(), stdoutDrainMs);
+        await settleWithin(releaseWatchdog(), stdoutDrainMs);
         return { code: status.signal === null ? status.code : null, signal: status.signal };
       },
       () => ({ code: null, signal: null }),
