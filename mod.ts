@@ -39,6 +39,7 @@ export type {
 } from "./src/runtime/child_contract.ts";
 export { asCompleted, type FinishedHandle } from "./src/core/as_completed.ts";
 export { type Clock, ManualClock, systemClock, type Timer } from "./src/core/clock.ts";
+export { Checkpoint, type CheckpointHit, type CheckpointOptions } from "./src/core/checkpoint.ts";
 export type { TaskContext } from "./src/core/context.ts";
 export {
   CancelledError,

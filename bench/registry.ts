@@ -7,17 +7,20 @@
  */
 
 import type { Workload } from "./types.ts";
+import { cpStore } from "./workloads/cp_store.ts";
 import { memRetained } from "./workloads/mem_retained.ts";
-import { w1Trivial } from "./workloads/w1_trivial.ts";
+import { w1Awaited, w1Trivial } from "./workloads/w1_trivial.ts";
 import { w2Sleeps } from "./workloads/w2_sleeps.ts";
 import { w3ThreadTiny } from "./workloads/w3_thread_tiny.ts";
 import { w4ThreadCpu } from "./workloads/w4_thread_cpu.ts";
 import { w5ProcessCold, w5ProcessSmall, w5ProcessTiny } from "./workloads/w5_process.ts";
+import { w6ThreadRuns } from "./workloads/w6_thread_runs.ts";
 import { w6ThreadStart } from "./workloads/w6_thread_start.ts";
 
 /** Workloads in the order `deno task bench` runs them. */
 export const workloads: Readonly<Record<string, Workload>> = {
   W1: w1Trivial,
+  "W1-await": w1Awaited,
   W2: w2Sleeps,
   W3: w3ThreadTiny,
   W4: w4ThreadCpu,
@@ -25,5 +28,7 @@ export const workloads: Readonly<Record<string, Workload>> = {
   "W5-200": w5ProcessSmall,
   "W5-cold": w5ProcessCold,
   W6: w6ThreadStart,
+  "W6-runs": w6ThreadRuns,
   MEM: memRetained,
+  CP: cpStore,
 };

@@ -25,6 +25,30 @@ export interface LimiterRun {
   readonly measure: (start: number) => Measurement;
 }
 
+/**
+ * The idiom most users write first: `await Promise.all(items.map((i) =>
+ * q.submit(task, [i])))` on a started infinite queue, each handle awaited;
+ * against p-limit, whose own way is the same idiom.
+ */
+export function awaitedImpls(run: LimiterRun): Record<string, Impl> {
+  const { task, count, concurrency, expectedSum, measure } = run;
+  const indices = Array.from({ length: count }, (_, i) => i);
+  return {
+    osiiso: async () => {
+      const { AsyncQueue } = await loadOsiiso();
+      const start = performance.now();
+      const queue = new AsyncQueue({ workers: concurrency, mode: "infinite" }).start();
+      const values = await Promise.all(indices.map((i) => queue.submit(task, [i])));
+      const measurement = measure(start);
+      expectValues(values, count, expectedSum);
+      await queue.shutdown();
+      return measurement;
+    },
+    // p-limit's way is this idiom already: W1's p-limit row, run again in this table.
+    "p-limit": limiterImpls(run)["p-limit"],
+  };
+}
+
 /** The four implementations of `run`, by the names the tables use. */
 export function limiterImpls(run: LimiterRun): Record<string, Impl> {
   const { task, count, concurrency, expectedSum, measure } = run;

@@ -16,14 +16,17 @@ export interface RunSummaryLike {
 
 /** The part of `AsyncQueue` the benchmarks use (see /mod.ts for the real type). */
 export interface AsyncQueueLike {
-  submit<A extends unknown[], R>(fn: (...args: A) => R, args: A): unknown;
+  submit<A extends unknown[], R>(fn: (...args: A) => R, args: A): PromiseLike<Awaited<R>>;
   run(): Promise<RunSummaryLike>;
+  start(): AsyncQueueLike;
   shutdown(): Promise<void>;
 }
 
 /** The exports of /mod.ts the benchmarks use. */
 export interface OsiisoModule {
-  readonly AsyncQueue: new (options?: { workers?: number }) => AsyncQueueLike;
+  readonly AsyncQueue: new (
+    options?: { workers?: number; mode?: "finite" | "infinite" },
+  ) => AsyncQueueLike;
 }
 
 /** Imports /mod.ts; throws an Error that says so if it cannot be imported. */

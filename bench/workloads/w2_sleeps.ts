@@ -41,7 +41,7 @@ export const w2Sleeps: Workload = {
   unit: "ms",
   better: "lower",
   ours: "osiiso",
-  target: "osiiso ≤ 5 % over the ideal 100 ms on Bun",
+  target: "osiiso ≤ p-limit + 2 ms on Bun, ≤ p-limit on Deno (same run)",
   timeoutMs: 60_000,
   formatCell: (ms) => {
     const over = percentOverIdeal(ms);

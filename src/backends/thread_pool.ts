@@ -95,7 +95,10 @@ export class ThreadPool extends PipelinedPool<WorkerSlot> {
     this.#spawn().unref();
   }
 
-  /** A finished run: workers that cannot be unref'd (Deno) are let go so the program may end. */
+  /**
+   * A finished run of a queue nobody started: workers that cannot be
+   * unref'd (Deno) are let go so the program may end.
+   */
   stopped(): void {
     for (const worker of this.#slots) {
       if (worker === undefined || worker.calls.length > 0) continue;

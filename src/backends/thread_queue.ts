@@ -46,7 +46,9 @@ function threadPoolOptions(options: ThreadQueueOptions | undefined): PoolOptions
  * are structured-cloned; the `transfer` task option moves buffers instead.
  *
  * Workers start on demand (`start()` boots the first one while you submit)
- * and stay until `shutdown()` (or `idleTimeout`).
+ * and stay across runs until `shutdown()` (or `idleTimeout`); on Deno the
+ * end of a finite `run()` lets idle workers go unless the queue was started
+ * with `start()`.
  * A per-task timeout aborts the task's signal in the worker and, if the task
  * has not stopped after `killGrace`, terminates and replaces the worker.
  * Deno cannot yet terminate a worker stuck in synchronous code: the task is

@@ -119,8 +119,9 @@ export interface Executor {
   start(workers: number): void;
   /**
    * Called when the queue stops its workers without closing (a finished
-   * finite run): nothing is in flight; a pool may let idle workers go quiet
-   * (they must not keep a finished program alive).
+   * finite run of a queue nobody called `start()` on; a started queue keeps
+   * its workers until `shutdown()`): nothing is in flight; a pool may let
+   * idle workers go quiet (they must not keep a finished program alive).
    */
   stopped?(): void;
   /**

@@ -52,7 +52,11 @@ export class TaskGroup<T = unknown> implements Iterable<TaskHandle<T>> {
   async wait(): Promise<RunSummary<T>> {
     const start = this.#clock.now();
     const results: TaskResult<T>[] = [];
-    for (const handle of this.handles) results.push(await handle.wait());
+    // A finished handle's result is read directly: awaiting each of 200k
+    // handles would cost a promise and a microtask apiece.
+    for (const handle of this.handles) {
+      results.push(handle.done() ? handle.result() : await handle.wait());
+    }
     return RunSummary.fromResults(results, { runStart: start, now: this.#clock.now() });
   }
 

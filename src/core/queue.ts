@@ -123,6 +123,8 @@ export class QueueEngine {
 
   #phase = Phase.Open;
   #started = false;
+  // start() was called: a finite run's end keeps the executor's workers (until shutdown()).
+  #keepWorkers = false;
   #running = false;
   // Re-entrancy of the dispatch loop, not lifecycle: a pump is queued as a
   // microtask, running, or asked to go round again; an attempt's own
@@ -731,9 +733,12 @@ export class QueueEngine {
   /**
    * Starts executing: queued tasks begin, and later submissions run at once.
    * Throws `ClosedError` on a shut-down queue. Calling it again is harmless.
+   * `keepWorkers` (the public `start()`) keeps the executor's workers across
+   * finite runs until `shutdown()`; `run()` and `shutdown()` start without it.
    */
-  start(): this {
+  start(keepWorkers = true): this {
     if (this.#phase === Phase.Closed) throw new ClosedError("queue has been shut down");
+    if (keepWorkers) this.#keepWorkers = true;
     this.#resume();
     if (!this.#started) {
       this.#started = true;
@@ -760,7 +765,7 @@ export class QueueEngine {
     let timedOut = false;
     let summary: RunSummary<unknown>;
     try {
-      this.start();
+      this.start(false);
       const finite = this.#options.mode === "finite";
       const finished = await this.#waitBounded(finite, limit);
       if (!finished) {
@@ -818,8 +823,9 @@ export class QueueEngine {
     for (const wake of list) wake();
   }
 
+  /** The end of a finite run, or a shutdown: the executor may let idle workers go. */
   #stopWorkers(): void {
-    if (this.#started) this.#executor.stopped?.();
+    if (this.#started && !this.#keepWorkers) this.#executor.stopped?.();
     this.#started = false;
     this.#peakWorkers = 0;
     liveQueues?.delete(this);
@@ -858,7 +864,7 @@ export class QueueEngine {
     if (force) {
       this.#abort(true);
     } else {
-      if (this.#outstanding > 0 && !this.#started) this.start();
+      if (this.#outstanding > 0 && !this.#started) this.start(false);
       await this.#waitIdle();
       if (this.closed) {
         if (this.#closing !== undefined) await this.#closing;
@@ -866,6 +872,7 @@ export class QueueEngine {
       }
     }
     this.#phase = Phase.Closed;
+    this.#keepWorkers = false;
     this.#stopWorkers();
     this.#releaseSignal();
     this.#closing = this.#executor.close(force);

@@ -509,7 +509,7 @@ describe("ThreadPool", () => {
     const child = spawnSync(process.execPath, args, { encoding: "utf8", timeout: 20_000 });
     assert.equal(child.signal, null, `the program did not end by itself: ${child.stderr}`);
     assert.equal(child.status, 0, child.stderr);
-    assert.equal(child.stdout.trim(), "value 42");
+    assert.equal(child.stdout.trim(), "value 42 3\nvalue 42 3");
   });
 });
 

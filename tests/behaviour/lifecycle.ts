@@ -8,7 +8,7 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ClosedError, InvalidStateError, QueueFullError } from "../../mod.ts";
+import { ClosedError, InvalidStateError, QueueFullError, type TaskQueue } from "../../mod.ts";
 import type { BackendUnderTest } from "./backend.ts";
 import { withQueue } from "../helpers/leaks.ts";
 import { rejectsWith, sortedNumbers } from "../helpers/asserts.ts";
@@ -17,6 +17,18 @@ import { sleep, stopwatch, tick, waitFor } from "../helpers/timing.ts";
 /** Defines the lifecycle tests for `b`. */
 export function lifecycleTests(b: BackendUnderTest): void {
   const t = b.tasks;
+
+  // Which workers ran `runs` finite runs of four tasks each, and the live workers after each.
+  const workersPerRun = async (q: TaskQueue, runs: number) => {
+    const tokens: string[][] = [];
+    const live: number[] = [];
+    for (let run = 0; run < runs; run++) {
+      q.map(t.whichWorker, [0, 1, 2, 3]);
+      tokens.push([...new Set((await q.run()).values as string[])]);
+      live.push(q.stats.workers);
+    }
+    return { tokens, live };
+  };
 
   describe("run", () => {
     it("returns at once with an empty ok summary when nothing is outstanding", async () => {
@@ -127,6 +139,47 @@ export function lifecycleTests(b: BackendUnderTest): void {
         assert.equal(await h4, 2);
       });
     });
+
+    if (b.name !== "async") {
+      it("a started queue keeps its workers across finite runs, until shutdown()", async () => {
+        await withQueue(() => b.make({ workers: 2 }), async (q) => {
+          q.start();
+          const { tokens, live } = await workersPerRun(q, 3);
+          const first = new Set(tokens[0]);
+          for (const run of tokens) {
+            for (const token of run) assert.ok(first.has(token), "rebooted");
+          }
+          assert.ok(live[0] >= 1);
+          assert.deepEqual(live, [live[0], live[0], live[0]]);
+          await q.shutdown();
+          assert.equal(q.stats.workers, 0);
+        });
+      });
+
+      // On Deno a Web Worker cannot be unreferenced, so there the end of a finite
+      // run lets the workers go (a program must be able to end); elsewhere idle
+      // workers are unreferenced and stay.
+      const letsGo = b.name === "thread" && "Deno" in globalThis;
+      it(
+        letsGo
+          ? "a queue nobody started lets its idle workers go at the end of a finite run"
+          : "a queue nobody started keeps its idle workers across finite runs",
+        async () => {
+          await withQueue(() => b.make({ workers: 1 }), async (q) => {
+            const { tokens, live } = await workersPerRun(q, 2);
+            assert.equal(tokens[0].length, 1);
+            assert.equal(tokens[1].length, 1);
+            if (letsGo) {
+              assert.notEqual(tokens[1][0], tokens[0][0]);
+              assert.deepEqual(live, [0, 0]);
+            } else {
+              assert.equal(tokens[1][0], tokens[0][0]);
+              assert.deepEqual(live, [1, 1]);
+            }
+          });
+        },
+      );
+    }
 
     it("join starts a queue that was never started", async () => {
       await withQueue(() => b.make(), async (q) => {
