@@ -59,12 +59,16 @@ export { TaskHandle, type TaskHandleInit, type TaskState } from "./src/core/hand
 export type { TaskOptions } from "./src/core/options.ts";
 export { TaskQueue } from "./src/core/task_queue.ts";
 export type {
+  BindNeedsContext,
   BindOptions,
   BoundTask,
   BoundTaskFunction,
+  ContextNeedsBind,
   GroupEntry,
   QueueStats,
   Task,
+  UnboundArgs,
+  UnboundOptions,
 } from "./src/core/queue_types.ts";
 export type {
   FailPolicy,
@@ -75,9 +79,12 @@ export type {
   TimeoutPolicy,
 } from "./src/core/queue_options.ts";
 export {
+  type CancelReason,
   type ErrorJSON,
+  type FormatOptions,
   type FromResultsOptions,
   type RaiseForErrorsOptions,
+  type RunInterruption,
   RunSummary,
   type RunSummaryInit,
   type RunSummaryJSON,

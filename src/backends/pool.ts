@@ -311,11 +311,17 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
     return workers * this.window.size;
   }
 
-  /** Accepts functions and task references; a promise or anything else is a `TypeError`. */
+  /**
+   * Accepts task references and functions that can be sent as source; a
+   * promise or anything else is a `TypeError`, and a function that uses a
+   * variable from its surroundings (or is native, bound, a class or a
+   * generator) a `TaskSerializationError` naming it, thrown by the submit
+   * call rather than when the task would run.
+   */
   validateSource(source: unknown, action: string): void {
-    // Whether a function can be sent is decided per task: one that cannot
-    // fails that task with TaskSerializationError, and only that task.
     checkCallableSource(source, action);
+    // Cached per function and per source text: a lookup on later submissions.
+    if (typeof source === "function") functionSource(source as (...args: never[]) => unknown);
   }
 
   /** One slot per core: `max(1, min(32, cpus))`. */

@@ -34,6 +34,11 @@ export interface Clock {
   setTimer(callback: () => void, ms: number): Timer;
   /** Cancels a timer; harmless when it already fired or was cleared. */
   clearTimer(timer: Timer): void;
+  /**
+   * A number in [0, 1) for `retryJitter`. Optional: without it the queue
+   * uses `Math.random()`.
+   */
+  random?(): number;
 }
 
 // Read once: the getter is a runtime call and `now()` is on the hot path.
@@ -108,11 +113,28 @@ export class ManualClock implements Clock {
   #wallOffset: number;
   #seq = 0;
   #timers: ManualTimer[] = [];
+  #randomState: number;
 
-  /** Starts at monotonic time `start` and wall time `wallStart` (both ms). */
-  constructor(start = 0, wallStart = 1_700_000_000_000) {
+  /**
+   * Starts at monotonic time `start` and wall time `wallStart` (both ms);
+   * `seed` starts the sequence {@linkcode ManualClock.random} returns.
+   */
+  constructor(start = 0, wallStart = 1_700_000_000_000, seed = 1) {
     this.#now = start;
     this.#wallOffset = wallStart - start;
+    this.#randomState = seed >>> 0;
+  }
+
+  /**
+   * A repeatable number in [0, 1): the same seed gives the same sequence, so
+   * jittered retry delays are the same on every run of a test.
+   */
+  random(): number {
+    // mulberry32: a small, well-mixed 32-bit generator.
+    let t = (this.#randomState = (this.#randomState + 0x6d2b79f5) >>> 0);
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
 
   /** The current monotonic time. */

@@ -18,6 +18,8 @@ export interface HandleOwner {
   cancelTask(handle: TaskHandle<unknown>): boolean;
   /** Reports an error thrown by an `onDone` callback. */
   reportCallbackError(error: unknown, hook: string): void;
+  /** Someone waits for an unfinished task (the queue warns if it is not started). */
+  awaited?(): void;
 }
 
 /** The fixed fields of a handle. */
@@ -312,6 +314,7 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
   /** Waits for the task and returns its {@linkcode TaskResult}; never rejects. */
   wait(): Promise<TaskResult<T>> {
     if (this._result !== undefined) return Promise.resolve(this._result);
+    this._owner?.awaited?.();
     return new Promise((resolve) => (this.#listeners().waiters ??= []).push(resolve as Waiter));
   }
 
@@ -392,6 +395,7 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
       });
       listeners.deferred = { promise, resolve, reject };
       if (this._result !== undefined) settleDeferred(listeners.deferred, this._result);
+      else this._owner?.awaited?.();
     }
     return listeners.deferred.promise;
   }

@@ -40,12 +40,18 @@ export interface TaskOptions {
   timeout?: number | null;
   /** Extra attempts after the first. Default 0. */
   retries?: number;
-  /** Delay before the first retry, in ms. Default 0. */
+  /** Delay before the first retry, in ms; the task gives its worker back meanwhile. Default 0. */
   retryDelay?: number;
   /** Multiplier applied to the delay after each retry. Default 1. */
   backoff?: number;
   /** Upper bound of any one retry delay, in ms. Default: no bound. */
   maxRetryDelay?: number;
+  /**
+   * Spreads each retry delay by up to this share of it, either way (0.2: a
+   * 1,000 ms delay becomes 800–1,200 ms), so tasks that failed together do
+   * not retry together. A fraction in [0, 1]. Default 0.
+   */
+  retryJitter?: number;
   /** Start this many ms after submit. */
   delay?: number | null;
   /** Start at this epoch time (ms or a `Date`); a past time means now. */
@@ -75,6 +81,7 @@ export interface ResolvedTaskOptions {
   readonly retryDelay: number;
   readonly backoff: number;
   readonly maxRetryDelay: number;
+  readonly retryJitter: number;
   readonly delay: number | undefined;
   readonly runAt: number | undefined;
   readonly name: string | undefined;
@@ -95,6 +102,7 @@ export const TASK_OPTION_NAMES: ReadonlySet<string> = new Set([
   "retryDelay",
   "backoff",
   "maxRetryDelay",
+  "retryJitter",
   "delay",
   "runAt",
   "name",
@@ -118,6 +126,7 @@ export const DEFAULT_TASK_OPTIONS: ResolvedTaskOptions = Object.freeze({
   retryDelay: 0,
   backoff: 1,
   maxRetryDelay: Infinity,
+  retryJitter: 0,
   delay: undefined,
   runAt: undefined,
   name: undefined,
@@ -172,6 +181,13 @@ function mergeTaskOptions(overrides: unknown, base: ResolvedTaskOptions): Resolv
   if (given.maxRetryDelay !== undefined) {
     o.maxRetryDelay = checkNonNegative(ACTION, "maxRetryDelay", given.maxRetryDelay, true);
   }
+  if (given.retryJitter !== undefined) {
+    const jitter = checkFinite(ACTION, "retryJitter", given.retryJitter);
+    if (jitter < 0 || jitter > 1) {
+      throw new RangeError(invalidMessage(ACTION, "retryJitter", "a fraction in [0, 1]", jitter));
+    }
+    o.retryJitter = jitter;
+  }
   if (given.delay !== undefined) {
     o.delay = given.delay == null ? undefined : checkNonNegative(ACTION, "delay", given.delay);
   }
@@ -190,6 +206,11 @@ function mergeTaskOptions(overrides: unknown, base: ResolvedTaskOptions): Resolv
   if (given.bind !== undefined) o.bind = checkBoolean(ACTION, "bind", given.bind);
   if (given.transfer !== undefined) {
     o.transfer = checkArray(ACTION, "transfer", given.transfer) as Transferable[];
+  }
+  if (o.transfer !== undefined && o.transfer.length > 0 && o.retries > 0) {
+    throw new RangeError(
+      `Cannot submit task as 'transfer' and 'retries' are mutually exclusive (a transferred object leaves this thread with the first attempt, so a retry could not send it again; pass a copy instead): current values are ${o.transfer.length} object(s) and ${o.retries}`,
+    );
   }
   if (o.delay !== undefined && o.runAt !== undefined) {
     throw new RangeError(
@@ -214,8 +235,21 @@ function checkRunAt(value: unknown): number | undefined {
   return checkFinite(ACTION, "runAt", value);
 }
 
-/** The delay before retry number `retry` (1 for the first retry). */
-export function retryDelayFor(options: ResolvedTaskOptions, retry: number): number {
-  const delay = options.retryDelay * options.backoff ** (retry - 1);
-  return Math.min(delay, options.maxRetryDelay);
+/**
+ * The delay before retry number `retry` (1 for the first retry): the
+ * back-off capped by `maxRetryDelay`, then spread by `retryJitter` with
+ * `random` (a number in [0, 1)).
+ */
+export function retryDelayFor(
+  options: ResolvedTaskOptions,
+  retry: number,
+  random: () => number = Math.random,
+): number {
+  const delay = Math.min(
+    options.retryDelay * options.backoff ** (retry - 1),
+    options.maxRetryDelay,
+  );
+  const jitter = options.retryJitter;
+  if (jitter === 0) return delay;
+  return Math.min(delay * (1 + jitter * (2 * random() - 1)), options.maxRetryDelay);
 }

@@ -34,7 +34,14 @@ import { Attempt, QueuedTask } from "./queued_task.ts";
 import { RateGate } from "./rate_gate.ts";
 import { ReadyQueue } from "./ready_queue.ts";
 import { releaseResource, trackResource } from "./resources.ts";
-import { type RunSummary, summaryAdopting, type TaskResult, type TaskStatus } from "./result.ts";
+import {
+  type CancelReason,
+  type RunInterruption,
+  type RunSummary,
+  summaryAdopting,
+  type TaskResult,
+  type TaskStatus,
+} from "./result.ts";
 import { sourceName } from "./task_reference.ts";
 import { TimerHeap } from "./timer_heap.ts";
 import { checkBoolean, checkKnownNames, checkOptionsObject } from "./validate.ts";
@@ -47,6 +54,17 @@ let liveQueues: Set<QueueEngine> | undefined;
 /** Makes every queue list itself in `registry` from `start()` until its workers stop. */
 export function listLiveQueuesIn(registry: Set<QueueEngine>): void {
   liveQueues = registry;
+}
+
+/** The signal the `run(main)` runner is shutting down on: no queue admits tasks meanwhile. */
+let shuttingDownOn: string | undefined;
+
+/**
+ * Closes every queue of this process to new work (`ClosedError: queue is
+ * shutting down (SIGTERM)`), or reopens them with `undefined`.
+ */
+export function refuseSubmissions(signal: string | undefined): void {
+  shuttingDownOn = signal;
 }
 
 /** Where a task is in the engine. */
@@ -101,6 +119,8 @@ export class QueueEngine {
   readonly #executor: Executor;
   readonly #clock: Clock;
   readonly #gate: RateGate | undefined;
+  /** Where retry jitter comes from: the clock's `random()` when it has one. */
+  readonly #random: () => number;
   #failPolicy: FailPolicy;
 
   #ready = new ReadyQueue<QueuedTask>();
@@ -147,7 +167,13 @@ export class QueueEngine {
   #interruptRun: (() => void) | undefined = undefined;
   // The run in progress was ended by the runner's signal (it spares mustComplete tasks).
   #interrupted = false;
+  // Why the last abort happened (a task the abort finds later is cancelled for it).
+  #haltReason: CancelReason = "shutdown";
+  // What cut the run in progress short, for its summary.
+  #runInterruption: RunInterruption | null = null;
   #closing: Promise<void> | undefined = undefined;
+  // The one-time warning about awaiting a task of a queue that is not started.
+  #notStartedWarning: "none" | "armed" | "given" = "none";
   #signalToken: number | undefined = undefined;
   #onSignalAbort: (() => void) | undefined = undefined;
 
@@ -159,7 +185,8 @@ export class QueueEngine {
   ) {
     this.#options = resolveQueueOptions(options, extraOptionNames);
     this.#executor = executor;
-    this.#clock = this.#options.clock;
+    const clock = this.#clock = this.#options.clock;
+    this.#random = clock.random === undefined ? Math.random : () => clock.random!();
     this.#failPolicy = this.#options.failPolicy;
     this.#gate = this.#options.rate === undefined
       ? undefined
@@ -259,6 +286,9 @@ export class QueueEngine {
 
   /** Throws when `count` new tasks may not be admitted now. */
   #admit(count: number): void {
+    if (shuttingDownOn !== undefined) {
+      throw new ClosedError(`queue is shutting down (${shuttingDownOn})`);
+    }
     if (this.#phase !== Phase.Open) {
       throw new ClosedError("queue is not accepting tasks");
     }
@@ -266,6 +296,8 @@ export class QueueEngine {
     if (size > 0 && this.#outstanding + count > size) {
       throw new QueueFullError(`queue is full (${this.#outstanding} tasks outstanding)`);
     }
+    // Not the user's start(): a finite run() still lets idle Deno workers go.
+    if (!this.#started && this.#options.autoStart) this.start(false);
   }
 
   #enqueue(source: TaskSource, args: readonly unknown[], options: ResolvedTaskOptions): QueuedTask {
@@ -340,14 +372,7 @@ export class QueueEngine {
       if (task === undefined) break;
       if (task.place !== Place.Ready) continue; // finished while queued
       if (this.#halted() && !task.mustComplete) {
-        this.#finish(
-          task,
-          "cancelled",
-          undefined,
-          undefined,
-          "cancelled",
-          "cancelled during shutdown",
-        );
+        this.#cancel(task, this.#haltReason, "cancelled during shutdown");
         continue;
       }
       task.place = Place.Active;
@@ -560,18 +585,27 @@ export class QueueEngine {
         this.#callHook("onRetry", this.#options.onRetry, task, error);
         if (task.place !== Place.Active || task.attempt !== attempt) return;
       }
-      const delay = retryDelayFor(options, task._attempts);
-      if (delay > 0) {
-        task.timer = this.#clock.setTimer(() => {
-          task.timer = undefined;
-          if (task.place === Place.Active) this.#beginAttempt(task);
-        }, delay);
-      } else {
-        this.#beginAttempt(task);
-      }
+      const delay = retryDelayFor(options, task._attempts, this.#random);
+      if (delay > 0) this.#scheduleRetry(task, delay);
+      else this.#beginAttempt(task);
       return;
     }
     this.#finish(task, "failed", undefined, error, endedBy, messageOf(error), attempt.worker);
+  }
+
+  /**
+   * A retry waits like a delayed task, not in its slot: the slot goes to the
+   * next ready task, and the retry comes due with its priority and its
+   * submission's place among equals.
+   */
+  #scheduleRetry(task: QueuedTask, delay: number): void {
+    this.#removeActive(task);
+    task.dueAt = this.#clock.now() + delay;
+    task.place = Place.Scheduled;
+    this.#scheduled.push(task);
+    this.#scheduledCount++;
+    if (this.#started) this.#armScheduler();
+    if (!this.#completing) this.#requestPump();
   }
 
   #retryAllowed(options: ResolvedTaskOptions, error: unknown): boolean {
@@ -597,6 +631,7 @@ export class QueueEngine {
     endedBy: EndedBy | null,
     message: string,
     worker: number | null = task.attempt?.worker ?? null,
+    cancelReason: CancelReason | null = null,
   ): void {
     if (task.place === Place.Done) return;
     if (task.timer !== undefined) {
@@ -615,7 +650,16 @@ export class QueueEngine {
     const finishedAt = this.#stepNow ?? this.#clock.now();
     // A task that never started has no last attempt to describe.
     if (task._attempts === 0) endedBy = null;
-    const result = task.resultOf(status, value, exception, endedBy, message, worker, finishedAt);
+    const result = task.resultOf(
+      status,
+      value,
+      exception,
+      endedBy,
+      message,
+      worker,
+      finishedAt,
+      cancelReason,
+    );
     // Let the task body and arguments be collected: a finished task keeps only its result.
     task.source = undefined;
     task.args = undefined;
@@ -628,7 +672,7 @@ export class QueueEngine {
     this.#outstanding--;
     if (this.#spaceWaiters.length > 0) this.#notify(this.#spaceWaiters);
     if (status === "failed" && this.#failPolicy === "failFirst" && !this.#halted()) {
-      this.#abort(false);
+      this.#abort(false, "failFirst");
     }
     if (this.#options.onComplete !== undefined) {
       this.#callHook("onComplete", this.#options.onComplete, result);
@@ -678,53 +722,53 @@ export class QueueEngine {
     switch (task.place) {
       case Place.Scheduled:
       case Place.Ready:
-        this.#finish(
-          task,
-          "cancelled",
-          undefined,
-          undefined,
-          "cancelled",
-          "cancelled before execution",
-        );
+        this.#cancel(task, "cancel");
         return true;
       case Place.Active:
-        this.#cancelActive(task);
+        this.#cancelActive(task, "cancel");
         return true;
       default:
         return false;
     }
   }
 
-  #cancelActive(task: QueuedTask): void {
+  #cancelActive(task: QueuedTask, reason: CancelReason): void {
     const attempt = task.attempt;
     if (attempt !== undefined && !attempt.settled) {
       attempt.settled = true;
       if (!attempt.hasBegun) this.#leftWindow();
       attempt.abort(new CancelledError("cancelled"));
     }
-    // Sent to a worker but never started there: it did not execute.
-    const message = task._attempts === 0 ? "cancelled before execution" : "cancelled";
-    this.#finish(task, "cancelled", undefined, undefined, "cancelled", message);
+    this.#cancel(task, reason);
+  }
+
+  /**
+   * Records a cancellation. A task that never ran (or was sent to a worker
+   * but never started there) was "cancelled before execution".
+   */
+  #cancel(task: QueuedTask, reason: CancelReason, message?: string): void {
+    message ??= task._attempts === 0 ? "cancelled before execution" : "cancelled";
+    this.#finish(task, "cancelled", undefined, undefined, "cancelled", message, undefined, reason);
   }
 
   /**
    * Halts the queue and cancels what is not spared: with `kill`, everything;
-   * otherwise everything but `mustComplete` tasks.
+   * otherwise everything but `mustComplete` tasks. `reason` goes on each
+   * cancelled result, and on the summary of the run it cuts short.
    */
-  #abort(kill: boolean): void {
+  #abort(kill: boolean, reason: CancelReason): void {
     this.#halt();
+    this.#haltReason = reason;
+    if (this.#running && this.#runInterruption === null && reason !== "shutdown") {
+      this.#runInterruption = reason as RunInterruption;
+    }
     const spared = (task: QueuedTask) => task.place !== Place.Done && !kill && task.mustComplete;
-    const before = "cancelled before execution";
-    for (const task of this.#scheduled.removeWhere(spared)) {
-      this.#finish(task, "cancelled", undefined, undefined, "cancelled", before);
-    }
-    for (const task of this.#ready.removeWhere(spared)) {
-      this.#finish(task, "cancelled", undefined, undefined, "cancelled", before);
-    }
+    for (const task of this.#scheduled.removeWhere(spared)) this.#cancel(task, reason);
+    for (const task of this.#ready.removeWhere(spared)) this.#cancel(task, reason);
     const active: QueuedTask[] = [];
     for (let task = this.#activeHead; task !== undefined; task = task.nextActive) active.push(task);
     for (const task of active) {
-      if (kill || !task.mustComplete) this.#cancelActive(task);
+      if (kill || !task.mustComplete) this.#cancelActive(task, reason);
     }
   }
 
@@ -763,6 +807,7 @@ export class QueueEngine {
     if (failPolicy !== undefined) this.#failPolicy = failPolicy;
     this.#running = true;
     let timedOut = false;
+    this.#runInterruption = null;
     let summary: RunSummary<unknown>;
     try {
       this.start(false);
@@ -771,7 +816,8 @@ export class QueueEngine {
       if (!finished) {
         timedOut = true;
         // A signal (the runner) counts as a timeout that spares mustComplete tasks.
-        this.#abort(!this.#interrupted && this.#options.onTimeout === "cancel");
+        const kill = !this.#interrupted && this.#options.onTimeout === "cancel";
+        this.#abort(kill, this.#interrupted ? "signal" : "timeout");
         await this.#waitIdle();
       }
       if ((finite || timedOut) && !this.closed) this.#stopWorkers();
@@ -783,7 +829,8 @@ export class QueueEngine {
       this.#resume();
       this.#running = false;
       this.#failPolicy = savedPolicy;
-      summary = summaryAdopting(window, { runStart, timedOut, now });
+      const interrupted = this.#runInterruption;
+      summary = summaryAdopting(window, { runStart, timedOut, now, interrupted });
     }
     if (strict) summary.raiseForErrors();
     return summary;
@@ -862,7 +909,7 @@ export class QueueEngine {
     }
     this.#phase = this.#halted() ? Phase.Cancelling : Phase.Draining;
     if (force) {
-      this.#abort(true);
+      this.#abort(true, "shutdown");
     } else {
       if (this.#outstanding > 0 && !this.#started) this.start(false);
       await this.#waitIdle();
@@ -892,7 +939,7 @@ export class QueueEngine {
       this.#interrupted = true;
       this.#interruptRun();
     } else {
-      this.#abort(false);
+      this.#abort(false, "signal");
     }
   }
 
@@ -915,7 +962,7 @@ export class QueueEngine {
         "cannot reset while workers are running — call shutdown() first",
       );
     }
-    this.#abort(true);
+    this.#abort(true, "shutdown");
     this.#results = [];
     this.#detachedResults = 0;
     this.#outstanding = 0;
@@ -952,7 +999,7 @@ export class QueueEngine {
 
   // ----------------------------------------------------------- inspection
 
-  /** Tasks holding a worker (running, or sleeping for the rate gate or a retry). */
+  /** Tasks holding a worker (running, or held by the rate gate); a task waiting for its retry is pending. */
   get activeCount(): number {
     return this.#activeCount - this.#notBegun;
   }
@@ -1010,6 +1057,30 @@ export class QueueEngine {
     } catch (again) {
       console.error(`osiiso: onHookError raised while reporting a ${hook} error`, again);
     }
+  }
+
+  /**
+   * Called by a handle when someone starts waiting for its unfinished task.
+   * A queue that is not started would leave that wait pending forever (Deno
+   * ends the program with "Top-level await promise never resolved", Bun
+   * hangs), so once per queue, if it is still not started after the current
+   * task of the event loop (a `start()` right after the await is fine), it
+   * warns on the console.
+   */
+  awaited(): void {
+    if (this.#started || this.#notStartedWarning !== "none") return;
+    this.#notStartedWarning = "armed";
+    setTimeout(() => {
+      if (this.#started || this.#phase === Phase.Closed || this.#outstanding === 0) {
+        this.#notStartedWarning = "none";
+        return;
+      }
+      this.#notStartedWarning = "given";
+      console.warn(
+        "osiiso: a task is awaited on a queue that is not started, so it will not run: " +
+          "call start(), run() or join() on the queue, or create it with autoStart: true",
+      );
+    }, 0);
   }
 
   /** Called by handles for `onDone` errors. */

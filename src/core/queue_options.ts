@@ -68,6 +68,13 @@ export interface QueueOptions {
   signal?: AbortSignal;
   /** Time source; tests pass a `ManualClock`. */
   clock?: Clock;
+  /**
+   * Start the queue at its first submission (and at the first one after a
+   * finished `run()`), so that awaiting handles alone runs the work:
+   * `await Promise.all(items.map((i) => q.submit(f, [i])))`. Default `false`:
+   * tasks wait for `start()`, `run()`, `join()` or `shutdown()`.
+   */
+  autoStart?: boolean;
 }
 
 /** Queue options after checks and defaults. */
@@ -86,6 +93,7 @@ export interface ResolvedQueueOptions {
   readonly onHookError: (error: unknown, hook: HookName) => void;
   readonly signal: AbortSignal | undefined;
   readonly clock: Clock;
+  readonly autoStart: boolean;
 }
 
 /** The names every queue accepts. */
@@ -104,6 +112,7 @@ export const QUEUE_OPTION_NAMES: readonly string[] = [
   "onHookError",
   "signal",
   "clock",
+  "autoStart",
 ];
 
 const ACTION = "create queue";
@@ -162,6 +171,9 @@ export function resolveQueueOptions(
     onHookError: hook("onHookError") ?? defaultHookError,
     signal: signal as AbortSignal | undefined,
     clock: clock as Clock,
+    autoStart: given.autoStart === undefined
+      ? false
+      : checkBoolean(ACTION, "autoStart", given.autoStart),
   };
 }
 

@@ -21,13 +21,45 @@ export type BoundTaskFunction<A extends unknown[], R> =
 /** `TaskOptions` with `bind: true`. */
 export type BindOptions = TaskOptions & { bind: true };
 
+/**
+ * What the type checker says when `bind: true` is given for a task whose
+ * first parameter is not a {@linkcode TaskContext}.
+ */
+export type BindNeedsContext =
+  "bind: true passes a TaskContext first, but this task's first parameter is not one";
+
+/**
+ * What the type checker asks for as `args` when a task that takes a
+ * {@linkcode TaskContext} first is submitted without `bind: true`.
+ */
+export type ContextNeedsBind =
+  "this task takes a TaskContext first: pass { bind: true } in its options";
+
+/**
+ * The `args` of a task submitted without `bind: true`: its parameters, or
+ * {@linkcode ContextNeedsBind} when the first of them is a `TaskContext`.
+ */
+export type UnboundArgs<A extends unknown[]> = A extends [TaskContext, ...unknown[]]
+  ? [ContextNeedsBind]
+  : A;
+
+/**
+ * The options of a task submitted without `bind: true`: `O` with no names
+ * outside `TaskOptions` (a record of any names is checked when submitted);
+ * `bind: true` there is {@linkcode BindNeedsContext} (the task's first
+ * parameter would receive the context).
+ */
+export type UnboundOptions<O> = O extends { bind: true } ? { bind?: false | BindNeedsContext }
+  : string extends keyof O ? O
+  : O & { [K in Exclude<keyof O, keyof TaskOptions>]: never };
+
 /** Counters of a queue at one moment. */
 export interface QueueStats {
-  /** Queued and scheduled tasks. */
+  /** Queued and scheduled tasks (waiting retries included). */
   readonly pending: number;
-  /** Tasks holding a worker: running, or sleeping for the rate gate or a retry. */
+  /** Tasks holding a worker: running, or held by the rate gate (a task waiting for its retry is pending). */
   readonly active: number;
-  /** Tasks waiting for their `delay` / `runAt`. */
+  /** Tasks waiting for their `delay` / `runAt`, or for a retry. */
   readonly scheduled: number;
   /** Results recorded since the last `reset()` / `clearResults()`. */
   readonly completed: number;

@@ -19,7 +19,7 @@ import {
 } from "./handle.ts";
 import { DEFAULT_TASK_OPTIONS, type ResolvedTaskOptions } from "./options.ts";
 import type { Place, QueueEngine } from "./queue.ts";
-import { TaskResult, type TaskResultInit, type TaskStatus } from "./result.ts";
+import { type CancelReason, TaskResult, type TaskResultInit, type TaskStatus } from "./result.ts";
 
 type Writable<T> = { -readonly [K in keyof T]-?: T[K] };
 
@@ -61,6 +61,7 @@ const resultScratch: Writable<TaskResultInit<unknown>> = {
   metadata: undefined,
   worker: null,
   endedBy: null,
+  cancelReason: null,
 };
 
 /** The engine's record of a task: the handle users see plus what only the engine reads. */
@@ -74,6 +75,8 @@ export class QueuedTask extends TaskHandle<unknown> {
   startedAt: number | null = null;
   attempt: Attempt | undefined = undefined;
   timer: Timer | undefined = undefined;
+  /** When a scheduled task comes due (the scheduler's heap key): its start, or its next retry. */
+  dueAt: number;
   // Links of the engine's active list (cheaper than a Set on the hot path).
   prevActive: QueuedTask | undefined = undefined;
   nextActive: QueuedTask | undefined = undefined;
@@ -99,6 +102,7 @@ export class QueuedTask extends TaskHandle<unknown> {
     this.source = source;
     this.args = args;
     this._owner = owner;
+    this.dueAt = scheduledFor ?? 0;
   }
 
   /** The options the task was submitted with. */
@@ -111,11 +115,6 @@ export class QueuedTask extends TaskHandle<unknown> {
     return this._id as number;
   }
 
-  /** When a scheduled task comes due (the scheduler's heap key). */
-  get dueAt(): number {
-    return this.scheduledFor ?? 0;
-  }
-
   /** The task's result, finished at `finishedAt` with this outcome. */
   resultOf(
     status: TaskStatus,
@@ -125,6 +124,7 @@ export class QueuedTask extends TaskHandle<unknown> {
     message: string,
     worker: number | null,
     finishedAt: number,
+    cancelReason: CancelReason | null,
   ): TaskResult<unknown> {
     const startedAt = this.startedAt;
     const init = resultScratch;
@@ -147,6 +147,7 @@ export class QueuedTask extends TaskHandle<unknown> {
     init.metadata = this.metadata;
     init.worker = worker;
     init.endedBy = endedBy;
+    init.cancelReason = cancelReason;
     const result = new TaskResult<unknown>(init);
     init.value = init.exception = init.metadata = undefined;
     return result;

@@ -10,10 +10,23 @@
 
 import { isError, safeString } from "./_util.ts";
 import { ExecutionError } from "./errors.ts";
+import { checkInteger, checkKnownNames, checkOptionsObject } from "./validate.ts";
 import type { EndedBy } from "./executor.ts";
 
 /** How a task finished. */
 export type TaskStatus = "succeeded" | "failed" | "cancelled";
+
+/**
+ * Why a task was cancelled: `"cancel"` (its handle's or group's `cancel()`),
+ * `"timeout"` (its run's timeout), `"signal"` (SIGINT/SIGTERM under
+ * `run(main)`), `"failFirst"` (another task failed under
+ * `failPolicy: "failFirst"`), `"shutdown"` (a forced shutdown, `cancel()`,
+ * `reset()` or the queue's `signal`).
+ */
+export type CancelReason = "cancel" | "timeout" | "signal" | "failFirst" | "shutdown";
+
+/** What cut a run short: its timeout, a signal under `run(main)`, or a fail-first failure. */
+export type RunInterruption = "timeout" | "signal" | "failFirst";
 
 /**
  * The fields of a new {@linkcode TaskResult}. Only `taskId`, `name` and
@@ -61,6 +74,8 @@ export interface TaskResultInit<T = unknown> {
    * `"threw"` for a failed one, `"cancelled"` for a cancelled one.
    */
   endedBy?: EndedBy | null;
+  /** Why a cancelled task was cancelled; `null` for any other. Default `null`. */
+  cancelReason?: CancelReason | null;
 }
 
 /**
@@ -125,6 +140,8 @@ export interface TaskResultJSON<T = unknown> {
   worker: number | null;
   /** See {@linkcode TaskResult.endedBy}. */
   endedBy: EndedBy | null;
+  /** See {@linkcode TaskResult.cancelReason}. */
+  cancelReason: CancelReason | null;
 }
 
 /**
@@ -195,6 +212,12 @@ export class TaskResult<T = unknown> {
   declare readonly worker: number | null;
   /** How the last attempt ended, or `null` when unknown. */
   declare readonly endedBy: EndedBy | null;
+  /**
+   * Why the task was cancelled (see {@linkcode CancelReason}); `null` unless
+   * `status` is `"cancelled"`. `message` stays `"cancelled"` or
+   * `"cancelled before execution"`; this field says what did it.
+   */
+  declare readonly cancelReason: CancelReason | null;
 
   /**
    * Creates a frozen result.
@@ -223,6 +246,7 @@ export class TaskResult<T = unknown> {
     this.worker = init.worker ?? null;
     // An explicit `null` means "unknown" and is kept; only a missing value is derived.
     this.endedBy = init.endedBy === undefined ? endedByStatus(init.status) : init.endedBy;
+    this.cancelReason = init.status === "cancelled" ? init.cancelReason ?? null : null;
     Object.freeze(this);
   }
 
@@ -284,6 +308,8 @@ export interface RunSummaryInit<T = unknown> {
   results: Iterable<TaskResult<T>>;
   /** Whether the run was cut short by its timeout. Default `false`. */
   timedOut?: boolean;
+  /** What cut the run short, if anything. Default `null`. */
+  interrupted?: RunInterruption | null;
   /** The run's length in milliseconds. Default `0`. */
   duration?: number;
 }
@@ -315,8 +341,33 @@ export interface FromResultsOptions {
   runStart: number;
   /** Whether the run was cut short by its timeout. Default `false`. */
   timedOut?: boolean;
+  /** What cut the run short, if anything. Default `null`. */
+  interrupted?: RunInterruption | null;
   /** The time to measure the duration to. Default: the system clock's now. */
   now?: number;
+}
+
+/** Options of {@linkcode RunSummary.format} and {@linkcode RunSummary.display}. */
+export interface FormatOptions {
+  /**
+   * How many failures to list; the rest are counted in one line
+   * (`… and 70 more failures`). A non-negative integer or `Infinity`.
+   * Default 20.
+   */
+  maxFailures?: number;
+}
+
+const FORMAT_OPTION_NAMES: ReadonlySet<string> = new Set(["maxFailures"]);
+const DEFAULT_MAX_FAILURES = 20;
+
+/** The checked `maxFailures` of format options. */
+function maxFailuresOf(action: string, options: FormatOptions | undefined): number {
+  if (options === undefined) return DEFAULT_MAX_FAILURES;
+  const given = checkOptionsObject(action, "options", options);
+  checkKnownNames("format", given, FORMAT_OPTION_NAMES);
+  const max = given.maxFailures;
+  if (max === undefined) return DEFAULT_MAX_FAILURES;
+  return max === Infinity ? max : checkInteger(action, "maxFailures", max, 0);
 }
 
 /** Options of {@linkcode RunSummary.raiseForErrors}. */
@@ -340,6 +391,8 @@ export interface RunSummaryJSON<T = unknown> {
   cancelled: number;
   /** See {@linkcode RunSummary.timedOut}. */
   timedOut: boolean;
+  /** See {@linkcode RunSummary.interrupted}. */
+  interrupted: RunInterruption | null;
   /** See {@linkcode RunSummary.duration}. */
   duration: number;
   /** See {@linkcode RunSummary.ok}. */
@@ -385,8 +438,17 @@ export class RunSummary<T = unknown> {
   readonly failed: number;
   /** How many results were cancelled. */
   readonly cancelled: number;
-  /** Whether the run was cut short by its timeout. */
+  /**
+   * Whether the run was cut short by its timeout, or by a signal under
+   * `run(main)` (which acts as a run timeout); `interrupted` tells them apart.
+   */
   readonly timedOut: boolean;
+  /**
+   * What cut the run short: `"timeout"` (its run timeout), `"signal"`
+   * (SIGINT/SIGTERM under `run(main)`), `"failFirst"` (a failure under
+   * `failPolicy: "failFirst"`), or `null` when it ran to its end.
+   */
+  readonly interrupted: RunInterruption | null;
   /** The run's length in milliseconds. */
   readonly duration: number;
   /** Every result the summary covers (a copy, typed read-only). */
@@ -418,6 +480,7 @@ export class RunSummary<T = unknown> {
     this.failed = failed;
     this.cancelled = cancelled;
     this.timedOut = init.timedOut ?? false;
+    this.interrupted = init.interrupted ?? null;
     this.duration = init.duration ?? 0;
     this.results = results;
     Object.freeze(this);
@@ -447,6 +510,7 @@ export class RunSummary<T = unknown> {
     return new RunSummary<T>({
       results,
       timedOut: options.timedOut ?? false,
+      interrupted: options.interrupted ?? null,
       duration: now - options.runStart,
     });
   }
@@ -596,23 +660,36 @@ export class RunSummary<T = unknown> {
 
   /**
    * Renders the human-readable report that {@linkcode RunSummary.display}
-   * prints: the status (`TIMED OUT`, `PASSED` or `COMPLETED WITH ERRORS`),
-   * the counts, the duration in seconds, and each failure with its attempt
-   * count (when more than one) and message.
+   * prints: the status (`INTERRUPTED`, `TIMED OUT`, `PASSED` or
+   * `COMPLETED WITH ERRORS`), the counts (cancellations by
+   * {@linkcode TaskResult.cancelReason}), what ended the run early, the
+   * duration in seconds, and the first `maxFailures` failures (default 20)
+   * with their attempt counts (when more than one) and messages; the rest are
+   * counted in one line.
+   *
+   * @param options `maxFailures`: how many failures to list.
    *
    * @example
    * ```ts
    * import { RunSummary, TaskResult } from "@osiiso/osiiso";
    *
-   * const summary = new RunSummary({
-   *   results: [new TaskResult({ taskId: "a", name: "job", status: "succeeded" })],
-   *   duration: 1234,
-   * });
-   * console.log(summary.format().includes("Duration    : 1.234s")); // true
+   * const failures = Array.from({ length: 75 }, (_, i) =>
+   *   new TaskResult({ taskId: `t${i}`, name: "fetch", status: "failed", message: "503" }));
+   * const summary = new RunSummary({ results: failures, duration: 1234 });
+   * const report = summary.format({ maxFailures: 5 });
+   * console.log(report.includes("Duration    : 1.234s")); // true
+   * console.log(report.includes("… and 70 more failures")); // true
    * ```
    */
-  format(): string {
-    const status = this.timedOut ? "TIMED OUT" : this.ok ? "PASSED" : "COMPLETED WITH ERRORS";
+  format(options?: FormatOptions): string {
+    const maxFailures = maxFailuresOf("format summary", options);
+    const status = this.interrupted === "signal"
+      ? "INTERRUPTED"
+      : this.timedOut
+      ? "TIMED OUT"
+      : this.ok
+      ? "PASSED"
+      : "COMPLETED WITH ERRORS";
     const lines = [
       BAR,
       `  Run Summary: ${status}`,
@@ -620,34 +697,50 @@ export class RunSummary<T = unknown> {
       `  Total tasks : ${this.totalSubmitted}`,
       `  Succeeded   : ${this.succeeded}`,
       `  Failed      : ${this.failed}`,
-      `  Cancelled   : ${this.cancelled}`,
-      `  Duration    : ${(this.duration / 1000).toFixed(3)}s`,
+      `  Cancelled   : ${this.cancelled}${this.#cancelReasons()}`,
     ];
+    if (this.interrupted !== null) lines.push(`  Ended early : ${this.interrupted}`);
+    lines.push(`  Duration    : ${(this.duration / 1000).toFixed(3)}s`);
     const errors = this.errors;
     if (errors.length > 0) {
       lines.push(BAR, "  Failures:");
-      for (const result of errors) {
+      for (const result of errors.slice(0, maxFailures)) {
         const attempts = result.attempts > 1 ? ` (${result.attempts} attempts)` : "";
         lines.push(`    - ${result.name}${attempts}`);
         if (result.message) lines.push(`      ${result.message}`);
       }
+      const rest = errors.length - maxFailures;
+      if (rest > 0) lines.push(`    … and ${rest} more failure${rest === 1 ? "" : "s"}`);
     }
     lines.push(BAR);
     return lines.join("\n");
   }
 
+  /** The cancellations counted by reason: ` (2 signal, 1 cancel)`, or `""`. */
+  #cancelReasons(): string {
+    const counts = new Map<string, number>();
+    for (const result of this.results) {
+      const reason = result.cancelReason;
+      if (reason !== null) counts.set(reason, (counts.get(reason) ?? 0) + 1);
+    }
+    if (counts.size === 0) return "";
+    return ` (${[...counts].map(([reason, count]) => `${count} ${reason}`).join(", ")})`;
+  }
+
   /**
    * Prints {@linkcode RunSummary.format}'s report with `console.log`.
+   *
+   * @param options `maxFailures`: how many failures to list (default 20).
    *
    * @example
    * ```ts
    * import { RunSummary } from "@osiiso/osiiso";
    *
-   * new RunSummary({ results: [] }).display(); // prints "Run Summary: PASSED" between bars
+   * new RunSummary({ results: [] }).display({ maxFailures: 10 }); // prints "Run Summary: PASSED" between bars
    * ```
    */
-  display(): void {
-    console.log(this.format());
+  display(options?: FormatOptions): void {
+    console.log(this.format(options));
   }
 
   /**
@@ -671,6 +764,7 @@ export class RunSummary<T = unknown> {
       failed: this.failed,
       cancelled: this.cancelled,
       timedOut: this.timedOut,
+      interrupted: this.interrupted,
       duration: this.duration,
       ok: this.ok,
       results: this.results.map((result) => result.toJSON()),

@@ -18,6 +18,8 @@ import type {
   GroupEntry,
   QueueStats,
   Task,
+  UnboundArgs,
+  UnboundOptions,
 } from "./queue_types.ts";
 import type { RunSummary, TaskResult } from "./result.ts";
 import { argListsOf, bindTask, isIterable, iterableToArray } from "./submission.ts";
@@ -74,13 +76,16 @@ export abstract class TaskQueue {
   /** Submits `task(context)` with `bind: true` (the task takes only its context). */
   submit<R>(task: BoundTaskFunction<[], R>, options: BindOptions): TaskHandle<Awaited<R>>;
   /** Submits `task(...args)`. */
-  submit<A extends unknown[], R>(
+  submit<A extends unknown[], R, const O extends TaskOptions = TaskOptions>(
     task: Task<A, R>,
-    args?: A,
-    options?: TaskOptions,
+    args?: UnboundArgs<A>,
+    options?: UnboundOptions<O>,
   ): TaskHandle<Awaited<R>>;
   /** Submits `task()` with options. */
-  submit<R>(task: Task<[], R>, options: TaskOptions): TaskHandle<Awaited<R>>;
+  submit<R, const O extends TaskOptions = TaskOptions>(
+    task: Task<[], R>,
+    options: UnboundOptions<O>,
+  ): TaskHandle<Awaited<R>>;
   submit(task: unknown, argsOrOptions?: unknown, maybeOptions?: unknown): TaskHandle<unknown> {
     let args: readonly unknown[];
     let options: unknown;
@@ -117,10 +122,10 @@ export abstract class TaskQueue {
     options: BindOptions,
   ): TaskHandle<Awaited<R>>[];
   /** Submits `task(item)` for each item. */
-  map<T, R>(
+  map<T, R, const O extends TaskOptions = TaskOptions>(
     task: Task<[T], R>,
     items: Iterable<T>,
-    options?: TaskOptions,
+    options?: UnboundOptions<O>,
   ): TaskHandle<Awaited<R>>[];
   map(task: unknown, items: Iterable<unknown>, options?: TaskOptions): TaskHandle<unknown>[] {
     const list = iterableToArray("map tasks", "items", items);
@@ -151,10 +156,10 @@ export abstract class TaskQueue {
     options: BindOptions,
   ): TaskHandle<Awaited<R>>[];
   /** Submits `task(...args)` for each argument list. */
-  starmap<A extends unknown[], R>(
+  starmap<A extends unknown[], R, const O extends TaskOptions = TaskOptions>(
     task: Task<A, R>,
     argLists: Iterable<A>,
-    options?: TaskOptions,
+    options?: UnboundOptions<O>,
   ): TaskHandle<Awaited<R>>[];
   starmap(
     task: unknown,
@@ -187,7 +192,11 @@ export abstract class TaskQueue {
     options: BindOptions,
   ): TaskGroup<Awaited<R>>;
   /** Submits a homogeneous group: `task(item)` for each item. */
-  group<T, R>(task: Task<[T], R>, items: Iterable<T>, options?: TaskOptions): TaskGroup<Awaited<R>>;
+  group<T, R, const O extends TaskOptions = TaskOptions>(
+    task: Task<[T], R>,
+    items: Iterable<T>,
+    options?: UnboundOptions<O>,
+  ): TaskGroup<Awaited<R>>;
   /** Submits a heterogeneous group: `[[task, ...args], …]`. */
   group(entries: Iterable<GroupEntry>, options?: TaskOptions): TaskGroup<unknown>;
   group(first: unknown, second?: unknown, third?: unknown): TaskGroup<unknown> {
@@ -234,7 +243,10 @@ export abstract class TaskQueue {
     options: BindOptions,
   ): BoundTask<A, R>;
   /** Binds `task` to this queue with options. */
-  task<A extends unknown[], R>(task: Task<A, R>, options?: TaskOptions): BoundTask<A, R>;
+  task<A extends unknown[], R, const O extends TaskOptions = TaskOptions>(
+    task: Task<A, R>,
+    options?: UnboundOptions<O>,
+  ): BoundTask<A, R>;
   task<A extends unknown[], R>(task: Task<A, R>, options?: TaskOptions): BoundTask<A, R> {
     this.#engine.validateSource(task, "bind task");
     return bindTask(this.#engine, task as TaskSource, resolveTaskOptions(options));
@@ -430,7 +442,7 @@ export abstract class TaskQueue {
     await this.shutdown();
   }
 
-  /** Tasks holding a worker (running, or sleeping for the rate gate or a retry). */
+  /** Tasks holding a worker (running, or held by the rate gate); a task waiting for its retry is pending. */
   get activeCount(): number {
     return this.#engine.activeCount;
   }

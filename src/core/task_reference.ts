@@ -119,7 +119,7 @@ export type TaskModule<M> = {
  * console.log(await handle); // 13
  * ```
  */
-export function taskModule<M = Record<string, (...args: never[]) => unknown>>(
+export function taskModule<M = Record<string, (...args: unknown[]) => unknown>>(
   url: URL | string,
 ): TaskModule<M> {
   const href = absoluteModuleUrl(url);

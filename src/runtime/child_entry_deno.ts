@@ -23,7 +23,7 @@
  */
 
 import { Console } from "node:console";
-import { TaskHost } from "./task_host.ts";
+import { denoExitCaller, TaskHost } from "./task_host.ts";
 import { decodeValue } from "./codec.ts";
 import { appendMessageFrame, FRAME_KEY_BYTES, FrameBuilder, FrameDecoder } from "./framing.ts";
 import { coalesceRuns, type MainMessage, type WorkerMessage } from "./protocol.ts";
@@ -97,7 +97,7 @@ function shutDown(): never {
 const host = new TaskHost({ post, exit: (code) => realExit(code) });
 
 Deno.exit = (code?: number): never => {
-  host.exiting(code ?? 0, "Deno.exit()");
+  host.exiting(code ?? 0, denoExitCaller());
   return realExit(code);
 };
 nodeProcess.exit = (code?: number): never => {

@@ -362,3 +362,13 @@ function describe(value: unknown): string {
   }
   return typeof value;
 }
+
+/**
+ * What a call to the wrapped `Deno.exit` came from: Node's `process.exit`
+ * ends in `Deno.exit` on Deno, and an `exit` imported from `node:process`
+ * (or the `process` object imported before the worker wrapped it) bypasses
+ * the wrapper of `process.exit`; its frames name `node:process`.
+ */
+export function denoExitCaller(): string {
+  return /\(node:process:/.test(new Error().stack ?? "") ? "process.exit()" : "Deno.exit()";
+}

@@ -13,7 +13,7 @@
  * @module
  */
 
-import { TaskHost } from "./task_host.ts";
+import { denoExitCaller, TaskHost } from "./task_host.ts";
 import type { MainMessage, WorkerMessage } from "./protocol.ts";
 
 /** What this script uses of a worker's global scope, typed here so no lib is needed. */
@@ -53,7 +53,7 @@ if (originalClose !== undefined) {
 }
 if (deno !== undefined && originalDenoExit !== undefined) {
   deno.exit = (code?: number): never => {
-    host.exiting(code ?? 0, "Deno.exit()");
+    host.exiting(code ?? 0, denoExitCaller());
     return originalDenoExit(code);
   };
 }

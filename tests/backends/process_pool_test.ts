@@ -254,17 +254,21 @@ describe("ProcessPool", () => {
   });
 
   for (
-    const [via, task] of [["the runtime's exit", tasks.exitWith], [
-      "process.exit()",
-      tasks.processExit,
-    ]] as const
+    const [via, task, called] of [
+      ["the runtime's exit", tasks.exitWith, isDeno ? "Deno.exit()" : "process.exit()"],
+      ["process.exit()", tasks.processExit, "process.exit()"],
+      ["the exit imported from node:process", tasks.processExitImported, "process.exit()"],
+    ] as const
   ) {
     it(`a task that ends its child (${via}) fails as worker-crashed; the next runs in a new child`, async () => {
       await withPool({ workers: 1 }, async (pool) => {
         const crash = request(task, [7]);
         const error = await rejection(runOn(pool, crash)) as WorkerCrashedError;
         assert.ok(error instanceof WorkerCrashedError, String(error));
-        assert.match(error.message, /^worker process died \(exit code 7\): the task called /);
+        assert.equal(
+          error.message,
+          `worker process died (exit code 7): the task called ${called}`,
+        );
         assert.equal(error.exitCode, 7);
         assert.equal(error.worker, crash.worker);
         const next = request(tasks.pid);

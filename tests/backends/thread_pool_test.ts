@@ -346,6 +346,12 @@ describe("ThreadPool", () => {
       message: /worker 0 exited: the task called process\.exit\(\) \(exit code 3\)/,
     },
     {
+      name: "the exit imported from node:process",
+      source: tasks.exitImported,
+      args: [5],
+      message: /worker 0 exited: the task called process\.exit\(\) \(exit code 5\)/,
+    },
+    {
       name: "Deno.exit()",
       source: tasks.exitDeno,
       args: [4],

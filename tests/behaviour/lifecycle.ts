@@ -159,26 +159,30 @@ export function lifecycleTests(b: BackendUnderTest): void {
       // On Deno a Web Worker cannot be unreferenced, so there the end of a finite
       // run lets the workers go (a program must be able to end); elsewhere idle
       // workers are unreferenced and stay.
+      // A queue started by autoStart counts as one nobody started: only start() keeps workers.
       const letsGo = b.name === "thread" && "Deno" in globalThis;
-      it(
-        letsGo
-          ? "a queue nobody started lets its idle workers go at the end of a finite run"
-          : "a queue nobody started keeps its idle workers across finite runs",
-        async () => {
-          await withQueue(() => b.make({ workers: 1 }), async (q) => {
-            const { tokens, live } = await workersPerRun(q, 2);
-            assert.equal(tokens[0].length, 1);
-            assert.equal(tokens[1].length, 1);
-            if (letsGo) {
-              assert.notEqual(tokens[1][0], tokens[0][0]);
-              assert.deepEqual(live, [0, 0]);
-            } else {
-              assert.equal(tokens[1][0], tokens[0][0]);
-              assert.deepEqual(live, [1, 1]);
-            }
-          });
-        },
-      );
+      for (const autoStart of [false, true]) {
+        const who = autoStart ? "a queue started only by autoStart" : "a queue nobody started";
+        it(
+          letsGo
+            ? `${who} lets its idle workers go at the end of a finite run`
+            : `${who} keeps its idle workers across finite runs`,
+          async () => {
+            await withQueue(() => b.make({ workers: 1, autoStart }), async (q) => {
+              const { tokens, live } = await workersPerRun(q, 2);
+              assert.equal(tokens[0].length, 1);
+              assert.equal(tokens[1].length, 1);
+              if (letsGo) {
+                assert.notEqual(tokens[1][0], tokens[0][0]);
+                assert.deepEqual(live, [0, 0]);
+              } else {
+                assert.equal(tokens[1][0], tokens[0][0]);
+                assert.deepEqual(live, [1, 1]);
+              }
+            });
+          },
+        );
+      }
     }
 
     it("join starts a queue that was never started", async () => {

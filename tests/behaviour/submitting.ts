@@ -7,7 +7,7 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { TaskGroup, TaskHandle, type TaskOptions } from "../../mod.ts";
+import { TaskGroup, TaskHandle, type TaskOptions, TaskSerializationError } from "../../mod.ts";
 import type { BackendUnderTest } from "./backend.ts";
 import { withQueue } from "../helpers/leaks.ts";
 import { sortedNumbers } from "../helpers/asserts.ts";
@@ -334,6 +334,49 @@ export function submittingTests(b: BackendUnderTest): void {
           name: "TypeError",
           message: "Unknown task option(s): nope",
         });
+      });
+    });
+  });
+
+  describe("what cannot reach a worker is refused at submit", () => {
+    it("a function that uses a variable from its surroundings (not on AsyncQueue)", async () => {
+      // An object, not a number: a transpiler may inline a numeric constant.
+      const settings = { factor: 3 };
+      const scale = (x: number) => x * settings.factor;
+      await withQueue(() => b.make(), async (q) => {
+        const submitAll = [
+          () => q.submit(scale, [2]),
+          () => q.map(scale, [1, 2]),
+          () => q.group([[t.double, 1], [scale, 2]]),
+          () => q.task(scale),
+        ];
+        for (const submit of submitAll) {
+          if (b.name === "async") {
+            submit();
+            continue;
+          }
+          assert.throws(submit, (error: unknown) =>
+            error instanceof TaskSerializationError &&
+            /^task 'scale' uses 'settings' from its surroundings;.*taskModule\(\)$/.test(
+              error.message,
+            ));
+        }
+        const expected = b.name === "async" ? 5 : 0;
+        assert.equal(q.pendingCount, expected, "a refused batch submits nothing");
+        await q.run();
+      });
+    });
+
+    it("transfer with retries, on every backend", async () => {
+      await withQueue(() => b.make(), async (q) => {
+        const buffer = new ArrayBuffer(8);
+        assert.throws(
+          () => q.submit(t.double, [1], { transfer: [buffer], retries: 1 }),
+          (error: unknown) =>
+            error instanceof RangeError &&
+            /'transfer' and 'retries' are mutually exclusive/.test(error.message),
+        );
+        assert.equal(q.pendingCount, 0);
       });
     });
   });

@@ -38,6 +38,7 @@ describe("task option defaults", () => {
       retryDelay: 0,
       backoff: 1,
       maxRetryDelay: Infinity,
+      retryJitter: 0,
       delay: undefined,
       runAt: undefined,
       name: undefined,
@@ -60,11 +61,25 @@ describe("task option defaults", () => {
 
   it("TASK_OPTION_NAMES lists exactly the resolved fields", () => {
     assert.deepEqual([...TASK_OPTION_NAMES].sort(), Object.keys(DEFAULT_TASK_OPTIONS).sort());
-    assert.equal(TASK_OPTION_NAMES.size, 16);
+    assert.equal(TASK_OPTION_NAMES.size, 17);
   });
 });
 
 describe("resolveTaskOptions", () => {
+  it("refuses transfer with retries: a transferred object cannot be sent again", () => {
+    const buffer = new ArrayBuffer(8);
+    assert.equal(resolveTaskOptions({ transfer: [buffer] }).transfer?.[0], buffer);
+    assert.throws(() => resolveTaskOptions({ transfer: [buffer], retries: 2 }), {
+      name: "RangeError",
+      message:
+        "Cannot submit task as 'transfer' and 'retries' are mutually exclusive (a transferred object leaves this thread with the first attempt, so a retry could not send it again; pass a copy instead): current values are 1 object(s) and 2",
+    });
+    // Also when a bound task's options and a call's overrides bring one each.
+    const bound = resolveTaskOptions({ transfer: [buffer] });
+    assert.throws(() => resolveTaskOptions({ retries: 1 }, bound), RangeError);
+    assert.equal(resolveTaskOptions({ transfer: [], retries: 1 }).retries, 1);
+  });
+
   it("returns the defaults themselves when there is nothing to merge (undefined and {})", () => {
     assert.equal(resolveTaskOptions(undefined), DEFAULT_TASK_OPTIONS);
     assert.equal(resolveTaskOptions({}), DEFAULT_TASK_OPTIONS);
@@ -90,7 +105,8 @@ describe("resolveTaskOptions", () => {
 
   it("stores every custom value", () => {
     const retryOn = (error: unknown): boolean => error instanceof TypeError;
-    const transfer = [new ArrayBuffer(8)];
+    // Empty: a transfer list with objects in it cannot go with retries (below).
+    const transfer: Transferable[] = [];
     const metadata = { user: "ada" };
     const options = resolveTaskOptions({
       priority: -2.5,
@@ -100,6 +116,7 @@ describe("resolveTaskOptions", () => {
       retryDelay: 10,
       backoff: 1.5,
       maxRetryDelay: 1_000,
+      retryJitter: 0.25,
       delay: 30,
       name: "fetch",
       groupId: "batch",
@@ -117,6 +134,7 @@ describe("resolveTaskOptions", () => {
       retryDelay: 10,
       backoff: 1.5,
       maxRetryDelay: 1_000,
+      retryJitter: 0.25,
       delay: 30,
       runAt: undefined,
       name: "fetch",
@@ -297,6 +315,9 @@ describe("resolveTaskOptions", () => {
         "a non-negative number: current value is -Infinity",
       ],
       ["maxRetryDelay", "1", TypeError, "a non-negative number: current value is '1'"],
+      ["retryJitter", -0.1, RangeError, "a fraction in [0, 1]: current value is -0.1"],
+      ["retryJitter", 1.5, RangeError, "a fraction in [0, 1]: current value is 1.5"],
+      ["retryJitter", "0.1", TypeError, "a finite number: current value is '0.1'"],
       ["delay", -1, RangeError, "a non-negative number: current value is -1"],
       ["delay", Infinity, RangeError, "a non-negative number: current value is Infinity"],
       ["delay", [], TypeError, "a non-negative number: current value is array(0)"],
@@ -380,5 +401,15 @@ describe("retryDelayFor", () => {
     );
     assert.deepEqual(delays({ retryDelay: 500, maxRetryDelay: 200 }, 2), [200, 200]);
     assert.deepEqual(delays({ retryDelay: 500, maxRetryDelay: 0 }, 2), [0, 0]);
+  });
+
+  it("spreads each delay by up to retryJitter of it, either way, still capped", () => {
+    const jittered = resolveTaskOptions({ retryDelay: 1_000, retryJitter: 0.2 });
+    assert.equal(retryDelayFor(jittered, 1, () => 0), 800);
+    assert.equal(retryDelayFor(jittered, 1, () => 0.5), 1_000);
+    assert.equal(retryDelayFor(jittered, 1, () => 0.75), 1_100);
+    const capped = resolveTaskOptions({ retryDelay: 1_000, retryJitter: 1, maxRetryDelay: 1_200 });
+    assert.equal(retryDelayFor(capped, 1, () => 0.99), 1_200);
+    assert.equal(retryDelayFor(capped, 1, () => 0), 0);
   });
 });

@@ -91,6 +91,7 @@ describe("resolveQueueOptions", () => {
       onHookError,
       signal: controller.signal,
       clock,
+      autoStart: true,
     });
     assert.deepEqual(resolved, {
       workers: 8,
@@ -107,6 +108,7 @@ describe("resolveQueueOptions", () => {
       onHookError,
       signal: controller.signal,
       clock,
+      autoStart: true,
     });
     assert.equal(resolved.clock, clock);
     assert.equal(resolved.signal, controller.signal);
@@ -219,6 +221,7 @@ describe("resolveQueueOptions", () => {
       ["signal", null, TypeError, "an AbortSignal: current value is null"],
       ["signal", new Map(), TypeError, "an AbortSignal: current value is a Map"],
       ["clock", {}, TypeError, "a Clock: current value is an object"],
+      ["autoStart", "yes", TypeError, "a boolean: current value is 'yes'"],
       ["clock", new HalfClock(), TypeError, "a Clock: current value is a HalfClock"],
       ["clock", Date, TypeError, "a Clock: current value is function Date"],
       ["clock", 5, TypeError, "a Clock: current value is 5"],
@@ -283,6 +286,7 @@ describe("resolveQueueOptions", () => {
 
     it("QUEUE_OPTION_NAMES lists every shared option", () => {
       assert.deepEqual([...QUEUE_OPTION_NAMES].sort(), [
+        "autoStart",
         "burst",
         "clock",
         "failPolicy",

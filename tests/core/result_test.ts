@@ -50,6 +50,7 @@ const FIELD_ORDER = [
   "metadata",
   "worker",
   "endedBy",
+  "cancelReason",
 ];
 
 describe("TaskResult", () => {
@@ -235,6 +236,7 @@ describe("TaskResult.toJSON", () => {
         metadata: { tag: "x" },
         worker: 3,
         endedBy: "returned",
+        cancelReason: null,
       } satisfies TaskResultJSON,
     );
   });
@@ -563,6 +565,72 @@ describe("RunSummary.format and display", () => {
     );
   });
 
+  it("lists maxFailures failures and counts the rest in one line", () => {
+    const failures = Array.from(
+      { length: 75 },
+      (_, i) => makeResult({ taskId: `${i}`, name: `job${i}`, status: "failed", message: "503" }),
+    );
+    const text = makeSummary(failures).format({ maxFailures: 5 });
+    assert.match(text, /^ {4}- job4$/m);
+    assert.doesNotMatch(text, /job5\b/);
+    assert.match(text, /^ {4}… and 70 more failures$/m);
+    assert.equal(text.split("\n").length, 9 + 2 + 5 * 2 + 1);
+    const byDefault = makeSummary(failures).format();
+    assert.match(byDefault, /^ {4}- job19$/m);
+    assert.match(byDefault, /^ {4}… and 55 more failures$/m);
+    assert.doesNotMatch(makeSummary(failures).format({ maxFailures: Infinity }), /more failure/);
+    assert.match(
+      makeSummary(failures.slice(0, 2)).format({ maxFailures: 1 }),
+      /… and 1 more failure$/m,
+    );
+    assert.doesNotMatch(makeSummary(failures.slice(0, 2)).format({ maxFailures: 2 }), /more/);
+  });
+
+  it("rejects a bad maxFailures and unknown format options", () => {
+    const summary = makeSummary([]);
+    assert.throws(() => summary.format({ maxFailures: -1 }), {
+      name: "RangeError",
+      message:
+        "Cannot format summary as 'maxFailures' must be a non-negative integer: current value is -1",
+    });
+    assert.throws(() => summary.format({ maxFailure: 3 } as never), {
+      name: "TypeError",
+      message: "Unknown format option(s): maxFailure",
+    });
+  });
+
+  it("counts cancellations by reason and says what ended the run early", () => {
+    const summary = RunSummary.fromResults([
+      makeResult({ taskId: "1", status: "cancelled", cancelReason: "signal" }),
+      makeResult({ taskId: "2", status: "cancelled", cancelReason: "signal" }),
+      makeResult({ taskId: "3", status: "cancelled", cancelReason: "cancel" }),
+    ], { runStart: 0, now: 10, timedOut: true, interrupted: "signal" });
+    const text = summary.format();
+    assert.match(text, /^ {2}Run Summary: INTERRUPTED$/m);
+    assert.match(text, /^ {2}Cancelled {3}: 3 \(2 signal, 1 cancel\)$/m);
+    assert.match(text, /^ {2}Ended early : signal$/m);
+    const timedOut = RunSummary.fromResults([], {
+      runStart: 0,
+      timedOut: true,
+      interrupted: "timeout",
+    });
+    assert.match(timedOut.format(), /Run Summary: TIMED OUT/);
+    assert.match(timedOut.format(), /Ended early : timeout/);
+  });
+
+  it("keeps cancelReason only on a cancelled result", () => {
+    assert.equal(
+      makeResult({ status: "cancelled", cancelReason: "failFirst" }).cancelReason,
+      "failFirst",
+    );
+    assert.equal(makeResult({ status: "cancelled" }).cancelReason, null);
+    assert.equal(makeResult({ status: "failed", cancelReason: "cancel" }).cancelReason, null);
+    assert.equal(
+      makeResult({ status: "cancelled", cancelReason: "timeout" }).toJSON().cancelReason,
+      "timeout",
+    );
+  });
+
   it("display() prints format() with console.log", () => {
     const summary = makeSummary([
       makeResult({ name: "bad", status: "failed", attempts: 3, message: "boom" }),
@@ -669,6 +737,7 @@ describe("RunSummary.toJSON", () => {
       "failed",
       "cancelled",
       "timedOut",
+      "interrupted",
       "duration",
       "ok",
       "results",
@@ -678,6 +747,7 @@ describe("RunSummary.toJSON", () => {
     assert.equal(json.failed, 1);
     assert.equal(json.cancelled, 0);
     assert.equal(json.timedOut, false);
+    assert.equal(json.interrupted, null);
     assert.equal(json.duration, 5_000);
     assert.equal(json.ok, false);
     assert.deepEqual(json.results, [ok.toJSON(), failed.toJSON()]);

@@ -26,6 +26,7 @@ import {
   type TaskHandle,
   taskModule,
   type TaskQueue,
+  TaskSerializationError,
 } from "../../mod.ts";
 import { useLeakCheck } from "../helpers/leaks.ts";
 import { type BackendName, type FaultBackend, faultBackends } from "./backends.ts";
@@ -37,7 +38,8 @@ type ErrorName =
   | "Error"
   | "ClosedError"
   | "InvalidStateError"
-  | "QueueFullError";
+  | "QueueFullError"
+  | "TaskSerializationError";
 
 const CLASSES: Record<ErrorName, abstract new (...args: never[]) => Error> = {
   TypeError,
@@ -46,6 +48,7 @@ const CLASSES: Record<ErrorName, abstract new (...args: never[]) => Error> = {
   ClosedError,
   InvalidStateError,
   QueueFullError,
+  TaskSerializationError,
 };
 
 /** The call throws (or, for an async entry, rejects) with this error. */
@@ -975,12 +978,19 @@ function badInputRows(b: FaultBackend): Row[] {
     (q) => q.submit(t.throwValue, [{ code: 7 }]),
     fails("[object Object]"),
   );
-  task("a class constructor as the task", (q) => {
-    class NotCallable {
-      value = 1;
-    }
-    return q.submit(NotCallable as never);
-  }, fails(/class/i));
+  class NotCallable {
+    value = 1;
+  }
+  // AsyncQueue calls it and the task fails; a pooled queue cannot send it and refuses it at submit.
+  task("a class constructor as the task", (q) => q.submit(NotCallable as never), fails(/class/i), [
+    "async",
+  ]);
+  task(
+    "a class constructor as the task",
+    (q) => q.submit(NotCallable as never),
+    throws("TaskSerializationError", /^task 'NotCallable' is a class, not a function/),
+    ["thread", "process"],
+  );
   task(
     "a module that does not exist",
     (q) =>

@@ -164,7 +164,10 @@ const POINTS: readonly Point[] = [
       );
     },
     check(q, planned) {
-      assert.equal(q.activeCount, 4);
+      // A task waiting for its retry holds no worker: it is pending and scheduled.
+      assert.equal(q.activeCount, 0);
+      assert.equal(q.pendingCount, 4);
+      assert.equal(q.stats.scheduled, 4);
       assert.deepEqual(planned.map((p) => p.handle.attempts), [1, 1, 1, 1]);
     },
   },
@@ -313,13 +316,18 @@ for (const backend of faultBackends()) {
       try {
         const tracker = new SettleTracker();
         const t = backend.tasks;
+        const retrying = q.submit(t.flaky, [1, 1], { bind: true, retries: 1, retryDelay: 60_000 });
         tracker.trackAll([
           q.submit(t.sleepThen, [200, "running"]),
           q.submit(t.increment, [1], { delay: 60_000 }),
-          q.submit(t.flaky, [1, 1], { bind: true, retries: 1, retryDelay: 60_000 }),
+          retrying,
         ]);
         q.start();
-        await waitFor(() => q.activeCount === 2, 5_000, "two tasks active");
+        await waitFor(
+          () => q.activeCount === 1 && retrying.status === "retrying",
+          5_000,
+          "one task running, one waiting for its retry",
+        );
         const graceful = q.shutdown();
         const forced = q.shutdown({ force: true });
         await Promise.all([graceful, forced]);

@@ -7,15 +7,23 @@
  */
 
 /**
- * Resolves after `ms` milliseconds of real time.
+ * Resolves after `ms` milliseconds of real time; rejects with the reason of
+ * `signal` as soon as it aborts.
  *
  * @example
  * ```ts
  * await sleep(10);
  * ```
  */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  if (signal === undefined) return new Promise((resolve) => setTimeout(resolve, ms));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener("abort", () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    });
+  });
 }
 
 /**
