@@ -29,6 +29,7 @@
 
 export { AsyncQueue, type AsyncQueueOptions } from "./src/backends/async_queue.ts";
 export { amap, type MapOptions, pmap, tmap } from "./src/backends/shortcuts.ts";
+export { connectQueue, type RemoteQueue } from "./src/backends/remote_queue.ts";
 export { ProcessQueue, type ProcessQueueOptions } from "./src/backends/process_queue.ts";
 export { ThreadQueue, type ThreadQueueOptions } from "./src/backends/thread_queue.ts";
 export type { PoolOptions } from "./src/backends/pool_options.ts";
@@ -40,6 +41,8 @@ export type {
 export { asCompleted, type FinishedHandle } from "./src/core/as_completed.ts";
 export { type Clock, ManualClock, systemClock, type Timer } from "./src/core/clock.ts";
 export { Checkpoint, type CheckpointHit, type CheckpointOptions } from "./src/core/checkpoint.ts";
+export type { CheckpointKeyFunction } from "./src/core/checkpoint_key.ts";
+export type { CheckpointMapOptions } from "./src/core/checkpointed.ts";
 export type { TaskContext } from "./src/core/context.ts";
 export {
   CancelledError,

@@ -4,7 +4,8 @@
  * per workload with medians and the ratio of ours to each peer measured in
  * the same run. Raw figures go to `.bench-out/` as JSON (and a Markdown table).
  *
- * Flags: `--runs N` (default 3), `--only W1,W2`, `--runtimes deno,bun`,
+ * Flags: `--runs N` (default 3), `--only W1,W2` (a name also selects its `-` variants:
+ * `CP` runs CP and CP-map), `--runtimes deno,bun`,
  * `--markdown` (also print the Markdown table), `--help`.
  *
  * @module
@@ -70,7 +71,9 @@ function parseOptions(args: readonly string[]): Options {
         }
         break;
       case "--only":
-        only = value().split(",").map((name) => resolveWorkloadName(name.trim()));
+        only = [
+          ...new Set(value().split(",").flatMap((name) => resolveWorkloadNames(name.trim()))),
+        ];
         break;
       case "--runtimes":
         runtimes = value().split(",").map((name) => {
@@ -94,9 +97,13 @@ function parseOptions(args: readonly string[]): Options {
   return { runs, only, runtimes, markdown };
 }
 
-function resolveWorkloadName(name: string): string {
-  const found = Object.keys(workloads).find((known) => known.toLowerCase() === name.toLowerCase());
-  if (found === undefined) throw new Error(`unknown workload '${name}'\n${USAGE}`);
+function resolveWorkloadNames(name: string): string[] {
+  const wanted = name.toLowerCase();
+  const found = Object.keys(workloads).filter((known) => {
+    const lower = known.toLowerCase();
+    return lower === wanted || lower.startsWith(`${wanted}-`);
+  });
+  if (found.length === 0) throw new Error(`unknown workload '${name}'\n${USAGE}`);
   return found;
 }
 

@@ -7,6 +7,7 @@
  */
 
 import type { Workload } from "./types.ts";
+import { cpMap } from "./workloads/cp_map.ts";
 import { cpStore } from "./workloads/cp_store.ts";
 import { memRetained } from "./workloads/mem_retained.ts";
 import { w1Awaited, w1Trivial } from "./workloads/w1_trivial.ts";
@@ -31,4 +32,5 @@ export const workloads: Readonly<Record<string, Workload>> = {
   "W6-runs": w6ThreadRuns,
   MEM: memRetained,
   CP: cpStore,
+  "CP-map": cpMap,
 };

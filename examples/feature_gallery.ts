@@ -11,6 +11,8 @@ import {
   asCompleted,
   AsyncQueue,
   CancelledError,
+  Checkpoint,
+  connectQueue,
   ExecutionError,
   ManualClock,
   pmap,
@@ -251,6 +253,34 @@ async function threads(): Promise<void> {
   console.log("tmap:", await tmap(tasks.square, [1, 2, 3], { workers: 2 }));
 }
 
+async function checkpoints(): Promise<void> {
+  heading("Checkpoint: resumable runs, and submitting from another thread");
+  await using checkpoint = new Checkpoint(); // a file path keeps it across runs
+  const flakyDouble = async (n: number) => {
+    if (n === 3) throw new Error("three failed");
+    return n * 2;
+  };
+  const first = new AsyncQueue({ workers: 2 });
+  first.map(flakyDouble, [1, 2, 3, 4], { checkpoint, namespace: "double" });
+  const summary = await first.run();
+  console.log(`first run: ${summary.succeeded} recorded, ${summary.failed} failed`);
+  const second = new AsyncQueue({ workers: 2 });
+  const group = second.group(async (n: number) => n * 2, [1, 2, 3, 4], {
+    checkpoint,
+    namespace: "double",
+  });
+  const resumed = await second.run();
+  console.log(`resume: ran ${resumed.totalSubmitted}, values ${await group.values()}`);
+  console.log(`restored: ${group.handles[0].result().message}`);
+  // A port from connect() lets a Web Worker (or a ThreadQueue task) submit here.
+  const remote = connectQueue(second.connect());
+  second.start();
+  console.log("through a port:", await remote.submit((n: number) => n + 1, [41]));
+  remote.close();
+  await second.shutdown();
+  await first.shutdown();
+}
+
 async function processes(): Promise<void> {
   heading("ProcessQueue: persistent subprocesses");
   const q = new ProcessQueue({ workers: 2 });
@@ -278,6 +308,7 @@ await run(async () => {
   await boundsAndResults();
   await shortcutsAndScopes();
   await threads();
+  await checkpoints();
   await processes();
   console.log("\nGallery finished.");
 });

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { CheckpointMapOptions } from "../core/checkpointed.ts";
 import type { TaskOptions } from "../core/options.ts";
 import type { TaskQueue } from "../core/task_queue.ts";
 import type { Task } from "../core/queue_types.ts";
@@ -15,8 +16,8 @@ import { ThreadQueue } from "./thread_queue.ts";
 
 /**
  * Options of the shortcuts: the queue's `workers` and `rate`, the run's
- * `timeout` (it limits the whole run, not each task), and any other task
- * option.
+ * `timeout` (it limits the whole run, not each task), any other task
+ * option, and `checkpoint`, `key`, `namespace` to resume.
  *
  * @example
  * ```ts
@@ -26,7 +27,8 @@ import { ThreadQueue } from "./thread_queue.ts";
  * console.log(lengths); // [1, 2]
  * ```
  */
-export interface MapOptions extends Omit<TaskOptions, "timeout"> {
+export interface MapOptions<T = never>
+  extends Omit<TaskOptions, "timeout">, CheckpointMapOptions<T> {
   /** Concurrent workers (default: auto). */
   workers?: number;
   /** Attempts per second. */
@@ -40,7 +42,7 @@ export async function mapOn<T, R>(
   queue: TaskQueue,
   task: Task<[T], R>,
   items: Iterable<T>,
-  taskOptions: TaskOptions,
+  taskOptions: TaskOptions & CheckpointMapOptions<T>,
   runTimeout: number | undefined,
 ): Promise<Awaited<R>[]> {
   return await queue.scope(async (q) => {
@@ -81,7 +83,7 @@ export function splitMapOptions(
 export function amap<T, R>(
   task: Task<[T], R>,
   items: Iterable<T>,
-  options?: MapOptions,
+  options?: MapOptions<T>,
 ): Promise<Awaited<R>[]> {
   const { runTimeout, taskOptions, ...queueOptions } = splitMapOptions("map tasks", options);
   return mapOn(new AsyncQueue(queueOptions), task, items, taskOptions, runTimeout);
@@ -103,7 +105,7 @@ export function amap<T, R>(
 export function tmap<T, R>(
   task: Task<[T], R>,
   items: Iterable<T>,
-  options?: MapOptions,
+  options?: MapOptions<T>,
 ): Promise<Awaited<R>[]> {
   const { runTimeout, taskOptions, ...queueOptions } = splitMapOptions("map tasks", options);
   return mapOn(new ThreadQueue(queueOptions), task, items, taskOptions, runTimeout);
@@ -125,7 +127,7 @@ export function tmap<T, R>(
 export function pmap<T, R>(
   task: Task<[T], R>,
   items: Iterable<T>,
-  options?: MapOptions,
+  options?: MapOptions<T>,
 ): Promise<Awaited<R>[]> {
   const { runTimeout, taskOptions, ...queueOptions } = splitMapOptions("map tasks", options);
   return mapOn(new ProcessQueue(queueOptions), task, items, taskOptions, runTimeout);

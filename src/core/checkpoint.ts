@@ -118,6 +118,16 @@ const LOOKUP_CHUNK = 500;
  */
 const SCAN_THRESHOLD = 20_000;
 
+const INSERT_ROWS =
+  "INSERT OR REPLACE INTO completions (namespace, key, value, encoding, name, recorded_at) VALUES ";
+
+/**
+ * Rows per INSERT statement in a flush: one call into SQLite per 50 rows
+ * instead of per row took a third off writing 200,000 rows on Deno (0.50 s
+ * to 0.31 s of CPU) and a sixth on Bun. The rest of a batch goes row by row.
+ */
+const INSERT_BATCH = 50;
+
 /** Rows whose value is JSON text, read by `JSON.parse` as they are. */
 const PLAIN_JSON = "(encoding = 'json' AND typeof(value) = 'text')";
 
@@ -229,6 +239,7 @@ class SqliteCompletions implements CheckpointStore {
   readonly #encode: CheckpointOptions["encode"];
   readonly #decode: CheckpointOptions["decode"];
   readonly #insert: StatementSync;
+  #insertMany: StatementSync | undefined = undefined;
   readonly #lookupChunk: StatementSync;
   readonly #scanJsonRows: StatementSync;
   readonly #scanOtherRows: StatementSync;
@@ -248,10 +259,7 @@ class SqliteCompletions implements CheckpointStore {
       // only a power loss may drop the last transactions.
       database.exec("PRAGMA synchronous = NORMAL");
       database.exec(SCHEMA);
-      this.#insert = database.prepare(
-        "INSERT OR REPLACE INTO completions (namespace, key, value, encoding, name, recorded_at) " +
-          "VALUES (?, ?, ?, ?, ?, ?)",
-      );
+      this.#insert = database.prepare(`${INSERT_ROWS}(?, ?, ?, ?, ?, ?)`);
       this.#lookupChunk = database.prepare(
         "SELECT key, value, encoding FROM completions WHERE namespace = ? AND key IN (" +
           Array(LOOKUP_CHUNK).fill("?").join(",") + ")",
@@ -327,7 +335,28 @@ class SqliteCompletions implements CheckpointStore {
     database.exec("BEGIN IMMEDIATE");
     try {
       const insert = this.#insert;
-      for (const row of rows) {
+      const whole = rows.length - (rows.length % INSERT_BATCH);
+      if (whole > 0) {
+        const insertMany = this.#insertMany ??= database.prepare(
+          INSERT_ROWS + Array(INSERT_BATCH).fill("(?, ?, ?, ?, ?, ?)").join(", "),
+        );
+        const parameters: (string | number | Uint8Array | null)[] = new Array(6 * INSERT_BATCH);
+        for (let start = 0; start < whole; start += INSERT_BATCH) {
+          for (let i = 0; i < INSERT_BATCH; i++) {
+            const row = rows[start + i];
+            const at = 6 * i;
+            parameters[at] = row.namespace;
+            parameters[at + 1] = row.key;
+            parameters[at + 2] = row.value;
+            parameters[at + 3] = row.encoding;
+            parameters[at + 4] = row.name;
+            parameters[at + 5] = row.recordedAt / 1000;
+          }
+          insertMany.run(...parameters);
+        }
+      }
+      for (let index = whole; index < rows.length; index++) {
+        const row = rows[index];
         insert.run(
           row.namespace,
           row.key,

@@ -26,7 +26,22 @@ import { checkFunction, describeValue } from "./validate.ts";
 
 const ACTION = "derive a checkpoint key";
 
-/** What a `key` option may be: any function of the item; its result goes through `String()`. */
+/**
+ * What a `key` option may be: any function of the item; its result goes
+ * through `String()`.
+ *
+ * @example
+ * ```ts
+ * import { AsyncQueue, Checkpoint, type CheckpointKeyFunction } from "@osiiso/osiiso";
+ * type Row = { id: number; body: string };
+ * const byId: CheckpointKeyFunction<Row> = (row) => row.id;
+ * await using checkpoint = new Checkpoint();
+ * const q = new AsyncQueue();
+ * q.map((row: Row) => row.body.length, [{ id: 7, body: "seven" }], { checkpoint, key: byId });
+ * await q.run();
+ * console.log(await checkpoint.isDone("anonymous", "7")); // true
+ * ```
+ */
 export type CheckpointKeyFunction<T = never> = (item: T) => unknown;
 
 /**

@@ -25,8 +25,11 @@ export type QueueMode = "finite" | "infinite";
 export type FailPolicy = "continue" | "failFirst";
 /** What a run timeout spares: `"complete"` lets `mustComplete` tasks finish. */
 export type TimeoutPolicy = "complete" | "cancel";
-/** Names of the hooks, as passed to `onHookError`. */
-export type HookName = "onStart" | "onComplete" | "onRetry" | "onDone" | "retryOn";
+/**
+ * Names of the hooks, as passed to `onHookError`; `"checkpoint"` is a
+ * checkpoint write that failed outside a `run()`, `join()` or `shutdown()`.
+ */
+export type HookName = "onStart" | "onComplete" | "onRetry" | "onDone" | "retryOn" | "checkpoint";
 
 /**
  * Options every queue accepts. Durations are milliseconds.

@@ -5,6 +5,7 @@
  * @module
  */
 
+import type { CheckpointMapOptions } from "./checkpointed.ts";
 import type { TaskContext } from "./context.ts";
 import type { TaskGroup } from "./group.ts";
 import type { TaskHandle } from "./handle.ts";
@@ -45,13 +46,15 @@ export type UnboundArgs<A extends unknown[]> = A extends [TaskContext, ...unknow
 
 /**
  * The options of a task submitted without `bind: true`: `O` with no names
- * outside `TaskOptions` (a record of any names is checked when submitted);
+ * outside `Allowed` (`TaskOptions`, plus the checkpoint options where a call
+ * takes them; a record of any names is checked when submitted);
  * `bind: true` there is {@linkcode BindNeedsContext} (the task's first
  * parameter would receive the context).
  */
-export type UnboundOptions<O> = O extends { bind: true } ? { bind?: false | BindNeedsContext }
+export type UnboundOptions<O, Allowed = TaskOptions> = O extends { bind: true }
+  ? { bind?: false | BindNeedsContext }
   : string extends keyof O ? O
-  : O & { [K in Exclude<keyof O, keyof TaskOptions>]: never };
+  : O & { [K in Exclude<keyof O, keyof Allowed>]: never };
 
 /** Counters of a queue at one moment. */
 export interface QueueStats {
@@ -80,11 +83,20 @@ export interface BoundTask<A extends unknown[], R> {
   /** A submitter with these overrides on top of the bound options (checked now). */
   withOptions(overrides: TaskOptions): (...args: A) => TaskHandle<Awaited<R>>;
   /** `fn(item)` for each item (one-argument functions). */
-  map(items: Iterable<A[0]>, overrides?: TaskOptions): TaskHandle<Awaited<R>>[];
+  map(
+    items: Iterable<A[0]>,
+    overrides?: TaskOptions & CheckpointMapOptions<A[0]>,
+  ): TaskHandle<Awaited<R>>[];
   /** `fn(...args)` for each argument list. */
-  starmap(argLists: Iterable<A>, overrides?: TaskOptions): TaskHandle<Awaited<R>>[];
+  starmap(
+    argLists: Iterable<A>,
+    overrides?: TaskOptions & CheckpointMapOptions<A>,
+  ): TaskHandle<Awaited<R>>[];
   /** A group of `fn(item)` for each item. */
-  group(items: Iterable<A[0]>, overrides?: TaskOptions): TaskGroup<Awaited<R>>;
+  group(
+    items: Iterable<A[0]>,
+    overrides?: TaskOptions & CheckpointMapOptions<A[0]>,
+  ): TaskGroup<Awaited<R>>;
 }
 
 /** One entry of a heterogeneous group: `[task, ...args]`. */

@@ -6,7 +6,9 @@
  * @module
  */
 
+import { splitCheckpointOptions, submitEachCheckpointed } from "./checkpointed.ts";
 import type { TaskSource } from "./executor.ts";
+import { TaskGroup } from "./group.ts";
 import { type ResolvedTaskOptions, resolveTaskOptions, type TaskOptions } from "./options.ts";
 import type { QueueEngine } from "./queue.ts";
 import type { BoundTask } from "./queue_types.ts";
@@ -54,7 +56,7 @@ export function bindTask<A extends unknown[], R>(
   task: TaskSource,
   bound: ResolvedTaskOptions,
 ): BoundTask<A, R> {
-  const merged = (overrides?: TaskOptions) =>
+  const merged = (overrides?: unknown) =>
     overrides === undefined ? bound : resolveTaskOptions(overrides, bound);
   const call = (...args: A) => queue.submitResolved(task, args, bound);
   const name = bound.name ?? sourceName(task);
@@ -70,18 +72,32 @@ export function bindTask<A extends unknown[], R>(
       return queue.submitResolved(task, args, merged(overrides));
     },
     map: (items: Iterable<A[0]>, overrides?: TaskOptions) => {
-      const resolved = merged(overrides);
+      const { use, rest } = splitCheckpointOptions("map tasks", overrides);
+      const resolved = merged(rest);
       const list = iterableToArray("map tasks", "items", items);
+      if (use !== undefined) {
+        return submitEachCheckpointed(queue, use, task, list, (item) => [item], resolved);
+      }
       return queue.submitEachResolved(task, list.map((item) => [item]), resolved);
     },
     starmap: (argLists: Iterable<A>, overrides?: TaskOptions) => {
-      const resolved = merged(overrides);
-      return queue.submitEachResolved(task, argListsOf("starmap tasks", argLists), resolved);
+      const { use, rest } = splitCheckpointOptions("starmap tasks", overrides);
+      const resolved = merged(rest);
+      const lists = argListsOf("starmap tasks", argLists);
+      if (use !== undefined) {
+        return submitEachCheckpointed(queue, use, task, lists, (args) => args as A, resolved);
+      }
+      return queue.submitEachResolved(task, lists, resolved);
     },
     group: (items: Iterable<A[0]>, overrides?: TaskOptions) => {
-      const resolved = merged(overrides);
+      const { use, rest } = splitCheckpointOptions("submit group", overrides);
+      const resolved = merged(rest);
       const list = iterableToArray("submit group", "items", items);
-      return queue.submitGroupResolved(task, list, resolved);
+      if (use === undefined) return queue.submitGroupResolved(task, list, resolved);
+      const groupId = resolved.groupId ?? queue.nextGroupId();
+      const withId = resolveTaskOptions({ groupId }, resolved);
+      const handles = submitEachCheckpointed(queue, use, task, list, (item) => [item], withId);
+      return new TaskGroup(groupId, handles);
     },
   };
   return Object.assign(call, extras) as unknown as BoundTask<A, R>;

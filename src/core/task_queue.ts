@@ -5,10 +5,12 @@
  * @module
  */
 
-import type { TaskGroup } from "./group.ts";
+import { TaskGroup } from "./group.ts";
 import type { TaskHandle } from "./handle.ts";
 import { resolveTaskOptions, type TaskOptions } from "./options.ts";
 import { QueueEngine } from "./queue.ts";
+import { type PortQueue, servePort } from "./queue_port.ts";
+import type { Checkpoint } from "./checkpoint.ts";
 import type { Executor, TaskSource } from "./executor.ts";
 import type { QueueOptions, RunOptions } from "./queue_options.ts";
 import type {
@@ -22,6 +24,14 @@ import type {
   UnboundOptions,
 } from "./queue_types.ts";
 import type { RunSummary, TaskResult } from "./result.ts";
+import {
+  type CheckpointMapOptions,
+  entriesNamespace,
+  flushCheckpoints,
+  splitCheckpointOptions,
+  submitEachCheckpointed,
+  submitEntriesCheckpointed,
+} from "./checkpointed.ts";
 import { argListsOf, bindTask, isIterable, iterableToArray } from "./submission.ts";
 import { checkArray, invalidMessage } from "./validate.ts";
 
@@ -42,6 +52,12 @@ import { checkArray, invalidMessage } from "./validate.ts";
  */
 export abstract class TaskQueue {
   readonly #engine: QueueEngine;
+  /**
+   * Writes what checkpointed tasks recorded, so that a success is stored
+   * before the `run()`, `join()` or `shutdown()` covering it resolves (a
+   * failed write rejects that call).
+   */
+  readonly #flushCheckpoints = (): void => flushCheckpoints(this.#engine);
 
   /**
    * Backends call this with their executor and the names of their own
@@ -119,23 +135,30 @@ export abstract class TaskQueue {
   map<T, R>(
     task: BoundTaskFunction<[T], R>,
     items: Iterable<T>,
-    options: BindOptions,
+    options: BindOptions & CheckpointMapOptions<T>,
   ): TaskHandle<Awaited<R>>[];
-  /** Submits `task(item)` for each item. */
-  map<T, R, const O extends TaskOptions = TaskOptions>(
+  /** Submits `task(item)` for each item not yet recorded in `options.checkpoint`. */
+  map<T, R>(
     task: Task<[T], R>,
     items: Iterable<T>,
-    options?: UnboundOptions<O>,
+    options: TaskOptions & CheckpointMapOptions<T> & { checkpoint: Checkpoint },
+  ): TaskHandle<Awaited<R>>[];
+  /** Submits `task(item)` for each item (see {@linkcode CheckpointMapOptions} to resume). */
+  map<T, R, const O extends TaskOptions & CheckpointMapOptions<T> = TaskOptions>(
+    task: Task<[T], R>,
+    items: Iterable<T>,
+    options?: UnboundOptions<O, TaskOptions & CheckpointMapOptions<T>>,
   ): TaskHandle<Awaited<R>>[];
   map(task: unknown, items: Iterable<unknown>, options?: TaskOptions): TaskHandle<unknown>[] {
     const list = iterableToArray("map tasks", "items", items);
-    this.#engine.validateSource(task, "map tasks");
-    const resolved = resolveTaskOptions(options);
-    return this.#engine.submitEachResolved(
-      task as TaskSource,
-      list.map((item) => [item]),
-      resolved,
-    );
+    const engine = this.#engine;
+    engine.validateSource(task, "map tasks");
+    const { use, rest } = splitCheckpointOptions("map tasks", options);
+    const resolved = resolveTaskOptions(rest);
+    if (use !== undefined) {
+      return submitEachCheckpointed(engine, use, task as TaskSource, list, (i) => [i], resolved);
+    }
+    return engine.submitEachResolved(task as TaskSource, list.map((item) => [item]), resolved);
   }
 
   /**
@@ -153,13 +176,23 @@ export abstract class TaskQueue {
   starmap<A extends unknown[], R>(
     task: BoundTaskFunction<A, R>,
     argLists: Iterable<A>,
-    options: BindOptions,
+    options: BindOptions & CheckpointMapOptions<A>,
   ): TaskHandle<Awaited<R>>[];
-  /** Submits `task(...args)` for each argument list. */
-  starmap<A extends unknown[], R, const O extends TaskOptions = TaskOptions>(
+  /** Submits `task(...args)` for each argument list not yet recorded in `options.checkpoint`. */
+  starmap<A extends unknown[], R>(
     task: Task<A, R>,
     argLists: Iterable<A>,
-    options?: UnboundOptions<O>,
+    options: TaskOptions & CheckpointMapOptions<A> & { checkpoint: Checkpoint },
+  ): TaskHandle<Awaited<R>>[];
+  /** Submits `task(...args)` for each argument list (keyed by the list with a checkpoint). */
+  starmap<
+    A extends unknown[],
+    R,
+    const O extends TaskOptions & CheckpointMapOptions<A> = TaskOptions,
+  >(
+    task: Task<A, R>,
+    argLists: Iterable<A>,
+    options?: UnboundOptions<O, TaskOptions & CheckpointMapOptions<A>>,
   ): TaskHandle<Awaited<R>>[];
   starmap(
     task: unknown,
@@ -167,8 +200,22 @@ export abstract class TaskQueue {
     options?: TaskOptions,
   ): TaskHandle<unknown>[] {
     const lists = argListsOf("starmap tasks", argLists);
-    this.#engine.validateSource(task, "starmap tasks");
-    return this.#engine.submitEachResolved(task as TaskSource, lists, resolveTaskOptions(options));
+    const engine = this.#engine;
+    engine.validateSource(task, "starmap tasks");
+    const { use, rest } = splitCheckpointOptions("starmap tasks", options);
+    const resolved = resolveTaskOptions(rest);
+    if (use !== undefined) {
+      const source = task as TaskSource;
+      return submitEachCheckpointed(
+        engine,
+        use,
+        source,
+        lists,
+        (args) => args as unknown[],
+        resolved,
+      );
+    }
+    return engine.submitEachResolved(task as TaskSource, lists, resolved);
   }
 
   /**
@@ -189,26 +236,49 @@ export abstract class TaskQueue {
   group<T, R>(
     task: BoundTaskFunction<[T], R>,
     items: Iterable<T>,
-    options: BindOptions,
+    options: BindOptions & CheckpointMapOptions<T>,
   ): TaskGroup<Awaited<R>>;
-  /** Submits a homogeneous group: `task(item)` for each item. */
-  group<T, R, const O extends TaskOptions = TaskOptions>(
+  /** Submits a homogeneous group of the items not yet recorded in `options.checkpoint`. */
+  group<T, R>(
     task: Task<[T], R>,
     items: Iterable<T>,
-    options?: UnboundOptions<O>,
+    options: TaskOptions & CheckpointMapOptions<T> & { checkpoint: Checkpoint },
   ): TaskGroup<Awaited<R>>;
-  /** Submits a heterogeneous group: `[[task, ...args], …]`. */
-  group(entries: Iterable<GroupEntry>, options?: TaskOptions): TaskGroup<unknown>;
+  /** Submits a homogeneous group: `task(item)` for each item. */
+  group<T, R, const O extends TaskOptions & CheckpointMapOptions<T> = TaskOptions>(
+    task: Task<[T], R>,
+    items: Iterable<T>,
+    options?: UnboundOptions<O, TaskOptions & CheckpointMapOptions<T>>,
+  ): TaskGroup<Awaited<R>>;
+  /**
+   * Submits a heterogeneous group: `[[task, ...args], …]`. With a
+   * checkpoint it needs a stable name: `namespace` or `groupId`.
+   */
+  group(
+    entries: Iterable<GroupEntry>,
+    options?: TaskOptions & CheckpointMapOptions<GroupEntry>,
+  ): TaskGroup<unknown>;
   group(first: unknown, second?: unknown, third?: unknown): TaskGroup<unknown> {
     const action = "submit group";
     const engine = this.#engine;
     if (typeof first === "function" || !isIterable(first)) {
       const items = iterableToArray(action, "items", second as Iterable<unknown>);
-      const options = resolveTaskOptions(third);
+      const { use, rest } = splitCheckpointOptions(action, third);
+      const options = resolveTaskOptions(rest);
       const groupId = options.groupId ?? engine.nextGroupId();
       engine.validateSource(first, action);
-      return engine.submitGroupResolved(first as TaskSource, items, options, groupId);
+      if (use === undefined) {
+        return engine.submitGroupResolved(first as TaskSource, items, options, groupId);
+      }
+      const withId = resolveTaskOptions({ groupId }, options);
+      const source = first as TaskSource;
+      const handles = submitEachCheckpointed(engine, use, source, items, (i) => [i], withId);
+      return new TaskGroup(groupId, handles);
     }
+    const { use, rest } = splitCheckpointOptions(action, second);
+    const base = resolveTaskOptions(rest);
+    // Checked before the entries: a missing stable name is the first thing to fix.
+    const namespace = use === undefined ? undefined : entriesNamespace(use, base.groupId);
     const entries = iterableToArray(action, "entries", first as Iterable<unknown>);
     entries.forEach((entry, index) => {
       if (!Array.isArray(entry) || entry.length === 0) {
@@ -218,10 +288,20 @@ export abstract class TaskQueue {
       }
       engine.validateSource(entry[0], action);
     });
-    const base = resolveTaskOptions(second);
     const groupId = base.groupId ?? engine.nextGroupId();
     const options = resolveTaskOptions({ groupId }, base);
-    return engine.submitEntriesResolved(entries as unknown[][], options, groupId);
+    if (use === undefined || namespace === undefined) {
+      return engine.submitEntriesResolved(entries as unknown[][], options, groupId);
+    }
+    const handles = submitEntriesCheckpointed(
+      engine,
+      use,
+      namespace,
+      entries as unknown[][],
+      options,
+      groupId,
+    );
+    return new TaskGroup(groupId, handles);
   }
 
   /**
@@ -250,6 +330,32 @@ export abstract class TaskQueue {
   task<A extends unknown[], R>(task: Task<A, R>, options?: TaskOptions): BoundTask<A, R> {
     this.#engine.validateSource(task, "bind task");
     return bindTask(this.#engine, task as TaskSource, resolveTaskOptions(options));
+  }
+
+  /**
+   * A `MessagePort` through which another thread submits into this queue:
+   * post it to a Web Worker (or hand it to a ThreadQueue task) and call
+   * `connectQueue(port)` there. Remote tasks join this queue like local
+   * ones (its run, summary and hooks); errors raised here (closed, full, a
+   * bad option) reject there with the same class and message. The port is
+   * answered until the other side closes it, also after this queue shuts
+   * down (later submissions then reject with `ClosedError`).
+   *
+   * @example
+   * ```ts
+   * import { AsyncQueue, connectQueue } from "@osiiso/osiiso";
+   * const q = new AsyncQueue();
+   * const port = q.connect(); // e.g. worker.postMessage({ port }, [port])
+   * const remote = connectQueue(port);
+   * const h = remote.submit((n: number) => n + 1, [41]);
+   * await q.join();
+   * console.log(await h); // 42
+   * remote.close();
+   * await q.shutdown();
+   * ```
+   */
+  connect(): MessagePort {
+    return servePort(this as unknown as PortQueue);
   }
 
   /**
@@ -287,7 +393,7 @@ export abstract class TaskQueue {
    * ```
    */
   run(options?: RunOptions): Promise<RunSummary<unknown>> {
-    return this.#engine.run(options);
+    return this.#engine.run(options).finally(this.#flushCheckpoints);
   }
 
   /**
@@ -305,7 +411,7 @@ export abstract class TaskQueue {
    * ```
    */
   join(): Promise<void> {
-    return this.#engine.join();
+    return this.#engine.join().finally(this.#flushCheckpoints);
   }
 
   /**
@@ -324,7 +430,7 @@ export abstract class TaskQueue {
    * ```
    */
   shutdown(options?: { force?: boolean }): Promise<void> {
-    return this.#engine.shutdown(options);
+    return this.#engine.shutdown(options).finally(this.#flushCheckpoints);
   }
 
   /**
@@ -342,7 +448,13 @@ export abstract class TaskQueue {
    * ```
    */
   cancel(): Promise<void> {
-    return this.#engine.cancel();
+    return this.#engine.cancel().then(() => {
+      try {
+        this.#flushCheckpoints();
+      } catch (error) {
+        this.#engine.reportCallbackError(error, "checkpoint");
+      }
+    });
   }
 
   /**

@@ -105,6 +105,11 @@ export function resultTests(b: BackendUnderTest): void {
 
     it("summary results are in completion order", async () => {
       await withQueue(() => b.make({ workers: 3 }), async (q) => {
+        // Boot the three workers first: a child that boots late under load would
+        // otherwise finish its 10 ms task after another's 100 ms one.
+        q.start();
+        q.starmap(t.sleepThen, [[50, "w"], [50, "w"], [50, "w"]]);
+        await q.join();
         q.submit(t.sleepThen, [200, "c"]);
         q.submit(t.sleepThen, [10, "a"]);
         q.submit(t.sleepThen, [100, "b"]);

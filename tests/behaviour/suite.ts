@@ -2,7 +2,7 @@
  * The behaviour every queue must show, written once and run against each
  * backend: submitting, validation, the lifecycle (run, join, shutdown,
  * cancel), task outcomes (retries, timeouts, crashes), scheduling, handles,
- * groups, hooks and results, in one file each (imported below).
+ * groups, hooks, results, checkpoints and worker-side submission, in one file each (imported below).
  *
  * A backend test file calls {@linkcode behaviourSuite} with a
  * {@linkcode BackendUnderTest}. Task bodies come from
@@ -25,6 +25,8 @@ import { groupTests } from "./groups.ts";
 import { hookTests } from "./hooks.ts";
 import { resultTests } from "./results.ts";
 import { validationTests } from "./validation.ts";
+import { checkpointTests } from "./checkpointing.ts";
+import { remoteTests } from "./remote.ts";
 
 export { type BackendUnderTest, type BehaviourTasks, behaviourTasks } from "./backend.ts";
 
@@ -48,5 +50,7 @@ export function behaviourSuite(backend: BackendUnderTest): void {
     groupTests(backend);
     hookTests(backend);
     resultTests(backend);
+    checkpointTests(backend);
+    remoteTests(backend);
   });
 }

@@ -157,6 +157,32 @@ describe("Checkpoint", () => {
       assert.equal(hits.has("1250"), false);
     });
 
+    it("writes a flush of many statements' worth of mixed rows, the last value of a key winning", async () => {
+      await using checkpoint = new Checkpoint(":memory:", {
+        encode: (value) => typeof value === "number" ? String(value) : new Uint8Array([7]),
+        decode: (stored) => typeof stored === "string" ? Number(stored) : [...stored],
+      });
+      const store = checkpointStore(checkpoint);
+      // 123 rows: two full statements of 50 and 23 single ones; names and namespaces vary.
+      for (let i = 0; i < 122; i++) {
+        store.recordLater(
+          i % 2 ? "odd" : "even",
+          String(i),
+          i % 3 ? i : "bytes",
+          i % 5 ? null : "n",
+        );
+      }
+      store.recordLater("even", "4", 4444, "last"); // the same key again, in the same flush
+      store.flush();
+      const even = await checkpoint.lookup("even", ["0", "2", "4", "118"]);
+      assert.deepEqual(even.get("0"), { value: [7], hasValue: true });
+      assert.deepEqual(even.get("2"), { value: 2, hasValue: true });
+      assert.deepEqual(even.get("4"), { value: 4444, hasValue: true });
+      assert.deepEqual(even.get("118"), { value: 118, hasValue: true });
+      assert.equal(await checkpoint.count("odd"), 61);
+      assert.equal(await checkpoint.count("even"), 61);
+    });
+
     it("returns exactly the keys asked for when a large look-up reads the whole namespace", async () => {
       await using checkpoint = new Checkpoint();
       const store = checkpointStore(checkpoint);

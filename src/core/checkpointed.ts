@@ -1,0 +1,331 @@
+/**
+ * Submitting with a checkpoint: the `checkpoint`, `key` and `namespace`
+ * options of `map`, `starmap`, `group` and bound tasks. Every key is derived
+ * first, one batched look-up finds what is already recorded, those items get
+ * restored handles (born succeeded, never enqueued), the rest are submitted,
+ * and each of their successes is recorded through the store's write buffer.
+ *
+ * Each queue flushes the stores it recorded into once per burst of
+ * completions (a zero-delay timer armed by the first record of the burst)
+ * and before its `run()`, `join()` or `shutdown()` resolves.
+ *
+ * @module
+ */
+
+import { Checkpoint, type CheckpointStore, checkpointStore } from "./checkpoint.ts";
+import { checkpointKeyFor, type CheckpointKeyFunction } from "./checkpoint_key.ts";
+import { TaskHandle } from "./handle.ts";
+import type { TaskSource } from "./executor.ts";
+import type { ResolvedTaskOptions } from "./options.ts";
+import type { QueueEngine } from "./queue.ts";
+import { TaskResult } from "./result.ts";
+import { releaseResource, trackResource } from "./resources.ts";
+import { sourceName } from "./task_reference.ts";
+import { describeValue, invalidMessage } from "./validate.ts";
+
+/**
+ * The options that make a `map`, `starmap`, `group` or bound task's `map`
+ * resume from a {@linkcode Checkpoint}: items already recorded there come
+ * back as finished handles, and each new success is recorded.
+ *
+ * @example
+ * ```ts
+ * import { AsyncQueue, Checkpoint, type CheckpointMapOptions } from "@osiiso/osiiso";
+ * await using checkpoint = new Checkpoint();
+ * const options: CheckpointMapOptions<number> = { checkpoint, namespace: "double" };
+ * const q = new AsyncQueue();
+ * q.map((n: number) => n * 2, [1, 2], options);
+ * await q.run();
+ * console.log(await checkpoint.count("double")); // 2
+ * ```
+ */
+export interface CheckpointMapOptions<T = never> {
+  /** Where successes are recorded and looked up. */
+  checkpoint?: Checkpoint;
+  /**
+   * Derives an item's key (its result goes through `String()`). Default: the
+   * item's canonical JSON (object keys sorted). For a heterogeneous group it
+   * receives the whole entry `[task, ...args]`.
+   */
+  key?(item: T): unknown;
+  /**
+   * The namespace of the keys. Default: the task function's name; for a
+   * heterogeneous group, the explicit `groupId` (one of the two is required).
+   */
+  namespace?: string;
+}
+
+/** The checked checkpoint options of one call. */
+export interface CheckpointUse {
+  readonly store: CheckpointStore;
+  readonly key: CheckpointKeyFunction<unknown> | undefined;
+  readonly namespace: string | undefined;
+}
+
+/**
+ * Takes `checkpoint`, `key` and `namespace` out of raw options. Options
+ * without them come back as they are (the common case costs three property
+ * reads), so the task options' own check still refuses them elsewhere.
+ */
+export function splitCheckpointOptions(
+  action: string,
+  options: unknown,
+): { use: CheckpointUse | undefined; rest: unknown } {
+  if (options === null || typeof options !== "object") return { use: undefined, rest: options };
+  const given = options as CheckpointMapOptions<unknown> & Record<string, unknown>;
+  if (given.checkpoint === undefined && given.key === undefined && given.namespace === undefined) {
+    return { use: undefined, rest: options };
+  }
+  const { checkpoint, key, namespace, ...rest } = given;
+  if (!(checkpoint instanceof Checkpoint)) {
+    throw new TypeError(
+      `Cannot ${action} as 'checkpoint' must be a Checkpoint` +
+        (checkpoint === undefined ? " when 'key' or 'namespace' is given" : "") +
+        `: current value is ${describeValue(checkpoint)}`,
+    );
+  }
+  if (key !== undefined && typeof key !== "function") {
+    throw new TypeError(invalidMessage(action, "key", "a function", key));
+  }
+  if (namespace !== undefined && typeof namespace !== "string") {
+    throw new TypeError(invalidMessage(action, "namespace", "a string", namespace));
+  }
+  return { use: { store: checkpointStore(checkpoint), key, namespace }, rest };
+}
+
+/**
+ * `source` over `items` with a checkpoint: `source(...argsOf(item))` for each
+ * item not yet recorded. The default namespace is the function's name.
+ */
+export function submitEachCheckpointed(
+  engine: QueueEngine,
+  use: CheckpointUse,
+  source: TaskSource,
+  items: readonly unknown[],
+  argsOf: (item: unknown) => readonly unknown[],
+  options: ResolvedTaskOptions,
+): TaskHandle<unknown>[] {
+  const spec: RestoreSpec = {
+    name: options.name ?? sourceName(source),
+    options,
+    groupId: options.groupId ?? null,
+  };
+  return submitCheckpointed(
+    engine,
+    use,
+    use.namespace ?? sourceName(source),
+    items,
+    (item) => item,
+    () => spec,
+    (misses) => engine.submitEachResolved(source, misses.map((i) => argsOf(items[i])), options),
+  );
+}
+
+/**
+ * The namespace of a heterogeneous group with a checkpoint: `namespace`,
+ * else the explicit `groupId`; a generated group id would never match on
+ * the next run, so neither is a TypeError.
+ */
+export function entriesNamespace(use: CheckpointUse, explicitGroupId: string | undefined): string {
+  const namespace = use.namespace ?? explicitGroupId;
+  if (namespace === undefined) {
+    throw new TypeError(
+      "Cannot submit group as 'namespace' must be a string when a heterogeneous group has a " +
+        "checkpoint (it needs a stable name: pass namespace or an explicit groupId, since a " +
+        "generated group id never matches on resume): current value is undefined",
+    );
+  }
+  return namespace;
+}
+
+/**
+ * Checked `[source, ...args]` entries with a checkpoint. The default key of
+ * an entry is the canonical JSON of `[name, args]`, so the same arguments to
+ * another function are another key.
+ */
+export function submitEntriesCheckpointed(
+  engine: QueueEngine,
+  use: CheckpointUse,
+  namespace: string,
+  entries: readonly (readonly unknown[])[],
+  options: ResolvedTaskOptions,
+  groupId: string,
+): TaskHandle<unknown>[] {
+  return submitCheckpointed(
+    engine,
+    use,
+    namespace,
+    entries,
+    (entry) => {
+      const [source, ...args] = entry as unknown[];
+      return [sourceName(source as TaskSource), args];
+    },
+    (i) => ({
+      name: options.name ?? sourceName(entries[i][0] as TaskSource),
+      options,
+      groupId,
+    }),
+    (misses) =>
+      engine.submitEntriesResolved(misses.map((i) => entries[i]), options, groupId).handles,
+  );
+}
+
+/** What the restored handles of one call carry. */
+interface RestoreSpec {
+  readonly name: string;
+  readonly options: ResolvedTaskOptions;
+  readonly groupId: string | null;
+}
+
+/**
+ * The handles of a checkpointed submission, in input order: a restored
+ * handle for each recorded key, and for the rest what `submitMisses` returns
+ * (it gets the indices of the misses, and must return their handles in that
+ * order). Keys are all derived (and may throw) before anything is submitted.
+ */
+function submitCheckpointed(
+  engine: QueueEngine,
+  use: CheckpointUse,
+  namespace: string,
+  items: readonly unknown[],
+  defaultKeyOf: (item: unknown) => unknown,
+  restore: (index: number) => RestoreSpec,
+  submitMisses: (indices: number[]) => readonly TaskHandle<unknown>[],
+): TaskHandle<unknown>[] {
+  const keys = new Array<string>(items.length);
+  const keyFunction = use.key;
+  for (let i = 0; i < items.length; i++) {
+    keys[i] = keyFunction === undefined
+      ? checkpointKeyFor(defaultKeyOf(items[i]))
+      : checkpointKeyFor(items[i], keyFunction);
+  }
+  const store = use.store;
+  const hits = store.lookupNow(namespace, keys);
+  const handles = new Array<TaskHandle<unknown>>(items.length);
+  const misses: number[] = [];
+  for (let i = 0; i < items.length; i++) {
+    const hit = hits.get(keys[i]);
+    if (hit === undefined) misses.push(i);
+    else handles[i] = restoredHandle(restore(i), hit.value, hit.hasValue);
+  }
+  if (misses.length === 0) return handles;
+  const submitted = submitMisses(misses);
+  const flusher = flusherOf(engine);
+  for (let m = 0; m < misses.length; m++) {
+    const index = misses[m];
+    const key = keys[index];
+    const handle = submitted[m];
+    handles[index] = handle;
+    handle.onDone((done) => {
+      const result = done.result();
+      if (result.status === "succeeded") flusher.record(store, namespace, key, result);
+    });
+  }
+  return handles;
+}
+
+/** A handle born succeeded with a recorded value: never enqueued, no hooks, no summary. */
+function restoredHandle(spec: RestoreSpec, value: unknown, hasValue: boolean): TaskHandle<unknown> {
+  const options = spec.options;
+  return TaskHandle.fromResult(
+    new TaskResult({
+      taskId: crypto.randomUUID(),
+      name: spec.name,
+      status: "succeeded",
+      value: hasValue ? value : undefined,
+      attempts: 0,
+      priority: options.priority,
+      mustComplete: options.mustComplete,
+      groupId: spec.groupId,
+      detached: options.detached,
+      metadata: options.metadata,
+      message: hasValue
+        ? "restored from checkpoint"
+        : "restored from checkpoint (value not retained)",
+    }),
+  );
+}
+
+/**
+ * One queue's pending checkpoint writes: the stores it recorded into since
+ * its last flush, and the burst timer.
+ */
+class CheckpointFlusher {
+  readonly #engine: QueueEngine;
+  #dirty = new Set<CheckpointStore>();
+  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  #timerToken = 0;
+
+  constructor(engine: QueueEngine) {
+    this.#engine = engine;
+  }
+
+  record(store: CheckpointStore, namespace: string, key: string, result: TaskResult): void {
+    try {
+      store.recordLater(namespace, key, result.value, result.name);
+    } catch (error) {
+      this.#engine.reportCallbackError(error, "checkpoint");
+      return;
+    }
+    this.#dirty.add(store);
+    if (this.#timer === undefined) {
+      this.#timerToken = trackResource("timers", "checkpoint flush");
+      this.#timer = setTimeout(() => {
+        this.#clearTimer();
+        try {
+          this.flush();
+        } catch (error) {
+          this.#engine.reportCallbackError(error, "checkpoint");
+        }
+      }, 0);
+    }
+  }
+
+  /** Writes every dirty store; the first failure is thrown after trying them all. */
+  flush(): void {
+    this.#clearTimer();
+    if (this.#dirty.size === 0) return;
+    let failure: { error: unknown } | undefined;
+    for (const store of this.#dirty) {
+      try {
+        // A store closed since then wrote its rows when it closed.
+        if (!store.closed) store.flush();
+        this.#dirty.delete(store);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+    if (failure !== undefined) throw failure.error;
+  }
+
+  #clearTimer(): void {
+    if (this.#timer === undefined) return;
+    clearTimeout(this.#timer);
+    releaseResource(this.#timerToken);
+    this.#timer = undefined;
+  }
+}
+
+const flushers = new WeakMap<QueueEngine, CheckpointFlusher>();
+
+function flusherOf(engine: QueueEngine): CheckpointFlusher {
+  let flusher = flushers.get(engine);
+  if (flusher === undefined) {
+    flusher = new CheckpointFlusher(engine);
+    flushers.set(engine, flusher);
+  }
+  return flusher;
+}
+
+/**
+ * Writes what `engine`'s checkpointed tasks have recorded; throws what the
+ * write threw. Nothing to do for a queue that never used a checkpoint.
+ */
+export function flushCheckpoints(engine: QueueEngine): void {
+  flushers.get(engine)?.flush();
+}
+
+/** Whether `engine` has ever submitted with a checkpoint (its lifecycle calls then flush). */
+export function usesCheckpoints(engine: QueueEngine): boolean {
+  return flushers.has(engine);
+}
