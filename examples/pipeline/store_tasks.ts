@@ -67,6 +67,8 @@ export function saveMetric(path: string, name: string, value: number): string {
 export function counts(path: string): Record<string, number> {
   const db = new DatabaseSync(path);
   try {
+    // A worker that is closing its connection may still hold the file for a moment.
+    db.exec("PRAGMA busy_timeout = 5000");
     const count = (table: string) =>
       (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
     return { items: count("items"), users: count("users"), metrics: count("metrics") };
