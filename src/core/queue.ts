@@ -259,6 +259,10 @@ class Attempt implements AttemptRequest {
     return this.task.options.timeout;
   }
 
+  get options(): ResolvedTaskOptions {
+    return this.task.options;
+  }
+
   get signal(): AbortSignal {
     if (this.controller === undefined) {
       this.controller = new AbortController();
@@ -275,6 +279,11 @@ class Attempt implements AttemptRequest {
 
   report(ok: boolean, value: unknown): void {
     this.engine._attemptReported(this, ok, value);
+  }
+
+  retrying(error: unknown): void {
+    // The next began() counts the next attempt.
+    if (this.engine._attemptRetrying(this, error)) this.hasBegun = false;
   }
 
   onAbort(listener: (() => void) | undefined): void {
@@ -695,7 +704,8 @@ export abstract class TaskQueue {
       this,
     );
     this.#outstanding++;
-    if (dueAt > now) {
+    // An executor that drives attempts waits for the due time itself.
+    if (dueAt > now && this.#executor.drivesAttempts !== true) {
       task.place = Place.Scheduled;
       this.#scheduled.push(task);
       this.#scheduledCount++;
@@ -882,11 +892,30 @@ export abstract class TaskQueue {
       if (attempt.settled || task.attempt !== attempt || task.place !== Place.Active) return false;
     }
     const timeout = task.options.timeout;
-    if (timeout !== undefined) {
+    if (timeout !== undefined && this.#executor.drivesAttempts !== true) {
       task.timer = this.#clock.setTimer(() => {
         task.timer = undefined;
         this.#attemptTimedOut(attempt);
       }, timeout);
+    }
+    return true;
+  }
+
+  /**
+   * @ignore Called through `AttemptRequest.retrying()` (executors that drive
+   * attempts): the attempt failed and the executor will run another. False
+   * when the task is over or the attempt had not begun.
+   */
+  _attemptRetrying(attempt: Attempt, error: unknown): boolean {
+    const task = attempt.task;
+    if (
+      !attempt.hasBegun || attempt.settled || task.attempt !== attempt ||
+      task.place !== Place.Active
+    ) return false;
+    task._status = "retrying";
+    this.#notBegun++; // the next began() leaves the window again
+    if (this.#options.onRetry !== undefined) {
+      this.#callHook("onRetry", this.#options.onRetry, task, error);
     }
     return true;
   }
@@ -936,7 +965,11 @@ export abstract class TaskQueue {
 
   #attemptFailed(attempt: Attempt, error: unknown): void {
     if (!this.#settle(attempt)) return;
-    const endedBy = error instanceof WorkerCrashedError ? "worker-crashed" : "threw";
+    const endedBy = error instanceof WorkerCrashedError
+      ? "worker-crashed"
+      : error instanceof TaskTimeoutError && this.#executor.drivesAttempts === true
+      ? "timeout"
+      : "threw";
     this.#completing = true;
     try {
       this.#failAttempt(attempt, error, endedBy);
@@ -958,7 +991,7 @@ export abstract class TaskQueue {
     const options = task.options;
     if (
       task._attempts <= options.retries && !(this.#halted && !task.mustComplete) &&
-      this.#retryAllowed(options, error)
+      this.#executor.drivesAttempts !== true && this.#retryAllowed(options, error)
     ) {
       task._status = "retrying";
       if (this.#options.onRetry !== undefined) {
