@@ -1,0 +1,411 @@
+/**
+ * The producer side of a distributed queue: the shared engine (submission,
+ * handles, groups, hooks, run/join/shutdown, summaries) over an executor
+ * that hands every task to BullMQ as a job and follows its attempts through
+ * BullMQ's events. BullMQ stores, delivers, delays, retries and recovers the
+ * jobs; workers elsewhere run them (`serveQueue`).
+ *
+ * @module
+ */
+
+import { type Job, Queue, QueueEvents } from "bullmq";
+import type { Redis } from "ioredis";
+import { OsiisoError, WorkerCrashedError } from "../core/errors.ts";
+import type { AttemptRequest, Executor } from "../core/executor.ts";
+import { REPORTED_LATER } from "../core/executor.ts";
+import { TaskQueue } from "../core/queue.ts";
+import { type QueueOptions, resolveQueueOptions } from "../core/queue_options.ts";
+import type { RunOptions } from "../core/queue_options.ts";
+import type { RunSummary } from "../core/result.ts";
+import { checkPositive, checkString } from "../core/validate.ts";
+import { checkCallableSource } from "../backends/async_queue.ts";
+import { fromWire, toWire } from "../runtime/codec.ts";
+import { errorFromStack } from "./errors.ts";
+import {
+  checkConnection,
+  checkEvictionPolicy,
+  CONNECT_TIMEOUT_MS,
+  createClient,
+  type RedisConnection,
+  whenConnected,
+} from "./connection.ts";
+import { BACKOFF_TYPE, bullPriority, jobDataFor, type JobOutcome } from "./job.ts";
+
+/** Options of a {@linkcode DistributedQueue}. */
+export interface DistributedQueueOptions extends Omit<QueueOptions, "workers"> {
+  /** The queue's name on Redis; workers serve the same name. */
+  name: string;
+  /** Where Redis is: a `redis://` URL, or ioredis options. */
+  connection: RedisConnection;
+  /** Prefix of the queue's keys on Redis. Default `"osiiso"`. */
+  prefix?: string;
+  /** How long `run()`/`join()` wait for an unreachable Redis before they reject, in ms. Default 10,000. */
+  connectTimeout?: number;
+}
+
+const OWN_OPTION_NAMES = ["name", "connection", "prefix", "connectTimeout"];
+
+/** One job this producer follows. */
+interface Followed {
+  readonly request: AttemptRequest;
+  /** Whether an attempt is running (an `active` event came, no outcome yet). */
+  begun: boolean;
+  /** Events of this job wait for this (a retry's error being read) before they apply. */
+  chain: Promise<void> | undefined;
+}
+
+/** Hands attempts to BullMQ and reports what its events say. */
+class BullExecutor implements Executor {
+  readonly kind = "distributed" as const;
+  readonly drivesAttempts = true;
+  readonly #name: string;
+  readonly #connection: RedisConnection;
+  readonly #prefix: string;
+  readonly #rate: number | undefined;
+  readonly #burst: number;
+  readonly #connectTimeout: number;
+  // Unique per producer, so job ids never collide across producers or restarts.
+  readonly #producerId = crypto.randomUUID();
+  #queueClient: Redis | undefined;
+  #eventsClient: Redis | undefined;
+  #queue: Queue | undefined;
+  #events: QueueEvents | undefined;
+  #ready: Promise<void> | undefined;
+  #failure: unknown = undefined;
+  readonly #followed = new Map<string, Followed>();
+  #batch: { name: string; data: unknown; opts: Record<string, unknown> }[] = [];
+  readonly #pendingWrites = new Set<Promise<unknown>>();
+
+  constructor(
+    name: string,
+    connection: RedisConnection,
+    prefix: string,
+    rate: number | undefined,
+    burst: number,
+    connectTimeout: number,
+  ) {
+    this.#connectTimeout = connectTimeout;
+    this.#name = name;
+    this.#connection = connection;
+    this.#prefix = prefix;
+    this.#rate = rate;
+    this.#burst = burst;
+  }
+
+  validateSource(source: unknown, action: string): void {
+    checkCallableSource(source, action);
+  }
+
+  autoWorkers(): number {
+    return 1;
+  }
+
+  // Every job reaches Redis once the queue is started: BullMQ's workers set the pace.
+  capacity(): number {
+    return Infinity;
+  }
+
+  liveWorkers(): number | undefined {
+    return undefined;
+  }
+
+  start(): void {
+    void this.connect().catch(() => {});
+  }
+
+  /** Connects once; rejects with `RedisUnavailableError` when Redis cannot be reached. */
+  connect(): Promise<void> {
+    this.#ready ??= this.#open();
+    return this.#ready;
+  }
+
+  async #open(): Promise<void> {
+    const queueClient = this.#queueClient = createClient(this.#connection);
+    const eventsClient = this.#eventsClient = createClient(this.#connection);
+    // Errors are reported through whenConnected and the outcomes; ioredis
+    // logs unhandled 'error' events otherwise.
+    queueClient.on("error", () => {});
+    eventsClient.on("error", () => {});
+    try {
+      await Promise.all([
+        whenConnected(queueClient, this.#connection, this.#connectTimeout),
+        whenConnected(eventsClient, this.#connection, this.#connectTimeout),
+      ]);
+      const options = { connection: queueClient, prefix: this.#prefix };
+      this.#queue = new Queue(this.#name, options);
+      const events = this.#events = new QueueEvents(this.#name, {
+        connection: eventsClient,
+        prefix: this.#prefix,
+      });
+      events.on("error", () => {});
+      events.on("active", ({ jobId }) => this.#onActive(jobId));
+      events.on("delayed", ({ jobId }) => this.#onRequeued(jobId));
+      events.on("waiting", ({ jobId, prev }) => {
+        if (prev === "failed" || prev === "active") this.#onRequeued(jobId);
+      });
+      events.on("stalled", ({ jobId }) => this.#onStalled(jobId));
+      events.on("completed", ({ jobId, returnvalue }) => this.#onCompleted(jobId, returnvalue));
+      events.on("failed", ({ jobId, failedReason }) => this.#onFailed(jobId, failedReason));
+      await Promise.all([events.waitUntilReady(), this.#queue.waitUntilReady()]);
+      await checkEvictionPolicy(queueClient, this.#connection, (message) => console.warn(message));
+      if (this.#rate !== undefined) {
+        // BullMQ's limiter counts jobs started per window across all workers.
+        const window = Math.max(1, Math.round(1_000 * this.#burst / this.#rate));
+        await this.#queue.setGlobalRateLimit(this.#burst, window);
+      }
+    } catch (error) {
+      this.#failure = error;
+      this.#failAll(error);
+      throw error;
+    }
+  }
+
+  execute(request: AttemptRequest): unknown {
+    if (this.#failure !== undefined) throw this.#failure;
+    const options = request.options;
+    const jobId = `${this.#producerId}.${request.taskId}`;
+    const data = jobDataFor(request.source, request.name, toWire(request.args, "base64"), options);
+    let delay = 0;
+    if (options.delay !== undefined) delay = options.delay;
+    else if (options.runAt !== undefined) delay = Math.max(0, options.runAt - Date.now());
+    this.#followed.set(jobId, { request, begun: false, chain: undefined });
+    request.onAbort(() => this.#abandon(jobId));
+    this.#batch.push({
+      name: request.name,
+      data,
+      opts: {
+        jobId,
+        priority: bullPriority(options.priority),
+        delay,
+        attempts: options.retries + 1,
+        backoff: { type: BACKOFF_TYPE },
+      },
+    });
+    if (this.#batch.length === 1) queueMicrotask(() => void this.#flush());
+    return REPORTED_LATER;
+  }
+
+  async #flush(): Promise<void> {
+    const batch = this.#batch;
+    this.#batch = [];
+    try {
+      await this.connect();
+      await this.#track(this.#queue!.addBulk(batch));
+    } catch (error) {
+      for (const { opts } of batch) this.#settle(opts.jobId as string, false, error);
+    }
+  }
+
+  #track<T>(write: Promise<T>): Promise<T> {
+    this.#pendingWrites.add(write);
+    void write.then(
+      () => this.#pendingWrites.delete(write),
+      () => this.#pendingWrites.delete(write),
+    );
+    return write;
+  }
+
+  /** Runs `step` for a followed job after the job's earlier steps. */
+  #step(jobId: string, step: (followed: Followed) => void | Promise<void>): void {
+    const followed = this.#followed.get(jobId);
+    if (followed === undefined) return;
+    if (followed.chain === undefined) {
+      const done = step(followed);
+      if (done !== undefined) followed.chain = done;
+      return;
+    }
+    followed.chain = followed.chain.then(() => step(followed));
+  }
+
+  #onActive(jobId: string): void {
+    this.#step(jobId, (followed) => {
+      // An attempt already running means its worker was lost without a stalled event seen.
+      if (followed.begun) {
+        followed.request.retrying(new WorkerCrashedError("the job's worker was lost"));
+      }
+      followed.begun = true;
+      followed.request.began();
+    });
+  }
+
+  #onStalled(jobId: string): void {
+    this.#step(jobId, (followed) => {
+      if (!followed.begun) return;
+      followed.begun = false;
+      followed.request.retrying(
+        new WorkerCrashedError("the job's worker was lost mid-job (its lock expired)"),
+      );
+    });
+  }
+
+  /** A failed attempt that BullMQ will retry: its error is read from the job. */
+  #onRequeued(jobId: string): void {
+    this.#step(jobId, async (followed) => {
+      if (!followed.begun) return;
+      followed.begun = false;
+      let error: unknown;
+      try {
+        const job = await this.#queue!.getJob(jobId) as Job | undefined;
+        const stack = job?.stacktrace?.at(-1);
+        error = errorFromStack(job?.failedReason ?? "attempt failed", stack);
+      } catch (readError) {
+        error = readError;
+      }
+      followed.request.retrying(error);
+    });
+  }
+
+  #onCompleted(jobId: string, returnValue: unknown): void {
+    if (!jobId.startsWith(this.#producerId)) return;
+    if (!this.#followed.has(jobId)) {
+      this.#remove(jobId); // abandoned (cancelled) but finished anyway
+      return;
+    }
+    this.#step(jobId, (followed) => {
+      const outcome = (typeof returnValue === "string" ? JSON.parse(returnValue) : returnValue) as
+        | JobOutcome
+        | null;
+      if (outcome === null || typeof outcome !== "object" || !("ok" in outcome)) {
+        this.#settle(jobId, false, new OsiisoError("the worker returned no osiiso outcome"));
+      } else {
+        followed.request.worker = outcome.worker ?? null;
+        this.#settle(jobId, outcome.ok, fromWire(outcome.ok ? outcome.value : outcome.error));
+      }
+      this.#remove(jobId);
+    });
+  }
+
+  #onFailed(jobId: string, failedReason: string): void {
+    if (!jobId.startsWith(this.#producerId)) return;
+    if (!this.#followed.has(jobId)) {
+      this.#remove(jobId);
+      return;
+    }
+    this.#step(jobId, () => {
+      // BullMQ fails a job itself when its workers keep dying on it.
+      const error = /stalled/.test(failedReason)
+        ? new WorkerCrashedError(failedReason)
+        : new OsiisoError(failedReason);
+      this.#settle(jobId, false, error);
+      this.#remove(jobId);
+    });
+  }
+
+  #settle(jobId: string, ok: boolean, value: unknown): void {
+    const followed = this.#followed.get(jobId);
+    if (followed === undefined) return;
+    this.#followed.delete(jobId);
+    followed.request.report(ok, value);
+  }
+
+  /** The engine gave up on a job (cancel, failFirst, run timeout): drop it if not yet running. */
+  #abandon(jobId: string): void {
+    if (!this.#followed.delete(jobId)) return;
+    this.#batch = this.#batch.filter((entry) => entry.opts.jobId !== jobId);
+    if (this.#queue !== undefined) this.#remove(jobId);
+  }
+
+  /** Removes a finished or abandoned job, so Redis does not grow. */
+  #remove(jobId: string): void {
+    // A running job is locked and stays; its completion comes back here.
+    void this.#track(this.#queue!.remove(jobId)).catch(() => {});
+  }
+
+  #failAll(error: unknown): void {
+    const batch = this.#batch;
+    this.#batch = [];
+    for (const { opts } of batch) this.#settle(opts.jobId as string, false, error);
+    for (const jobId of [...this.#followed.keys()]) this.#settle(jobId, false, error);
+  }
+
+  async close(): Promise<void> {
+    while (this.#pendingWrites.size > 0) {
+      await Promise.allSettled([...this.#pendingWrites]);
+    }
+    await this.#events?.close().catch(() => {});
+    await this.#queue?.close().catch(() => {});
+    await Promise.allSettled([quit(this.#queueClient), quit(this.#eventsClient)]);
+    this.#queue =
+      this.#events =
+      this.#queueClient =
+      this.#eventsClient =
+        undefined;
+    this.#ready = undefined;
+  }
+}
+
+/** Ends a client: politely when connected, at once otherwise. */
+async function quit(client: Redis | undefined): Promise<void> {
+  if (client === undefined) return;
+  if (client.status === "ready") {
+    await client.quit().catch(() => client.disconnect());
+  } else {
+    client.disconnect();
+  }
+}
+
+/**
+ * A queue whose tasks run as BullMQ jobs on workers anywhere (started with
+ * `serveQueue` or the `worker` command): the same submit, map, group, run,
+ * handles and `RunSummary` as the local queues. Tasks are task references
+ * or self-contained functions; arguments and values cross with the
+ * project's codec. BullMQ delays, prioritises, retries (with the task's
+ * backoff) and recovers jobs whose worker died; hooks fire here.
+ *
+ * @example
+ * ```ts ignore
+ * import { DistributedQueue } from "@osiiso/osiiso/distributed";
+ * await using q = new DistributedQueue({ name: "thumbs", connection: "redis://127.0.0.1:6379" });
+ * q.map((n: number) => n * 2, [1, 2, 3], { retries: 2, timeout: 5_000 });
+ * const summary = await q.run();
+ * console.log(summary.values); // [2, 4, 6] in completion order
+ * ```
+ */
+export class DistributedQueue extends TaskQueue {
+  readonly #executor: BullExecutor;
+
+  /** Creates the producer; it connects when started. */
+  constructor(options: DistributedQueueOptions) {
+    const given = (options ?? {}) as unknown as Record<string, unknown>;
+    const resolved = resolveQueueOptions(given, OWN_OPTION_NAMES);
+    const action = "create distributed queue";
+    const name = checkString(action, "name", given.name);
+    const connection = checkConnection(action, given.connection);
+    const prefix = given.prefix === undefined
+      ? "osiiso"
+      : checkString(action, "prefix", given.prefix);
+    // The rate limit is BullMQ's, across every worker, not the engine's.
+    const { rate: _rate, burst: _burst, ...engineOptions } = given;
+    const connectTimeout = given.connectTimeout === undefined
+      ? CONNECT_TIMEOUT_MS
+      : checkPositive(action, "connectTimeout", given.connectTimeout);
+    const executor = new BullExecutor(
+      name,
+      connection,
+      prefix,
+      resolved.rate,
+      resolved.burst,
+      connectTimeout,
+    );
+    super(engineOptions as QueueOptions, executor, OWN_OPTION_NAMES);
+    this.#executor = executor;
+  }
+
+  /**
+   * Starts the queue and waits for it as the local queues do; rejects within
+   * 10 s with `RedisUnavailableError` when Redis cannot be reached (the
+   * queue's tasks then fail with that error).
+   */
+  override async run(options?: RunOptions): Promise<RunSummary<unknown>> {
+    this.start();
+    await this.#executor.connect();
+    return await super.run(options);
+  }
+
+  /** Starts the queue and waits until nothing is outstanding; rejects as `run()` does. */
+  override async join(): Promise<void> {
+    this.start();
+    await this.#executor.connect();
+    await super.join();
+  }
+}

@@ -1,0 +1,274 @@
+/**
+ * DistributedQueue with real parts: a private redis-server, the `worker`
+ * command in separate processes, the producer in this one.
+ *
+ * @module
+ */
+
+import assert from "node:assert/strict";
+import { existsSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { DistributedQueue, RedisUnavailableError } from "../../distributed.ts";
+import { taskModule, TaskTimeoutError } from "../../mod.ts";
+import { freePort, type RedisServer, startRedis } from "../helpers/redis_server.ts";
+import { withTempDir } from "../helpers/temp_dir.ts";
+import { useLeakCheck } from "../helpers/leaks.ts";
+import type * as Tasks from "./fixtures/tasks.ts";
+import { startWorker, type WorkerProcess } from "./workers.ts";
+
+const tasks = taskModule<typeof Tasks>(new URL("./fixtures/tasks.ts", import.meta.url));
+let queueCounter = 0;
+const uniqueName = (label: string) => `${label}-${Date.now()}-${++queueCounter}`;
+
+async function stopAll(workers: readonly WorkerProcess[]): Promise<void> {
+  await Promise.all(workers.map((worker) => worker.stop("SIGTERM")));
+}
+
+describe("DistributedQueue", () => {
+  useLeakCheck();
+  let redis: RedisServer;
+  before(async () => {
+    redis = await startRedis();
+  });
+  after(async () => {
+    await redis.stop();
+  });
+
+  it(
+    "runs tasks on two worker processes; the summary's counts are exact",
+    { timeout: 30_000 },
+    async () => {
+      const name = uniqueName("basic");
+      const workers = await Promise.all([
+        startWorker(name, redis.url, ["--backend", "async", "--workers", "2"]),
+        startWorker(name, redis.url, ["--backend", "async", "--workers", "2"]),
+      ]);
+      try {
+        let started = 0;
+        let completed = 0;
+        const q = new DistributedQueue({
+          name,
+          connection: redis.url,
+          onStart: () => void started++,
+          onComplete: () => void completed++,
+        });
+        const handles = q.map(tasks.double, Array.from({ length: 16 }, (_, i) => i), {
+          name: "double",
+        });
+        const inline = q.submit((a: number, b: number) => a + b, [20, 22]);
+        const failing = q.submit(() => {
+          throw new TypeError("bad input");
+        });
+        const summary = await q.run();
+        await q.shutdown();
+        assert.equal(summary.totalSubmitted, 18);
+        assert.equal(summary.succeeded, 17);
+        assert.equal(summary.failed, 1);
+        assert.deepEqual(await Promise.all(handles), Array.from({ length: 16 }, (_, i) => i * 2));
+        assert.equal(await inline, 42);
+        const error = failing.exception();
+        assert.ok(error instanceof TypeError);
+        assert.equal((error as Error).message, "bad input");
+        assert.equal(failing.result().endedBy, "threw");
+        assert.equal(started, 18);
+        assert.equal(completed, 18);
+        const pids = new Set(summary.results.map((result) => result.worker));
+        assert.ok([...pids].every((pid) => workers.some((worker) => worker.pid === pid)));
+      } finally {
+        await stopAll(workers);
+      }
+    },
+  );
+
+  it(
+    "hands jobs to Redis at start; a worker started later runs them lowest priority number first",
+    { timeout: 30_000 },
+    async () => {
+      await withTempDir("osiiso-order-", async (dir) => {
+        const name = uniqueName("order");
+        const log = join(dir, "order.log");
+        const q = new DistributedQueue({ name, connection: redis.url });
+        for (const priority of [5, 1, 3, 1, 0]) {
+          q.submit(tasks.record, [log, `p${priority}`], { priority });
+        }
+        const running = q.run();
+        await new Promise((resolve) => setTimeout(resolve, 300)); // the jobs reach Redis
+        const worker = await startWorker(name, redis.url, ["--backend", "async", "--workers", "1"]);
+        try {
+          const summary = await running;
+          assert.equal(summary.succeeded, 5);
+          assert.deepEqual(readFileSync(log, "utf8").trim().split("\n"), [
+            "p0",
+            "p1",
+            "p1",
+            "p3",
+            "p5",
+          ]);
+        } finally {
+          await q.shutdown();
+          await worker.stop();
+        }
+      });
+    },
+  );
+
+  it(
+    "delays and runAt wait on Redis; retries use BullMQ with the task's backoff; retryOn runs on the worker",
+    { timeout: 30_000 },
+    async () => {
+      await withTempDir("osiiso-retry-", async (dir) => {
+        const name = uniqueName("retry");
+        const worker = await startWorker(name, redis.url, ["--backend", "async", "--workers", "4"]);
+        const retried: unknown[] = [];
+        const q = new DistributedQueue({
+          name,
+          connection: redis.url,
+          onRetry: (_handle, error) => void retried.push(error),
+        });
+        try {
+          const delayed = q.submit(tasks.double, [1], { delay: 500 });
+          const atTime = q.submit(tasks.double, [2], { runAt: new Date(Date.now() + 500) });
+          const flaky = q.submit(tasks.failOnce, [join(dir, "flaky")], {
+            retries: 2,
+            retryDelay: 300,
+          });
+          const refused = q.submit(tasks.failOnce, [join(dir, "refused")], {
+            retries: 2,
+            retryOn: (error) => !(error instanceof RangeError),
+          });
+          const summary = await q.run();
+          assert.equal(summary.succeeded, 3);
+          assert.equal(summary.failed, 1);
+          for (const handle of [delayed, atTime]) {
+            const result = handle.result();
+            assert.ok(
+              result.startedAt! - result.createdAt >= 450,
+              `started after ${result.startedAt! - result.createdAt}ms`,
+            );
+          }
+          assert.equal(await flaky, "second try");
+          assert.equal(flaky.result().attempts, 2);
+          assert.ok(flaky.result().duration >= 280, `retried after ${flaky.result().duration}ms`);
+          assert.equal(retried.length, 1);
+          assert.ok(retried[0] instanceof RangeError);
+          assert.equal((retried[0] as Error).message, "first attempt fails");
+          assert.equal(refused.result().attempts, 1);
+          assert.ok(refused.exception() instanceof RangeError);
+        } finally {
+          await q.shutdown();
+          await worker.stop();
+        }
+      });
+    },
+  );
+
+  it("a timeout stops the work on the worker (process backend)", { timeout: 30_000 }, async () => {
+    await withTempDir("osiiso-timeout-", async (dir) => {
+      const name = uniqueName("timeout");
+      const worker = await startWorker(name, redis.url, ["--backend", "process", "--workers", "1"]);
+      const q = new DistributedQueue({ name, connection: redis.url });
+      try {
+        const marker = join(dir, "written");
+        // Past the timeout (300 ms) and the kill grace that follows (1 s).
+        const slow = q.submit(tasks.writeLater, [marker, 2_000], { timeout: 300 });
+        const quick = q.submit(tasks.double, [21]);
+        const summary = await q.run();
+        assert.equal(summary.failed, 1);
+        assert.equal(await quick, 42);
+        const result = slow.result();
+        assert.equal(result.endedBy, "timeout");
+        assert.ok(result.exception instanceof TaskTimeoutError);
+        assert.equal(result.message, "task 'writeLater' exceeded 300ms timeout");
+        const waited = performance.timeOrigin + performance.now() - slow.result().startedAt!;
+        await new Promise((resolve) => setTimeout(resolve, 2_400 - waited));
+        assert.equal(existsSync(marker), false, "the timed-out task went on writing");
+      } finally {
+        await q.shutdown();
+        await worker.stop();
+      }
+    });
+  });
+
+  it(
+    "a worker SIGKILLed mid-job has its job finished by another worker",
+    { timeout: 30_000 },
+    async () => {
+      await withTempDir("osiiso-failover-", async (dir) => {
+        const name = uniqueName("failover");
+        const first = await startWorker(name, redis.url, ["--backend", "async", "--workers", "1"]);
+        const q = new DistributedQueue({ name, connection: redis.url });
+        let second: WorkerProcess | undefined;
+        try {
+          const marker = join(dir, "pid");
+          const handle = q.submit(tasks.pidAfter, [marker, 1_500]);
+          const running = q.run();
+          while (!existsSync(marker)) await new Promise((resolve) => setTimeout(resolve, 20));
+          assert.equal(Number(readFileSync(marker, "utf8")), first.pid);
+          second = await startWorker(name, redis.url, ["--backend", "async", "--workers", "1"]);
+          const killedAt = performance.now();
+          assert.equal(await first.stop("SIGKILL"), "SIGKILL");
+          const summary = await running;
+          const failover = performance.now() - killedAt;
+          assert.equal(summary.succeeded, 1);
+          assert.equal(await handle, second.pid);
+          assert.equal(handle.result().worker, second.pid);
+          assert.equal(handle.result().attempts, 2);
+          // Lock 4 s + stalled check every 1 s + the job's own 1.5 s.
+          assert.ok(failover < 9_000, `taken over after ${Math.round(failover)}ms`);
+        } finally {
+          await q.shutdown();
+          await first.stop("SIGKILL");
+          await second?.stop();
+        }
+      });
+    },
+  );
+
+  it("a job whose module cannot be loaded fails that job only", { timeout: 30_000 }, async () => {
+    const name = uniqueName("badmodule");
+    const worker = await startWorker(name, redis.url, ["--backend", "async", "--workers", "2"]);
+    const q = new DistributedQueue({ name, connection: redis.url });
+    try {
+      const missing = taskModule<{ gone(): void }>("file:///nonexistent/osiiso/tasks.ts");
+      const bad = q.submit(missing.gone);
+      const good = q.submit(tasks.double, [4]);
+      const summary = await q.run();
+      assert.equal(summary.succeeded, 1);
+      assert.equal(summary.failed, 1);
+      assert.equal(await good, 8);
+      assert.match(bad.result().message, /nonexistent/);
+    } finally {
+      await q.shutdown();
+      await worker.stop();
+    }
+  });
+});
+
+describe("DistributedQueue and serveQueue without Redis", () => {
+  useLeakCheck();
+
+  it("an unreachable Redis is a clear error within the connect timeout, and shutdown settles", {
+    timeout: 30_000,
+  }, async () => {
+    const port = await freePort();
+    const connection = `redis://127.0.0.1:${port}`;
+    const q = new DistributedQueue({ name: "nowhere", connection, connectTimeout: 500 });
+    const handle = q.submit(tasks.double, [1]);
+    const began = performance.now();
+    await assert.rejects(q.run(), (error: unknown) => {
+      assert.ok(error instanceof RedisUnavailableError);
+      assert.match((error as Error).message, new RegExp(`127\\.0\\.0\\.1:${port}`));
+      assert.match((error as Error).message, /ECONNREFUSED/);
+      return true;
+    });
+    assert.ok(performance.now() - began < 3_000);
+    await q.shutdown();
+    assert.ok(handle.exception() instanceof RedisUnavailableError);
+    const { serveQueue } = await import("../../distributed.ts");
+    await assert.rejects(
+      serveQueue({ name: "nowhere", connection, connectTimeout: 500, backend: "async" }),
+      RedisUnavailableError,
+    );
+  });
+});
