@@ -173,29 +173,31 @@ async function failover(): Promise<Measurement> {
   });
 }
 
+/** A W7 throughput workload: ours against raw BullMQ, draining or round trip. */
+function throughput(describe: string, drain: boolean): Workload {
+  return {
+    describe,
+    unit: "jobs/s",
+    better: "higher",
+    ours: "osiiso",
+    target: "osiiso ≥ 0.8× raw BullMQ on the same runtime",
+    timeoutMs: 120_000,
+    formatCell: (value) => value.toFixed(0),
+    impls: { osiiso: () => ours(drain), bullmq: () => raw(drain) },
+  };
+}
+
 /** W7 round trip as the registry lists it. */
-export const w7RoundTrip: Workload = {
-  describe: `DistributedQueue round trip: ${JOBS} trivial jobs, 1 worker process, c = 16`,
-  unit: "jobs/s",
-  better: "higher",
-  ours: "osiiso",
-  target: "osiiso ≥ 0.8× raw BullMQ on the same runtime",
-  timeoutMs: 120_000,
-  formatCell: (value) => value.toFixed(0),
-  impls: { osiiso: () => ours(false), bullmq: () => raw(false) },
-};
+export const w7RoundTrip: Workload = throughput(
+  `DistributedQueue round trip: ${JOBS} trivial jobs, 1 worker process, c = 16`,
+  false,
+);
 
 /** W7 drain as the registry lists it. */
-export const w7Drain: Workload = {
-  describe: `DistributedQueue drain: ${JOBS} jobs waiting on Redis, 1 worker process, c = 16`,
-  unit: "jobs/s",
-  better: "higher",
-  ours: "osiiso",
-  target: "osiiso ≥ 0.8× raw BullMQ on the same runtime",
-  timeoutMs: 120_000,
-  formatCell: (value) => value.toFixed(0),
-  impls: { osiiso: () => ours(true), bullmq: () => raw(true) },
-};
+export const w7Drain: Workload = throughput(
+  `DistributedQueue drain: ${JOBS} jobs waiting on Redis, 1 worker process, c = 16`,
+  true,
+);
 
 /** W7 failover as the registry lists it. */
 export const w7Failover: Workload = {
