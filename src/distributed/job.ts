@@ -21,8 +21,9 @@ export const BACKOFF_TYPE = "osiiso";
 /**
  * The stalled-job settings every worker uses. They are fixed, not options:
  * BullMQ's stalled check is rate-limited by a key any worker sets, so one
- * worker with other values slows recovery for all (measured: ~28 s with
- * BullMQ's defaults on one worker, ~2 s with these on every worker).
+ * worker with other values slows recovery for all (measured: ~28 s when one
+ * worker kept BullMQ's defaults; ~4.5 s from a SIGKILL to the job's result
+ * elsewhere with these on every worker, a 0.5 s job included).
  */
 export const STALLED_SETTINGS = Object.freeze({
   /** A job's lock lasts this long; a live worker renews it at half of it. */
