@@ -132,6 +132,8 @@ class BullExecutor implements Executor {
       ]);
       const options = { connection: queueClient, prefix: this.#prefix };
       this.#queue = new Queue(this.#name, options);
+      // Connection errors while Redis restarts: the clients reconnect by themselves.
+      this.#queue.on("error", () => {});
       const events = this.#events = new QueueEvents(this.#name, {
         connection: eventsClient,
         prefix: this.#prefix,

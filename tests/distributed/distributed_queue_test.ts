@@ -225,6 +225,32 @@ describe("DistributedQueue", () => {
     },
   );
 
+  it("Redis restarted mid-run: the producer and workers reconnect and the run completes", {
+    timeout: 60_000,
+  }, async () => {
+    const name = uniqueName("restart");
+    const workers = await Promise.all([
+      startWorker(name, redis.url, ["--backend", "async", "--workers", "2"]),
+      startWorker(name, redis.url, ["--backend", "async", "--workers", "2"]),
+    ]);
+    const q = new DistributedQueue({ name, connection: redis.url });
+    try {
+      const items = Array.from({ length: 40 }, (_, i) => i);
+      q.map(tasks.double, items.map((i) => i), { name: "double" });
+      const handles = q.starmap(tasks.double, items.map((i) => [i, 100] as [number, number]));
+      const running = q.run();
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      await redis.restart(500);
+      const summary = await running;
+      assert.equal(summary.succeeded, 80);
+      assert.equal(summary.failed, 0);
+      assert.deepEqual(await Promise.all(handles), items.map((i) => i * 2));
+    } finally {
+      await q.shutdown();
+      await stopAll(workers);
+    }
+  });
+
   it("a job whose module cannot be loaded fails that job only", { timeout: 30_000 }, async () => {
     const name = uniqueName("badmodule");
     const worker = await startWorker(name, redis.url, ["--backend", "async", "--workers", "2"]);
