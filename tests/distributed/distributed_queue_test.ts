@@ -9,6 +9,8 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { Queue } from "bullmq";
+import { Redis } from "ioredis";
 import { DistributedQueue, RedisUnavailableError } from "../../distributed.ts";
 import { taskModule, TaskTimeoutError } from "../../mod.ts";
 import { freePort, type RedisServer, startRedis } from "../helpers/redis_server.ts";
@@ -20,6 +22,19 @@ import { startWorker, type WorkerProcess } from "./workers.ts";
 const tasks = taskModule<typeof Tasks>(new URL("./fixtures/tasks.ts", import.meta.url));
 let queueCounter = 0;
 const uniqueName = (label: string) => `${label}-${Date.now()}-${++queueCounter}`;
+
+/** The jobs a queue holds on Redis, in any state. */
+async function jobsOnRedis(url: string, name: string): Promise<number> {
+  const client = new Redis(url, { maxRetriesPerRequest: null });
+  const queue = new Queue(name, { connection: client, prefix: "osiiso" });
+  try {
+    const counts = await queue.getJobCounts();
+    return Object.values(counts).reduce((total, count) => total + count, 0);
+  } finally {
+    await queue.close();
+    await client.quit();
+  }
+}
 
 async function stopAll(workers: readonly WorkerProcess[]): Promise<void> {
   await Promise.all(workers.map((worker) => worker.stop("SIGTERM")));
@@ -75,6 +90,8 @@ describe("DistributedQueue", () => {
         assert.equal(completed, 18);
         const pids = new Set(summary.results.map((result) => result.worker));
         assert.ok([...pids].every((pid) => workers.some((worker) => worker.pid === pid)));
+        // Finished jobs are removed once the producer has their results.
+        assert.equal(await jobsOnRedis(redis.url, name), 0);
       } finally {
         await stopAll(workers);
       }
@@ -296,5 +313,30 @@ describe("DistributedQueue and serveQueue without Redis", () => {
       serveQueue({ name: "nowhere", connection, connectTimeout: 500, backend: "async" }),
       RedisUnavailableError,
     );
+  });
+});
+
+describe("A Redis that may evict keys", () => {
+  useLeakCheck();
+
+  it("gets a clear warning from the producer", { timeout: 30_000 }, async () => {
+    const redis = await startRedis({ maxmemoryPolicy: "allkeys-lru" });
+    const warnings: string[] = [];
+    const warn = console.warn;
+    console.warn = (message: string) => void warnings.push(message);
+    try {
+      const q = new DistributedQueue({ name: uniqueName("evicting"), connection: redis.url });
+      await q.run();
+      await q.shutdown();
+    } finally {
+      console.warn = warn;
+      await redis.stop();
+    }
+    // BullMQ prints a terse warning of its own; ours names the server and what to set.
+    const ours = warnings.filter((message) => message.startsWith("osiiso:"));
+    assert.equal(ours.length, 1);
+    assert.match(ours[0], new RegExp(`Redis at ${redis.url.replaceAll(".", "\\.")}`));
+    assert.match(ours[0], /maxmemory-policy 'allkeys-lru'; jobs may be evicted and lost/);
+    assert.match(ours[0], /Set 'maxmemory-policy noeviction'/);
   });
 });
