@@ -16,7 +16,8 @@ import { REPORTED_LATER } from "../core/executor.ts";
 import { TaskQueue } from "../core/queue.ts";
 import { type QueueOptions, resolveQueueOptions, type RunOptions } from "../core/queue_options.ts";
 import type { RunSummary } from "../core/result.ts";
-import { checkPositive, checkString } from "../core/validate.ts";
+import { checkPositive, checkString, invalidMessage } from "../core/validate.ts";
+import type { TaskHandle } from "../core/handle.ts";
 import { checkCallableSource } from "../backends/async_queue.ts";
 import { fromWire, toWire } from "../runtime/codec.ts";
 import { errorFromStack } from "./errors.ts";
@@ -40,9 +41,19 @@ export interface DistributedQueueOptions extends Omit<QueueOptions, "workers"> {
   prefix?: string;
   /** How long `run()`/`join()` wait for an unreachable Redis before they reject, in ms. Default 10,000. */
   connectTimeout?: number;
+  /**
+   * Names this producer's jobs on Redis (their ids start with it). Default: a
+   * random UUID. Keep it to {@linkcode DistributedQueue.attach} after a restart.
+   */
+  producerId?: string;
 }
 
-const OWN_OPTION_NAMES = ["name", "connection", "prefix", "connectTimeout"];
+const OWN_OPTION_NAMES = ["name", "connection", "prefix", "connectTimeout", "producerId"];
+
+/** A job an earlier producer with the same id submitted, taken over by {@linkcode DistributedQueue.attach}. */
+class AttachedJob {
+  constructor(readonly jobId: string) {}
+}
 
 /** One job this producer follows. */
 interface Followed {
@@ -64,7 +75,7 @@ class BullExecutor implements Executor {
   readonly #burst: number;
   readonly #connectTimeout: number;
   // Unique per producer, so job ids never collide across producers or restarts.
-  readonly #producerId = crypto.randomUUID();
+  readonly producerId: string;
   #queueClient: Redis | undefined;
   #eventsClient: Redis | undefined;
   #queue: Queue | undefined;
@@ -72,6 +83,8 @@ class BullExecutor implements Executor {
   #ready: Promise<void> | undefined;
   #failure: unknown = undefined;
   readonly #followed = new Map<string, Followed>();
+  // Jobs the engine gave up on: removed from Redis when they end (they may be running).
+  readonly #abandoned = new Set<string>();
   #batch: { name: string; data: unknown; opts: Record<string, unknown> }[] = [];
   readonly #pendingWrites = new Set<Promise<unknown>>();
 
@@ -82,8 +95,10 @@ class BullExecutor implements Executor {
     rate: number | undefined,
     burst: number,
     connectTimeout: number,
+    producerId: string,
   ) {
     this.#connectTimeout = connectTimeout;
+    this.producerId = producerId;
     this.#name = name;
     this.#connection = connection;
     this.#prefix = prefix;
@@ -92,6 +107,7 @@ class BullExecutor implements Executor {
   }
 
   validateSource(source: unknown, action: string): void {
+    if (source instanceof AttachedJob) return;
     checkCallableSource(source, action);
   }
 
@@ -163,8 +179,9 @@ class BullExecutor implements Executor {
 
   execute(request: AttemptRequest): unknown {
     if (this.#failure !== undefined) throw this.#failure;
+    if (request.source instanceof AttachedJob) return this.#follow(request, request.source.jobId);
     const options = request.options;
-    const jobId = `${this.#producerId}.${request.taskId}`;
+    const jobId = `${this.producerId}.${request.taskId}`;
     const data = jobDataFor(request.source, request.name, toWire(request.args, "base64"), options);
     let delay = 0;
     if (options.delay !== undefined) delay = options.delay;
@@ -184,6 +201,56 @@ class BullExecutor implements Executor {
     });
     if (this.#batch.length === 1) queueMicrotask(() => void this.#flush());
     return REPORTED_LATER;
+  }
+
+  /**
+   * Follows a job already on Redis: events from now on, and its state read
+   * after that, so an outcome that came before is not missed.
+   */
+  #follow(request: AttemptRequest, jobId: string): typeof REPORTED_LATER {
+    this.#followed.set(jobId, { request, begun: false, chain: undefined });
+    request.onAbort(() => this.#abandon(jobId));
+    void this.connect().then(async () => {
+      const job = await this.#queue!.getJob(jobId) as Job | undefined;
+      if (job === undefined) {
+        this.#settle(jobId, false, new OsiisoError(`job '${jobId}' is no longer on Redis`));
+        return;
+      }
+      const state = await job.getState();
+      if (state === "active") this.#onActive(jobId);
+      else if (state === "completed") this.#onCompleted(jobId, job.returnvalue);
+      else if (state === "failed") this.#onFailed(jobId, job.failedReason);
+    }).catch((error) => this.#settle(jobId, false, error));
+    return REPORTED_LATER;
+  }
+
+  /** This producer's jobs on Redis, in any state (after a restart): ids and task names. */
+  async ownJobs(): Promise<{ id: string; name: string }[]> {
+    await this.connect();
+    const client = this.#queueClient!;
+    const base = `${this.#prefix}:${this.#name}:`;
+    const ids: string[] = [];
+    let cursor = "0";
+    do {
+      const [next, keys] = await client.scan(
+        cursor,
+        "MATCH",
+        `${base}${this.producerId}.*`,
+        "COUNT",
+        1000,
+      );
+      cursor = next;
+      for (const key of keys) {
+        const id = key.slice(base.length);
+        // A job's own hash; its lock and logs keys have a further ':' part.
+        if (!id.includes(":")) ids.push(id);
+      }
+    } while (cursor !== "0");
+    ids.sort();
+    const pipeline = client.pipeline();
+    for (const id of ids) pipeline.hget(`${base}${id}`, "name");
+    const names = (await pipeline.exec()) ?? [];
+    return ids.map((id, index) => ({ id, name: String(names[index]?.[1] ?? id) }));
   }
 
   async #flush(): Promise<void> {
@@ -257,9 +324,8 @@ class BullExecutor implements Executor {
   }
 
   #onCompleted(jobId: string, returnValue: unknown): void {
-    if (!jobId.startsWith(this.#producerId)) return;
     if (!this.#followed.has(jobId)) {
-      this.#remove(jobId); // abandoned (cancelled) but finished anyway
+      if (this.#abandoned.delete(jobId)) this.#remove(jobId); // cancelled, but it ran
       return;
     }
     this.#step(jobId, (followed) => {
@@ -277,9 +343,8 @@ class BullExecutor implements Executor {
   }
 
   #onFailed(jobId: string, failedReason: string): void {
-    if (!jobId.startsWith(this.#producerId)) return;
     if (!this.#followed.has(jobId)) {
-      this.#remove(jobId);
+      if (this.#abandoned.delete(jobId)) this.#remove(jobId);
       return;
     }
     this.#step(jobId, () => {
@@ -303,7 +368,10 @@ class BullExecutor implements Executor {
   #abandon(jobId: string): void {
     if (!this.#followed.delete(jobId)) return;
     this.#batch = this.#batch.filter((entry) => entry.opts.jobId !== jobId);
-    if (this.#queue !== undefined) this.#remove(jobId);
+    if (this.#queue !== undefined) {
+      this.#abandoned.add(jobId);
+      this.#remove(jobId);
+    }
   }
 
   /** Removes a finished or abandoned job, so Redis does not grow. */
@@ -380,6 +448,9 @@ export class DistributedQueue extends TaskQueue {
     const connectTimeout = given.connectTimeout === undefined
       ? CONNECT_TIMEOUT_MS
       : checkPositive(action, "connectTimeout", given.connectTimeout);
+    const producerId = given.producerId === undefined
+      ? crypto.randomUUID()
+      : checkString(action, "producerId", given.producerId);
     const executor = new BullExecutor(
       name,
       connection,
@@ -387,9 +458,62 @@ export class DistributedQueue extends TaskQueue {
       resolved.rate,
       resolved.burst,
       connectTimeout,
+      producerId,
     );
     super(engineOptions as QueueOptions, executor, OWN_OPTION_NAMES);
     this.#executor = executor;
+  }
+
+  /** The id this producer's jobs on Redis start with (pass it to `attach` after a restart). */
+  get producerId(): string {
+    return this.#executor.producerId;
+  }
+
+  /**
+   * Re-attaches to the jobs a producer with `options.producerId` submitted
+   * before it stopped (crashed, restarted): each job still on Redis gets a
+   * handle here, which settles with the job's outcome (at once for a job that
+   * already finished), and counts in this queue's next `run()`. Returns the
+   * queue; its handles are in `attached`.
+   *
+   * @example
+   * ```ts ignore
+   * import { DistributedQueue } from "@osiiso/osiiso/distributed";
+   * const q = await DistributedQueue.attach({
+   *   name: "thumbs",
+   *   connection: "redis://127.0.0.1:6379",
+   *   producerId: savedProducerId,
+   * });
+   * const summary = await q.run(); // the earlier jobs' results
+   * ```
+   */
+  static async attach(
+    options: DistributedQueueOptions & { producerId: string },
+  ): Promise<DistributedQueue> {
+    if (options?.producerId === undefined) {
+      throw new TypeError(
+        invalidMessage("attach distributed queue", "producerId", "a string", undefined),
+      );
+    }
+    const queue = new DistributedQueue(options);
+    try {
+      const jobs = await queue.#executor.ownJobs();
+      queue.#attached = jobs.map(({ id, name }) => {
+        const job = new AttachedJob(id);
+        return queue.submit(job as unknown as () => unknown, { name });
+      });
+    } catch (error) {
+      await queue.shutdown({ force: true });
+      throw error;
+    }
+    return queue;
+  }
+
+  #attached: readonly TaskHandle<unknown>[] = [];
+
+  /** The handles of the jobs {@linkcode DistributedQueue.attach} found on Redis. */
+  get attached(): readonly TaskHandle<unknown>[] {
+    return this.#attached;
   }
 
   /**

@@ -9,12 +9,16 @@ import assert from "node:assert/strict";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { spawn } from "node:child_process";
+import process from "node:process";
+import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { DistributedQueue, RedisUnavailableError } from "../../distributed.ts";
 import { taskModule, TaskTimeoutError } from "../../mod.ts";
 import { freePort, type RedisServer, startRedis } from "../helpers/redis_server.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
+import { sortedNumbers } from "../helpers/asserts.ts";
 import { useLeakCheck } from "../helpers/leaks.ts";
 import type * as Tasks from "./fixtures/tasks.ts";
 import { startWorker, type WorkerProcess } from "./workers.ts";
@@ -265,6 +269,53 @@ describe("DistributedQueue", () => {
     } finally {
       await q.shutdown();
       await stopAll(workers);
+    }
+  });
+
+  it("a producer that restarts re-attaches to its jobs", { timeout: 60_000 }, async () => {
+    const name = uniqueName("attach");
+    const producerId = `producer-${queueCounter}`;
+    const script = fileURLToPath(new URL("./fixtures/producer.ts", import.meta.url));
+    const args = [script, redis.url, name, producerId];
+    const producer = spawn(
+      process.execPath,
+      "Deno" in globalThis ? ["run", "-A", "--node-modules-dir=manual", ...args] : args,
+      { stdio: "ignore" },
+    );
+    const exited = new Promise((resolve) => producer.once("exit", resolve));
+    let worker: WorkerProcess | undefined;
+    let q: DistributedQueue | undefined;
+    try {
+      const deadline = performance.now() + 20_000;
+      while ((await jobsOnRedis(redis.url, name)) < 6) {
+        assert.ok(performance.now() < deadline, "the producer's jobs never reached Redis");
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      producer.kill("SIGKILL");
+      await exited;
+      worker = await startWorker(name, redis.url, ["--backend", "async", "--workers", "2"]);
+      // Some jobs finish while no producer listens.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      q = await DistributedQueue.attach({ name, connection: redis.url, producerId });
+      assert.equal(q.producerId, producerId);
+      assert.equal(q.attached.length, 6);
+      const summary = await q.run();
+      assert.equal(summary.succeeded, 6);
+      assert.deepEqual(
+        sortedNumbers(summary.values),
+        [2, 4, 6, 8, 10, 20],
+      );
+      assert.deepEqual(
+        q.attached.map((handle) => handle.name).sort(),
+        ["double", "double", "double", "double", "double", "slow double"],
+      );
+      await q.shutdown();
+      assert.equal(await jobsOnRedis(redis.url, name), 0);
+    } finally {
+      producer.kill("SIGKILL");
+      await exited;
+      await q?.shutdown();
+      await worker?.stop();
     }
   });
 
