@@ -55,6 +55,13 @@ class AttachedJob {
   constructor(readonly jobId: string) {}
 }
 
+/**
+ * How often a producer looks on Redis for finished jobs whose events it
+ * missed, and how old such a job must be. BullMQ trims its event stream (to
+ * about 10k entries): a producer that falls behind loses events.
+ */
+const SWEEP_INTERVAL_MS = 1_000;
+
 /** One job this producer follows. */
 interface Followed {
   readonly request: AttemptRequest;
@@ -87,6 +94,8 @@ class BullExecutor implements Executor {
   readonly #abandoned = new Set<string>();
   #batch: { name: string; data: unknown; opts: Record<string, unknown> }[] = [];
   readonly #pendingWrites = new Set<Promise<unknown>>();
+  #sweepTimer: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
 
   constructor(
     name: string,
@@ -187,6 +196,7 @@ class BullExecutor implements Executor {
     if (options.delay !== undefined) delay = options.delay;
     else if (options.runAt !== undefined) delay = Math.max(0, options.runAt - Date.now());
     this.#followed.set(jobId, { request, begun: false, chain: undefined });
+    this.#armSweep();
     request.onAbort(() => this.#abandon(jobId));
     this.#batch.push({
       name: request.name,
@@ -209,6 +219,7 @@ class BullExecutor implements Executor {
    */
   #follow(request: AttemptRequest, jobId: string): typeof REPORTED_LATER {
     this.#followed.set(jobId, { request, begun: false, chain: undefined });
+    this.#armSweep();
     request.onAbort(() => this.#abandon(jobId));
     void this.connect().then(async () => {
       const job = await this.#queue!.getJob(jobId) as Job | undefined;
@@ -222,6 +233,39 @@ class BullExecutor implements Executor {
       else if (state === "failed") this.#onFailed(jobId, job.failedReason);
     }).catch((error) => this.#settle(jobId, false, error));
     return REPORTED_LATER;
+  }
+
+  #armSweep(): void {
+    if (this.#sweepTimer !== undefined || this.#closed) return;
+    this.#sweepTimer = setTimeout(() => {
+      void this.#track(this.#sweep()).finally(() => {
+        this.#sweepTimer = undefined;
+        if (this.#followed.size > 0) this.#armSweep();
+      });
+    }, SWEEP_INTERVAL_MS);
+  }
+
+  /** Settles followed jobs that finished over a sweep interval ago and whose event never came. */
+  async #sweep(): Promise<void> {
+    const queue = this.#queue;
+    const client = this.#queueClient;
+    if (queue === undefined || client === undefined || this.#followed.size === 0) return;
+    const base = `${this.#prefix}:${this.#name}:`;
+    const before = Date.now() - SWEEP_INTERVAL_MS;
+    try {
+      for (const state of ["completed", "failed"] as const) {
+        const ids = await client.zrangebyscore(`${base}${state}`, "-inf", before, "LIMIT", 0, 1000);
+        for (const id of ids) {
+          if (!this.#followed.has(id)) continue;
+          const job = await queue.getJob(id) as Job | undefined;
+          if (job === undefined) continue;
+          if (state === "completed") this.#onCompleted(id, job.returnvalue);
+          else this.#onFailed(id, job.failedReason);
+        }
+      }
+    } catch {
+      // Redis is away: the next sweep tries again.
+    }
   }
 
   /** This producer's jobs on Redis, in any state (after a restart): ids and task names. */
@@ -388,6 +432,9 @@ class BullExecutor implements Executor {
   }
 
   async close(): Promise<void> {
+    this.#closed = true;
+    clearTimeout(this.#sweepTimer);
+    this.#sweepTimer = undefined;
     while (this.#pendingWrites.size > 0) {
       await Promise.allSettled([...this.#pendingWrites]);
     }
@@ -400,6 +447,7 @@ class BullExecutor implements Executor {
       this.#eventsClient =
         undefined;
     this.#ready = undefined;
+    this.#closed = false; // a queue reset after shutdown may connect again
   }
 }
 

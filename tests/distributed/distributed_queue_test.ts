@@ -391,3 +391,34 @@ describe("A Redis that may evict keys", () => {
     assert.match(ours[0], /Set 'maxmemory-policy noeviction'/);
   });
 });
+
+describe("A producer that misses BullMQ's events", () => {
+  useLeakCheck();
+
+  it("still settles every job: it finds finished jobs on Redis", { timeout: 30_000 }, async () => {
+    // Streams of one entry per node, trimmed to one entry: events vanish almost at once.
+    const redis = await startRedis({ extraArgs: ["--stream-node-max-entries", "1"] });
+    const name = uniqueName("trimmed");
+    const q = new DistributedQueue({ name, connection: redis.url });
+    let worker: WorkerProcess | undefined;
+    const client = new Redis(redis.url, { maxRetriesPerRequest: null });
+    try {
+      const handles = q.map(tasks.double, Array.from({ length: 30 }, (_, i) => i));
+      const running = q.run();
+      while ((await jobsOnRedis(redis.url, name)) < 30) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      await client.hset(`osiiso:${name}:meta`, "opts.maxLenEvents", "1");
+      worker = await startWorker(name, redis.url, ["--backend", "async", "--workers", "4"]);
+      const summary = await running;
+      assert.equal(summary.succeeded, 30);
+      assert.deepEqual(await Promise.all(handles), Array.from({ length: 30 }, (_, i) => i * 2));
+      assert.ok(await client.xlen(`osiiso:${name}:events`) < 30, "the events were not trimmed");
+    } finally {
+      await q.shutdown();
+      await worker?.stop();
+      await client.quit();
+      await redis.stop();
+    }
+  });
+});

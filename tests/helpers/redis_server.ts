@@ -28,6 +28,8 @@ export interface RedisServer {
 export interface RedisServerOptions {
   /** `maxmemory-policy`; BullMQ needs `noeviction` (the default here). */
   maxmemoryPolicy?: string;
+  /** More configuration, as `--name value` pairs. */
+  extraArgs?: readonly string[];
 }
 
 const INSTALL_HINT =
@@ -86,6 +88,7 @@ export async function startRedis(options: RedisServerOptions = {}): Promise<Redi
     "always",
     "--maxmemory-policy",
     options.maxmemoryPolicy ?? "noeviction",
+    ...(options.extraArgs ?? []),
   ];
   let child: ChildProcess | undefined;
   try {
