@@ -62,11 +62,16 @@ class AttachedJob {
  */
 const SWEEP_INTERVAL_MS = 1_000;
 
+/** The error of an attempt whose worker died: BullMQ saw its lock expire. */
+const LOST_WORKER = "the job's worker was lost mid-job (its lock expired)";
+
 /** One job this producer follows. */
 interface Followed {
   readonly request: AttemptRequest;
   /** Whether an attempt is running (an `active` event came, no outcome yet). */
   begun: boolean;
+  /** BullMQ's count of failed attempts when last read: a stall leaves it as it was. */
+  attemptsMade: number;
   /** Events of this job wait for this (a retry's error being read) before they apply. */
   chain: Promise<void> | undefined;
 }
@@ -195,7 +200,7 @@ class BullExecutor implements Executor {
     let delay = 0;
     if (options.delay !== undefined) delay = options.delay;
     else if (options.runAt !== undefined) delay = Math.max(0, options.runAt - Date.now());
-    this.#followed.set(jobId, { request, begun: false, chain: undefined });
+    this.#followed.set(jobId, { request, begun: false, attemptsMade: 0, chain: undefined });
     this.#armSweep();
     request.onAbort(() => this.#abandon(jobId));
     this.#batch.push({
@@ -218,7 +223,7 @@ class BullExecutor implements Executor {
    * after that, so an outcome that came before is not missed.
    */
   #follow(request: AttemptRequest, jobId: string): typeof REPORTED_LATER {
-    this.#followed.set(jobId, { request, begun: false, chain: undefined });
+    this.#followed.set(jobId, { request, begun: false, attemptsMade: 0, chain: undefined });
     this.#armSweep();
     request.onAbort(() => this.#abandon(jobId));
     void this.connect().then(async () => {
@@ -254,13 +259,23 @@ class BullExecutor implements Executor {
     const before = Date.now() - SWEEP_INTERVAL_MS;
     try {
       for (const state of ["completed", "failed"] as const) {
-        const ids = await client.zrangebyscore(`${base}${state}`, "-inf", before, "LIMIT", 0, 1000);
-        for (const id of ids) {
-          if (!this.#followed.has(id)) continue;
-          const job = await queue.getJob(id) as Job | undefined;
-          if (job === undefined) continue;
-          if (state === "completed") this.#onCompleted(id, job.returnvalue);
-          else this.#onFailed(id, job.failedReason);
+        const ids = await client.zrangebyscore(
+          `${base}${state}`,
+          "-inf",
+          before,
+          "LIMIT",
+          0,
+          5_000,
+        );
+        const missed = ids.filter((id) => this.#followed.has(id));
+        // One round of reads: ioredis sends them together.
+        const jobs = await Promise.all(
+          missed.map((id) => queue.getJob(id) as Promise<Job | undefined>),
+        );
+        for (const job of jobs) {
+          if (job?.id === undefined) continue;
+          if (state === "completed") this.#onCompleted(job.id, job.returnvalue);
+          else this.#onFailed(job.id, job.failedReason);
         }
       }
     } catch {
@@ -333,7 +348,7 @@ class BullExecutor implements Executor {
     this.#step(jobId, (followed) => {
       // An attempt already running means its worker was lost without a stalled event seen.
       if (followed.begun) {
-        followed.request.retrying(new WorkerCrashedError("the job's worker was lost"));
+        followed.request.retrying(new WorkerCrashedError(LOST_WORKER));
       }
       followed.begun = true;
       followed.request.began();
@@ -344,13 +359,15 @@ class BullExecutor implements Executor {
     this.#step(jobId, (followed) => {
       if (!followed.begun) return;
       followed.begun = false;
-      followed.request.retrying(
-        new WorkerCrashedError("the job's worker was lost mid-job (its lock expired)"),
-      );
+      followed.request.retrying(new WorkerCrashedError(LOST_WORKER));
     });
   }
 
-  /** A failed attempt that BullMQ will retry: its error is read from the job. */
+  /**
+   * A running job is back in line: a failed attempt that BullMQ retries (its
+   * error is read from the job), or a stall (its worker was lost), which
+   * BullMQ announces the same way but without counting a failed attempt.
+   */
   #onRequeued(jobId: string): void {
     this.#step(jobId, async (followed) => {
       if (!followed.begun) return;
@@ -358,8 +375,12 @@ class BullExecutor implements Executor {
       let error: unknown;
       try {
         const job = await this.#queue!.getJob(jobId) as Job | undefined;
-        const stack = job?.stacktrace?.at(-1);
-        error = errorFromStack(job?.failedReason ?? "attempt failed", stack);
+        if (job !== undefined && job.attemptsMade <= followed.attemptsMade) {
+          error = new WorkerCrashedError(LOST_WORKER);
+        } else {
+          followed.attemptsMade = job?.attemptsMade ?? followed.attemptsMade + 1;
+          error = errorFromStack(job?.failedReason ?? "attempt failed", job?.stacktrace?.at(-1));
+        }
       } catch (readError) {
         error = readError;
       }

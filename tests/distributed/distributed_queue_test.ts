@@ -15,7 +15,7 @@ import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { DistributedQueue, RedisUnavailableError } from "../../distributed.ts";
-import { taskModule, TaskTimeoutError } from "../../mod.ts";
+import { taskModule, TaskTimeoutError, WorkerCrashedError } from "../../mod.ts";
 import { freePort, type RedisServer, startRedis } from "../helpers/redis_server.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 import { sortedNumbers } from "../helpers/asserts.ts";
@@ -218,7 +218,12 @@ describe("DistributedQueue", () => {
       await withTempDir("osiiso-failover-", async (dir) => {
         const name = uniqueName("failover");
         const first = await startWorker(name, redis.url, ["--backend", "async", "--workers", "1"]);
-        const q = new DistributedQueue({ name, connection: redis.url });
+        const retried: unknown[] = [];
+        const q = new DistributedQueue({
+          name,
+          connection: redis.url,
+          onRetry: (_handle, error) => void retried.push(error),
+        });
         let second: WorkerProcess | undefined;
         try {
           const marker = join(dir, "pid");
@@ -235,6 +240,8 @@ describe("DistributedQueue", () => {
           assert.equal(await handle, second.pid);
           assert.equal(handle.result().worker, second.pid);
           assert.equal(handle.result().attempts, 2);
+          assert.equal(retried.length, 1);
+          assert.ok(retried[0] instanceof WorkerCrashedError);
           // Lock 4 s + stalled check every 1 s + the job's own 1.5 s.
           assert.ok(failover < 9_000, `taken over after ${Math.round(failover)}ms`);
         } finally {
@@ -318,6 +325,79 @@ describe("DistributedQueue", () => {
       await worker?.stop();
     }
   });
+
+  it(
+    "rate and burst hold across workers (BullMQ's global limiter)",
+    { timeout: 30_000 },
+    async () => {
+      const name = uniqueName("rate");
+      const workers = await Promise.all([
+        startWorker(name, redis.url, ["--backend", "async", "--workers", "2"]),
+        startWorker(name, redis.url, ["--backend", "async", "--workers", "2"]),
+      ]);
+      const q = new DistributedQueue({ name, connection: redis.url, rate: 5, burst: 1 });
+      try {
+        q.map(tasks.double, [1, 2, 3, 4, 5, 6]);
+        const summary = await q.run();
+        assert.equal(summary.succeeded, 6);
+        const starts = summary.results.map((result) => result.startedAt!).sort((a, b) => a - b);
+        // One start per 200 ms window: six starts span at least five windows.
+        assert.ok(starts[5] - starts[0] >= 900, `six starts within ${starts[5] - starts[0]}ms`);
+      } finally {
+        await q.shutdown();
+        await stopAll(workers);
+      }
+    },
+  );
+
+  it(
+    "cancel, a run timeout and failFirst drop their jobs from Redis",
+    { timeout: 30_000 },
+    async () => {
+      const name = uniqueName("cancel");
+      const q = new DistributedQueue({ name, connection: redis.url });
+      const cancelled = q.submit(tasks.double, [1], { delay: 5_000 });
+      const timedOut = q.submit(tasks.double, [2], { delay: 5_000 });
+      q.start();
+      while ((await jobsOnRedis(redis.url, name)) < 2) {
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      cancelled.cancel();
+      const summary = await q.run({ timeout: 300 });
+      await q.shutdown();
+      assert.equal(summary.timedOut, true);
+      assert.equal(cancelled.cancelled(), true);
+      assert.equal(timedOut.cancelled(), true);
+      assert.equal(await jobsOnRedis(redis.url, name), 0);
+
+      const failing = uniqueName("failfirst");
+      const worker = await startWorker(failing, redis.url, [
+        "--backend",
+        "async",
+        "--workers",
+        "2",
+      ]);
+      const f = new DistributedQueue({
+        name: failing,
+        connection: redis.url,
+        failPolicy: "failFirst",
+      });
+      try {
+        f.submit(() => {
+          throw new Error("first failure");
+        });
+        f.map(tasks.double, [1, 2, 3], { delay: 3_000 });
+        const failed = await f.run();
+        assert.equal(failed.failed, 1);
+        assert.equal(failed.cancelled, 3);
+        await f.shutdown();
+        assert.equal(await jobsOnRedis(redis.url, failing), 0);
+      } finally {
+        await f.shutdown();
+        await worker.stop();
+      }
+    },
+  );
 
   it("a job whose module cannot be loaded fails that job only", { timeout: 30_000 }, async () => {
     const name = uniqueName("badmodule");
