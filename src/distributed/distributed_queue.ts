@@ -43,12 +43,23 @@ export interface DistributedQueueOptions extends Omit<QueueOptions, "workers"> {
   connectTimeout?: number;
   /**
    * Names this producer's jobs on Redis (their ids start with it). Default: a
-   * random UUID. Keep it to {@linkcode DistributedQueue.attach} after a restart.
+   * random 48-bit id. Keep it to {@linkcode DistributedQueue.attach} after a restart.
    */
   producerId?: string;
 }
 
 const OWN_OPTION_NAMES = ["name", "connection", "prefix", "connectTimeout", "producerId"];
+
+/** Checks a `producerId`: job ids start with it, and BullMQ refuses ':' in them. */
+function checkProducerId(action: string, value: unknown): string {
+  const id = checkString(action, "producerId", value);
+  if (id === "" || id.includes(":")) {
+    throw new RangeError(
+      invalidMessage(action, "producerId", "a non-empty string without ':'", value),
+    );
+  }
+  return id;
+}
 
 /** A job an earlier producer with the same id submitted, taken over by {@linkcode DistributedQueue.attach}. */
 class AttachedJob {
@@ -100,6 +111,7 @@ class BullExecutor implements Executor {
   #batch: { name: string; data: unknown; opts: Record<string, unknown> }[] = [];
   readonly #pendingWrites = new Set<Promise<unknown>>();
   #sweepTimer: ReturnType<typeof setTimeout> | undefined;
+  #jobCount = 0;
   #closed = false;
 
   constructor(
@@ -195,7 +207,8 @@ class BullExecutor implements Executor {
     if (this.#failure !== undefined) throw this.#failure;
     if (request.source instanceof AttachedJob) return this.#follow(request, request.source.jobId);
     const options = request.options;
-    const jobId = `${this.producerId}.${request.taskId}`;
+    // Short ids: every BullMQ event and command carries them.
+    const jobId = `${this.producerId}.${(++this.#jobCount).toString(36)}`;
     const data = jobDataFor(request.source, request.name, toWire(request.args, "base64"), options);
     let delay = 0;
     if (options.delay !== undefined) delay = options.delay;
@@ -518,8 +531,8 @@ export class DistributedQueue extends TaskQueue {
       ? CONNECT_TIMEOUT_MS
       : checkPositive(action, "connectTimeout", given.connectTimeout);
     const producerId = given.producerId === undefined
-      ? crypto.randomUUID()
-      : checkString(action, "producerId", given.producerId);
+      ? crypto.randomUUID().slice(0, 13) // 48 random bits: no two producers share one
+      : checkProducerId(action, given.producerId);
     const executor = new BullExecutor(
       name,
       connection,
