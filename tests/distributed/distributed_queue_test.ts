@@ -399,6 +399,30 @@ describe("DistributedQueue", () => {
     },
   );
 
+  it("the worker command stops gracefully on SIGTERM: the running job finishes first", {
+    timeout: 30_000,
+  }, async () => {
+    await withTempDir("osiiso-graceful-", async (dir) => {
+      const name = uniqueName("graceful");
+      const worker = await startWorker(name, redis.url, ["--backend", "async", "--workers", "1"]);
+      const q = new DistributedQueue({ name, connection: redis.url });
+      try {
+        const marker = join(dir, "pid");
+        const handle = q.submit(tasks.pidAfter, [marker, 800]);
+        const running = q.run();
+        while (!existsSync(marker)) await new Promise((resolve) => setTimeout(resolve, 20));
+        assert.equal(await worker.stop("SIGTERM"), 0);
+        const summary = await running;
+        assert.equal(summary.succeeded, 1);
+        assert.equal(await handle, worker.pid);
+        assert.equal(handle.result().attempts, 1);
+      } finally {
+        await q.shutdown();
+        await worker.stop("SIGKILL");
+      }
+    });
+  });
+
   it("a job whose module cannot be loaded fails that job only", { timeout: 30_000 }, async () => {
     const name = uniqueName("badmodule");
     const worker = await startWorker(name, redis.url, ["--backend", "async", "--workers", "2"]);

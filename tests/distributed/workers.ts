@@ -37,20 +37,19 @@ export function startWorker(
   const command = isDeno
     ? ["run", "-A", "--node-modules-dir=manual", script, ...args]
     : [script, ...args];
-  const child: ChildProcess = spawn(process.execPath, command, {
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const child = launch(command);
   let output = "";
-  const exited = new Promise<number | string>((resolve) => {
-    child.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown"));
+  const listeners: (() => void)[] = [];
+  child.onOutput((text) => {
+    output += text;
+    for (const listener of listeners) listener();
   });
-  child.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  const exited = child.exited;
   const worker: WorkerProcess = {
-    pid: child.pid!,
+    pid: child.pid,
     output: () => output,
     async stop(signal = "SIGTERM") {
-      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      child.kill(signal);
       return await exited;
     },
   };
@@ -59,17 +58,78 @@ export function startWorker(
       child.kill("SIGKILL");
       reject(new Error(`worker did not start within 20s:\n${output}`));
     }, 20_000);
-    const check = () => {
+    listeners.push(() => {
       if (output.includes("worker ready")) {
         clearTimeout(timer);
-        child.stdout!.off("data", check);
         resolve(worker);
       }
-    };
-    child.stdout!.on("data", check);
+    });
     void exited.then((code) => {
       clearTimeout(timer);
       reject(new Error(`worker exited (${code}) before it was ready:\n${output}`));
     });
   });
+}
+
+/** A child process, as both runtimes can start it. */
+interface Launched {
+  readonly pid: number;
+  /** Resolves with the exit code, or the name of the signal that ended it. */
+  readonly exited: Promise<number | string>;
+  onOutput(listener: (text: string) => void): void;
+  kill(signal: "SIGTERM" | "SIGINT" | "SIGKILL"): void;
+}
+
+/**
+ * Starts `execPath …args`. On Deno through `Deno.Command`: its
+ * node:child_process reports a child that exits 0 after handling SIGTERM
+ * as killed by SIGTERM, and the tests check the real exit code.
+ */
+function launch(args: readonly string[]): Launched {
+  if (isDeno) {
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [...args],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    let listener: (text: string) => void = () => {};
+    const pump = async (stream: ReadableStream<Uint8Array>) => {
+      const decoder = new TextDecoder();
+      for await (const chunk of stream) listener(decoder.decode(chunk, { stream: true }));
+    };
+    const streams = Promise.all([pump(child.stdout), pump(child.stderr)]);
+    let done = false;
+    const exited = child.status.then(async (status) => {
+      done = true;
+      await streams;
+      return status.signal ?? status.code;
+    });
+    return {
+      pid: child.pid,
+      exited,
+      onOutput: (next) => (listener = next),
+      kill(signal) {
+        if (done) return;
+        try {
+          child.kill(signal);
+        } catch { /* already gone */ }
+      },
+    };
+  }
+  const child: ChildProcess = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
+  const exited = new Promise<number | string>((resolve) => {
+    child.once("exit", (code, signal) => resolve(code ?? signal ?? "unknown"));
+  });
+  return {
+    pid: child.pid!,
+    exited,
+    onOutput(listener) {
+      child.stdout!.on("data", (chunk: Buffer) => listener(chunk.toString()));
+      child.stderr!.on("data", (chunk: Buffer) => listener(chunk.toString()));
+    },
+    kill(signal) {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+    },
+  };
 }
