@@ -35,7 +35,7 @@ import { BACKOFF_TYPE, bullPriority, jobDataFor, type JobOutcome } from "./job.t
 export interface DistributedQueueOptions extends Omit<QueueOptions, "workers"> {
   /** The queue's name on Redis; workers serve the same name. */
   name: string;
-  /** Where Redis is: a `redis://` URL, or ioredis options. */
+  /** Where Redis is: a `redis://` URL, or {@linkcode RedisConnectionOptions}. */
   connection: RedisConnection;
   /** Prefix of the queue's keys on Redis. Default `"osiiso"`. */
   prefix?: string;

@@ -61,7 +61,7 @@ const OPTION_NAMES: ReadonlySet<string> = new Set([
 export interface ServeQueueOptions {
   /** The queue's name, as its producers use it. */
   name: string;
-  /** Where Redis is: a `redis://` URL, or ioredis options. */
+  /** Where Redis is: a `redis://` URL, or {@linkcode RedisConnectionOptions}. */
   connection: RedisConnection;
   /** The local queue that runs each job. Default `"process"`. */
   backend?: WorkerBackend;
