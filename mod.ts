@@ -29,16 +29,17 @@
 
 export { AsyncQueue, type AsyncQueueOptions } from "./src/backends/async_queue.ts";
 export { amap, type MapOptions, pmap, tmap } from "./src/backends/shortcuts.ts";
-export {
-  type ChildPermissions,
-  type ChildPermissionsObject,
-  type ChildPermissionValue,
-  ProcessQueue,
-  type ProcessQueueOptions,
-} from "./src/backends/process_queue.ts";
+export { ProcessQueue, type ProcessQueueOptions } from "./src/backends/process_queue.ts";
 export { ThreadQueue, type ThreadQueueOptions } from "./src/backends/thread_queue.ts";
+export type { PoolOptions } from "./src/backends/pool_options.ts";
+export type {
+  ChildPermissions,
+  ChildPermissionsObject,
+  ChildPermissionValue,
+} from "./src/runtime/child_contract.ts";
 export { asCompleted, type FinishedHandle } from "./src/core/as_completed.ts";
 export { type Clock, ManualClock, systemClock, type Timer } from "./src/core/clock.ts";
+export { Checkpoint, type CheckpointHit, type CheckpointOptions } from "./src/core/checkpoint.ts";
 export type { TaskContext } from "./src/core/context.ts";
 export {
   CancelledError,
@@ -56,15 +57,15 @@ export type { EndedBy, TaskSource } from "./src/core/executor.ts";
 export { TaskGroup } from "./src/core/group.ts";
 export { TaskHandle, type TaskHandleInit, type TaskState } from "./src/core/handle.ts";
 export type { TaskOptions } from "./src/core/options.ts";
-export {
-  type BindOptions,
-  type BoundTask,
-  type BoundTaskFunction,
-  type GroupEntry,
-  type QueueStats,
-  type Task,
-  TaskQueue,
-} from "./src/core/queue.ts";
+export { TaskQueue } from "./src/core/task_queue.ts";
+export type {
+  BindOptions,
+  BoundTask,
+  BoundTaskFunction,
+  GroupEntry,
+  QueueStats,
+  Task,
+} from "./src/core/queue_types.ts";
 export type {
   FailPolicy,
   HookName,
@@ -85,5 +86,5 @@ export {
   type TaskResultJSON,
   type TaskStatus,
 } from "./src/core/result.ts";
-export { type TaskModule, taskModule, type TaskReference } from "./src/core/task_source.ts";
+export { type TaskModule, taskModule, type TaskReference } from "./src/core/task_reference.ts";
 export { run, type RunnerOptions } from "./src/run.ts";

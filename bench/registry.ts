@@ -7,6 +7,7 @@
  */
 
 import type { Workload } from "./types.ts";
+import { cpStore } from "./workloads/cp_store.ts";
 import { memRetained } from "./workloads/mem_retained.ts";
 import { w1Trivial } from "./workloads/w1_trivial.ts";
 import { w2Sleeps } from "./workloads/w2_sleeps.ts";
@@ -30,4 +31,5 @@ export const workloads: Readonly<Record<string, Workload>> = {
   "W7-drain": w7Drain,
   "W7-failover": w7Failover,
   MEM: memRetained,
+  CP: cpStore,
 };

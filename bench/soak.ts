@@ -8,7 +8,7 @@
  * table: tasks, settled, lost, peak RSS, bytes retained per task, seconds.
  * Exits 1 if any handle was lost, settled twice or had the wrong outcome,
  * if a summary count differs from the injected one, or if more than 1 KiB
- * was retained per finished task (SPEC §6).
+ * was retained per finished task (the package's memory target).
  *
  * Flags: `--runtimes deno,bun`, `--backends async,thread,process`,
  * `--tasks N` (same size for every backend), `--no-bounded`, `--help`.

@@ -34,7 +34,7 @@ export interface Workload {
   readonly bunFlags?: readonly string[];
   /** Formats a median for the table; the default prints the number with the unit implied. */
   readonly formatCell?: (value: number) => string;
-  /** The SPEC's target, printed under the table. */
+  /** The workload's target for osiiso (e.g. "≤ 1 KiB retained per finished task"), printed. */
   readonly target?: string;
   /** A child process running longer than this is killed and reported as failed. */
   readonly timeoutMs?: number;

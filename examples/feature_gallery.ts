@@ -1,7 +1,7 @@
 /**
- * A runnable, offline tour of osiiso: every AsyncQueue feature, following
- * the original's feature gallery. Run it with `npm run demo` (Deno) or
- * `bun examples/feature_gallery.ts`.
+ * A runnable, offline tour of osiiso: every AsyncQueue feature, in the
+ * order of the Python osiiso's feature gallery. Run it with `npm run demo`
+ * (Deno) or `bun examples/feature_gallery.ts`.
  *
  * @module
  */
@@ -111,7 +111,8 @@ async function retriesAndTimeouts(): Promise<void> {
     r: { status: string; attempts: number; endedBy: unknown; message: string },
   ) =>
     console.log(
-      `${name}: ${r.status} after ${r.attempts} attempt(s), ended by ${r.endedBy} ${r.message}`,
+      `${name}: ${r.status} after ${r.attempts} attempt(s), ended by ${r.endedBy}` +
+        (r.message === "" ? "" : ` (${r.message})`),
     );
   show("flaky", await flaky.wait());
   show("picky", await picky.wait());

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { liveQueueSet } from "./core/queue.ts";
+import { listLiveQueuesIn, type QueueEngine } from "./core/queue.ts";
 import { abandonedLabels } from "./core/resources.ts";
 import { checkBoolean, checkFunction, checkOptionsObject } from "./core/validate.ts";
 import {
@@ -14,6 +14,10 @@ import {
   onTerminationSignals,
   type TerminationSignal,
 } from "./runtime/process_control.ts";
+
+/** The queues started and not yet stopped: the ones a signal stops. */
+const liveQueues = new Set<QueueEngine>();
+listLiveQueuesIn(liveQueues);
 
 /** Options of {@linkcode run}. */
 export interface RunnerOptions {
@@ -56,10 +60,10 @@ export async function run<T>(main: () => T | Promise<T>, options?: RunnerOptions
   const dispose = onTerminationSignals((signal) => {
     if (received === undefined) {
       received = signal;
-      for (const queue of [...liveQueueSet()]) queue._interrupt();
+      for (const queue of [...liveQueues]) queue.interrupt();
       return;
     }
-    const forced = [...liveQueueSet()].map((queue) => queue.cancel());
+    const forced = [...liveQueues].map((queue) => queue.cancel());
     void Promise.all(forced).then(() => {
       if (exitOnSignal) exitProcess(exitCodeFor(received ?? signal));
     });

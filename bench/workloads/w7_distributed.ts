@@ -14,7 +14,7 @@
 import { Queue, QueueEvents } from "bullmq";
 import { Redis } from "ioredis";
 import { DistributedQueue } from "../../distributed.ts";
-import { taskModule } from "../../mod.ts";
+import { taskModule } from "../../src/core/task_reference.ts";
 import { type Program, startRedisServer, startWorkerProgram } from "../lib/programs.ts";
 import type { Measurement, Workload } from "../types.ts";
 import type * as Tasks from "../lib/distributed_tasks.ts";

@@ -5,29 +5,24 @@
  */
 
 import type { AttemptRequest, Executor } from "../core/executor.ts";
-import { contextOf, TaskQueue } from "../core/queue.ts";
 import type { QueueOptions } from "../core/queue_options.ts";
-import { isTaskReference, resolveTaskReference } from "../core/task_source.ts";
-import { invalidMessage } from "../core/validate.ts";
+import { contextOf } from "../core/queued_task.ts";
+import { TaskQueue } from "../core/task_queue.ts";
+import { resolveTaskReference } from "../core/task_reference.ts";
+import { checkCallableSource } from "./callable_source.ts";
 
-/** Options of an {@linkcode AsyncQueue}: the shared queue options. */
+/**
+ * Options of an {@linkcode AsyncQueue}: the shared queue options.
+ *
+ * @example
+ * ```ts
+ * import { AsyncQueue, type AsyncQueueOptions } from "@osiiso/osiiso";
+ * const options: AsyncQueueOptions = { workers: 8, rate: 50, burst: 5 };
+ * const q = new AsyncQueue(options);
+ * await q.shutdown();
+ * ```
+ */
 export type AsyncQueueOptions = QueueOptions;
-
-function isThenable(value: unknown): boolean {
-  return value !== null && (typeof value === "object" || typeof value === "function") &&
-    typeof (value as PromiseLike<unknown>).then === "function";
-}
-
-/** Checks that a task is something a queue can call, and not a promise. */
-export function checkCallableSource(source: unknown, action: string): void {
-  if (typeof source === "function" || isTaskReference(source)) return;
-  if (isThenable(source)) {
-    throw new TypeError(
-      `Cannot ${action} as 'task' must be a function, not a promise: a promise is already running, so pass the function that makes it`,
-    );
-  }
-  throw new TypeError(invalidMessage(action, "task", "a function or a task reference", source));
-}
 
 /** Runs attempts on the calling thread. */
 class AsyncExecutor implements Executor {

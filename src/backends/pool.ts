@@ -3,17 +3,18 @@
  * (child processes), as an {@linkcode Executor}: the engine decides when an
  * attempt runs; the pool decides on which slot (one worker or one child),
  * sends it there, and brings back its value or error. A subclass adds only
- * how a slot is started, how messages reach it, and how it is stopped.
+ * the transport: how a slot is spawned, how messages are posted to it, how
+ * it is retired (asked to stop) and how it is killed.
  *
  * - **Pipelining.** Each slot holds a window of attempts and runs them one
  *   at a time, in order, answering in batches; so the oldest unanswered
  *   attempt of a ready slot is the one running, and that is when `began()`
  *   is called (its timeout counts from there).
  * - **Stopping work.** When the engine gives up on an attempt the pool
- *   forwards the abort (the task's own signal aborts, or a queued attempt is
- *   dropped unstarted). A running attempt that has not stopped after
- *   `killGrace` gets its slot killed; the other attempts it held are
- *   re-dispatched, unstarted.
+ *   forwards the abort to the slot (the task's own signal aborts, or a
+ *   queued attempt is dropped unstarted). A running attempt that has not
+ *   stopped after `killGrace` gets its slot killed; the other attempts it
+ *   held are re-dispatched, unstarted.
  * - **Crashes.** A slot that ends without being asked fails the attempt it
  *   was running with `WorkerCrashedError` and re-dispatches the rest. No
  *   promise is left pending.
@@ -29,10 +30,10 @@ import {
 } from "../core/executor.ts";
 import { WorkerCrashedError } from "../core/errors.ts";
 import { countTimer } from "../core/resources.ts";
-import { functionSource, isTaskReference } from "../core/task_source.ts";
-import { checkCallableSource } from "./async_queue.ts";
+import { isTaskReference } from "../core/task_reference.ts";
 import {
   deserializeThrown,
+  type InitMessage,
   type MainMessage,
   type PackedRun,
   type Reply,
@@ -41,75 +42,30 @@ import {
   type SerializedThrown,
   serializeThrown,
   type SourceDescriptor,
+  type WorkerMessage,
 } from "../runtime/protocol.ts";
-import { unrefTimer } from "../runtime/spawn.ts";
+import { unrefTimer } from "../runtime/process_control.ts";
+import { checkCallableSource } from "./callable_source.ts";
+import { functionSource } from "./function_source.ts";
+import { defaultKillGrace, defaultMaxInFlightPerWorker, type PoolOptions } from "./pool_options.ts";
 
 /**
- * The settings both pools share (the queues check them).
- *
- * @example
- * ```ts
- * import type { PoolOptions } from "./pool.ts";
- * const options: PoolOptions = { maxInFlightPerWorker: 8, killGrace: 500 };
- * ```
+ * How much work, in ms, a slot's window should hold: enough that the round
+ * trip to refill it is hidden, little enough that a task submitted later
+ * with a higher priority does not wait behind many committed ones, and that
+ * an idle slot is not left watching another's backlog.
  */
-export interface PoolOptions {
-  /** Run once in each worker or child before its first task. */
-  readonly initializer?: TaskSource | undefined;
-  /** Arguments of the initializer. */
-  readonly initArgs?: readonly unknown[];
-  /** Replace a worker or child after it has been sent this many attempts. */
-  readonly maxTasksPerWorker?: number | undefined;
-  /** Stop a worker or child that has had nothing to do for this many ms. */
-  readonly idleTimeout?: number | undefined;
-  /** Attempts each worker or child holds at once (the pipelining window). */
-  readonly maxInFlightPerWorker?: number;
-  /** How long an aborted attempt may run on before its worker or child is killed, in ms. */
-  readonly killGrace?: number;
-}
+const pipelineMs = 2;
 
 /**
- * Default bound of the pipelining window (measured: see the queue options).
- *
- * @example
- * ```ts
- * import { defaultMaxInFlightPerWorker } from "./pool.ts";
- * console.log(defaultMaxInFlightPerWorker); // 32
- * ```
+ * How many attempts each slot may hold at once (the pipelining window): as
+ * many as cover about {@linkcode pipelineMs} of work, by a moving average of
+ * how long attempts occupy a slot (as the slots report it), and at most
+ * `maxInFlightPerWorker`. It starts at one: nothing is committed ahead of a
+ * later higher-priority task until tasks are known to be short, and the
+ * window then grows within a few batches.
  */
-export const defaultMaxInFlightPerWorker = 32;
-/**
- * How much work, in ms, a worker's or child's window should hold: enough
- * that the round trip to refill it is hidden, little enough that a task
- * submitted later with a higher priority does not wait behind many committed
- * ones, and that an idle slot is not left watching another's backlog.
- *
- * @example
- * ```ts
- * import { pipelineMs } from "./pool.ts";
- * console.log(pipelineMs); // 2
- * ```
- */
-export const pipelineMs = 2;
-
-/**
- * How many attempts each worker or child may hold at once (the pipelining
- * window): as many as cover about {@linkcode pipelineMs} of work, by a moving
- * average of how long attempts occupy a slot (as the slots report it), and
- * at most `maxInFlightPerWorker`. It starts at one: nothing is committed
- * ahead of a later higher-priority task until tasks are known to be short,
- * and the window then grows within a few batches.
- *
- * @example
- * ```ts
- * import { AdaptiveWindow } from "./pool.ts";
- * const window = new AdaptiveWindow(32);
- * console.log(window.size); // 1
- * for (let i = 0; i < 30; i++) window.measure(0.4, 100); // 100 attempts took 0.4 ms
- * console.log(window.size); // 32
- * ```
- */
-export class AdaptiveWindow {
+class AdaptiveWindow {
   /** The bound (`maxInFlightPerWorker`). */
   readonly max: number;
   /** Attempts a slot may hold now. */
@@ -134,40 +90,14 @@ export class AdaptiveWindow {
   }
 }
 
-/**
- * Default grace between an abort and killing the worker or child, in ms.
- *
- * @example
- * ```ts
- * import { defaultKillGrace } from "./pool.ts";
- * console.log(defaultKillGrace); // 1000
- * ```
- */
-export const defaultKillGrace = 1_000;
-
-/**
- * What a slot's end is reported with, besides the message.
- *
- * @example
- * ```ts
- * import type { CrashDetails } from "./pool.ts";
- * const details: CrashDetails = { exitCode: 13, signal: null };
- * ```
- */
+/** What a slot's end is reported with, besides the message (`WorkerCrashedError`'s fields). */
 export interface CrashDetails {
   readonly exitCode?: number | null;
   readonly signal?: string | null;
   readonly cause?: unknown;
 }
 
-/**
- * One attempt while a pool holds it.
- *
- * @example
- * ```ts ignore
- * const call = new PoolCall(1, request, 0, [1, 0, [], 0]);
- * ```
- */
+/** One attempt while a pool holds it: where it is and, once known, its outcome. */
 export class PoolCall {
   /** The slot it was sent to; `undefined` while it waits in the pool. */
   slot: PoolSlot | undefined = undefined;
@@ -191,14 +121,7 @@ export class PoolCall {
   ) {}
 }
 
-/**
- * One worker or child and the attempts it holds.
- *
- * @example
- * ```ts ignore
- * class Slot extends PoolSlot { readonly id = 0; ref(): void {} unref(): void {} }
- * ```
- */
+/** One slot (a worker or a child) and the attempts it holds; a pool's transport extends it. */
 export abstract class PoolSlot {
   /** Attempts sent and not answered, oldest first: the first one is running. */
   readonly calls: PoolCall[] = [];
@@ -206,8 +129,8 @@ export abstract class PoolSlot {
   readonly knownSources: Set<number> = new Set<number>();
   /** It has run its initializer. */
   ready = false;
-  /** `live`: in the pool; `stopping`: asked to go (or killed); `exited`. */
-  state: "live" | "stopping" | "exited" = "live";
+  /** `live`: in the pool; `stopping`: asked to go (or killed); `ended`. */
+  state: "live" | "stopping" | "ended" = "live";
   /** False once it must take no more work (recycling, failed initializer, closing). */
   accepting = true;
   /** Attempts sent to it so far. */
@@ -215,7 +138,9 @@ export abstract class PoolSlot {
   /** The running attempt's kill timer, and that attempt. */
   killTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   killCall: PoolCall | undefined = undefined;
-  /** Ends the slot after `idleTimeout`. */
+  /** The call whose abort the slot acknowledged: it was not stuck in synchronous code. */
+  abortSeen = -1;
+  /** Retires the slot after `idleTimeout`. */
   idleTimer: ReturnType<typeof setTimeout> | undefined = undefined;
 
   /** `busy`: referenced, as it holds attempts and keeps the program alive. */
@@ -229,15 +154,14 @@ export abstract class PoolSlot {
   abstract unref(): void;
 }
 
-/**
- * Whether the attempt has a per-task timeout (assumed when the engine does not say).
- */
+/** Whether the attempt has a per-task timeout (assumed when the engine does not say). */
 function isTimed(request: AttemptRequest): boolean {
   if (!("timeout" in request)) return true;
   const timeout = (request as { readonly timeout?: number | null }).timeout;
   return timeout !== undefined && timeout !== null;
 }
 
+/** The runtime's core count, or `fallback` when it does not say. */
 function hardwareConcurrency(fallback: number): number {
   const cores = (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator
     ?.hardwareConcurrency;
@@ -247,14 +171,8 @@ function hardwareConcurrency(fallback: number): number {
 /**
  * What travels to a slot for a task source; throws `TaskSerializationError`
  * for a function that cannot be sent.
- *
- * @example
- * ```ts
- * import { describeSource } from "./pool.ts";
- * console.log(describeSource((a: number) => a + 1, "inc").kind); // "inline"
- * ```
  */
-export function describeSource(source: TaskSource, taskName: string): SourceDescriptor {
+function describeSource(source: TaskSource, taskName: string): SourceDescriptor {
   if (isTaskReference(source)) {
     return { kind: "ref", url: source.url, exportName: source.exportName };
   }
@@ -264,43 +182,13 @@ export function describeSource(source: TaskSource, taskName: string): SourceDesc
   };
 }
 
-/**
- * The message of an error, or the value as text.
- *
- * @example
- * ```ts
- * import { messageOf } from "./pool.ts";
- * console.log(messageOf(new Error("boom"))); // "boom"
- * ```
- */
-export function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-/**
- * The name and message of an error, or the value as text.
- *
- * @example
- * ```ts
- * import { describeError } from "./pool.ts";
- * console.log(describeError(new TypeError("bad"))); // "TypeError: bad"
- * ```
- */
+/** The name and message of an error, or the value as text, for crash messages. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) return `${error.name}: ${error.message}`;
   return String(error);
 }
 
-/**
- * Starts a timer counted in `src/core/resources.ts`.
- *
- * @example
- * ```ts
- * import { startTimer, stopTimer } from "./pool.ts";
- * const timer = startTimer(() => {}, 10);
- * stopTimer(timer);
- * ```
- */
+/** Starts a timer counted in `src/core/resources.ts`, so the leak checks see it. */
 export function startTimer(fn: () => void, ms: number): ReturnType<typeof setTimeout> {
   const timer = setTimeout(() => {
     countTimer(-1);
@@ -310,16 +198,7 @@ export function startTimer(fn: () => void, ms: number): ReturnType<typeof setTim
   return timer;
 }
 
-/**
- * Stops a timer from {@linkcode startTimer}, if any; returns `undefined` to clear the field.
- *
- * @example
- * ```ts
- * import { startTimer, stopTimer } from "./pool.ts";
- * let timer = startTimer(() => {}, 10);
- * timer = stopTimer(timer) ?? timer;
- * ```
- */
+/** Stops a timer from {@linkcode startTimer}, if any; returns `undefined` to clear the field. */
 export function stopTimer(timer: ReturnType<typeof setTimeout> | undefined): undefined {
   if (timer !== undefined) {
     clearTimeout(timer);
@@ -330,15 +209,9 @@ export function stopTimer(timer: ReturnType<typeof setTimeout> | undefined): und
 
 /**
  * A pool of slots (workers or children) that runs attempts for one queue,
- * pipelining a window of attempts into each slot.
- *
- * @example A subclass supplies the slots
- * ```ts ignore
- * class MyPool extends PipelinedPool<MySlot> {
- *   readonly kind = "thread";
- *   // capacity, liveWorkers, place, post, retire, killStuck, closeSlots, slotsLeft
- * }
- * ```
+ * pipelining a window of attempts into each slot. A subclass supplies the
+ * transport: `liveWorkers`, `place`, `bootSlot`, `post`, `retire`,
+ * `killStuck`, `closeSlots`, `slotsLeft` and `ending`.
  */
 export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
   /** Which backend this is. */
@@ -353,8 +226,10 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
   protected readonly idleTimeout: number | undefined;
   /** `killGrace`. */
   protected readonly killGrace: number;
+  /** Attempts a slot may hold now: enough to cover a few ms of work, within the bound. */
+  protected readonly window: AdaptiveWindow;
   /** How many slots may run. */
-  protected maxWorkers: number;
+  protected maxSlots: number;
   /** Attempts waiting for room in some slot, oldest first. */
   protected waiting: PoolCall[] = [];
   /** `close()` was called and has not finished. */
@@ -388,15 +263,14 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
       isTaskReference(initializer) ? initializer.name : "initializer",
     );
     this.initArgs = options.initArgs ?? [];
-    this.maxTasksPerWorker = options.maxTasksPerWorker;
-    this.idleTimeout = options.idleTimeout;
+    this.maxTasksPerWorker = options.maxTasksPerWorker ?? undefined;
+    this.idleTimeout = options.idleTimeout ?? undefined;
     this.killGrace = options.killGrace ?? defaultKillGrace;
+    this.window = new AdaptiveWindow(options.maxInFlightPerWorker ?? defaultMaxInFlightPerWorker);
     this.#fallbackCores = fallbackCores;
-    this.maxWorkers = this.autoWorkers();
+    this.maxSlots = this.autoWorkers();
   }
 
-  /** How many attempts may be in flight at once for `workers` slots. */
-  abstract capacity(workers: number): number;
   /** Slots alive and taking work now. */
   abstract liveWorkers(): number;
   /**
@@ -416,16 +290,35 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
   protected abstract closeSlots(force: boolean): void;
   /** Slots that have not ended yet, counting those asked to stop. */
   protected abstract slotsLeft(): number;
+  /**
+   * The slot said it is ending, `how` and why (`note`): a task called an
+   * exit function, or an error escaped outside any task.
+   */
+  protected abstract ending(
+    slot: S,
+    how: "exited" | "crashed",
+    note: string,
+    details: CrashDetails,
+  ): void;
+
+  /**
+   * Each slot holds a window of attempts: as many as cover `pipelineMs` of
+   * work (tiny tasks: up to `maxInFlightPerWorker`; long ones: one, so an
+   * idle slot is not left watching another's backlog); the engine keeps the
+   * rest in priority order.
+   */
+  capacity(workers: number): number {
+    return workers * this.window.size;
+  }
 
   /** Accepts functions and task references; a promise or anything else is a `TypeError`. */
   validateSource(source: unknown, action: string): void {
     // Whether a function can be sent is decided per task: one that cannot
-    // fails that task with TaskSerializationError, as the original's
-    // unpicklable callables did.
+    // fails that task with TaskSerializationError, and only that task.
     checkCallableSource(source, action);
   }
 
-  /** One slot per core, as the original (`max(1, min(32, cpus))`). */
+  /** One slot per core: `max(1, min(32, cpus))`. */
   autoWorkers(): number {
     return Math.max(1, Math.min(32, hardwareConcurrency(this.#fallbackCores)));
   }
@@ -438,7 +331,7 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
    * attempt that needs one.
    */
   start(workers: number): void {
-    this.maxWorkers = workers;
+    this.maxSlots = workers;
     this.closing = false;
     if (workers < 1 || this.liveWorkers() > 0) return;
     try {
@@ -505,7 +398,7 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
     this.closing = true;
     const waiting = this.waiting;
     this.waiting = [];
-    for (const call of waiting) this.settleGone(call, `the ${this.kind} pool was closed`);
+    for (const call of waiting) this.settleEnded(call, `the ${this.kind} pool was closed`);
     this.closeSlots(force);
     if (this.slotsLeft() === 0) {
       this.closing = false;
@@ -515,7 +408,7 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
   }
 
   /** The last slot has ended: a pending `close()` is done. */
-  protected allGone(): void {
+  protected allEnded(): void {
     if (!this.closing) return;
     this.closing = false;
     for (const wake of this.#closeWaiters.splice(0)) wake();
@@ -591,6 +484,42 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
 
   // ------------------------------------------------------------- outcomes
 
+  /** What a new slot is sent first: it runs the initializer, then takes runs. */
+  protected initMessage(slotId: number): InitMessage {
+    return {
+      type: "init",
+      worker: slotId,
+      initializer: this.initializer,
+      initArgs: this.initArgs,
+      replyBatch: Math.max(1, this.window.max >> 1),
+    };
+  }
+
+  /** A message arrived from a slot. */
+  protected receive(slot: S, message: WorkerMessage): void {
+    if (slot.state === "ended") return;
+    switch (message.type) {
+      case "replies":
+        this.window.measure(message.busyMs, message.replies.length);
+        this.receiveReplies(slot, message.replies);
+        break;
+      case "ready":
+        this.#receiveReady(slot, message.error);
+        break;
+      case "abortSeen":
+        slot.abortSeen = message.call;
+        break;
+      case "exiting":
+        this.ending(slot, "exited", `the task called ${message.via}`, { exitCode: message.code });
+        break;
+      case "fatal": {
+        const error = deserializeThrown(message.error);
+        this.ending(slot, "crashed", `uncaught ${describeError(error)}`, { cause: error });
+        break;
+      }
+    }
+  }
+
   /** A batch of replies arrived from a slot. */
   protected receiveReplies(slot: S, replies: readonly Reply[]): void {
     for (const reply of replies) this.#onReply(slot, reply);
@@ -598,7 +527,7 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
   }
 
   /** A slot ran its initializer (`error`: it failed). */
-  protected receiveReady(slot: S, error: SerializedThrown | undefined): void {
+  #receiveReady(slot: S, error: SerializedThrown | undefined): void {
     slot.ready = true;
     // A failed initializer: the tasks sent here fail with its error (the
     // slot answers them so); new ones go to a fresh slot.
@@ -662,8 +591,8 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
     this.#tell(call);
   }
 
-  /** Settles an attempt whose slot is gone (or that never reached one). */
-  protected settleGone(call: PoolCall, why: string, slot?: S): void {
+  /** Settles an attempt whose slot has ended (or that never reached one). */
+  protected settleEnded(call: PoolCall, why: string, slot?: S): void {
     this.settle(
       call,
       false,
@@ -674,7 +603,7 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
   }
 
   /**
-   * A slot died, or must, and gave up `calls`: the attempt it was running
+   * A slot ended, or must, and gave up `calls`: the attempt it was running
    * fails with `WorkerCrashedError` (unless the engine already gave up on
    * it); the attempts queued behind it go to other slots, unstarted.
    */
@@ -693,18 +622,18 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
       else redispatch.push(call);
     }
     if (this.closing) {
-      for (const call of redispatch) this.settleGone(call, why, slot);
+      for (const call of redispatch) this.settleEnded(call, why, slot);
     } else {
       this.waiting.unshift(...redispatch);
       this.pumpWaiting();
     }
   }
 
-  /** Settles everything a slot that has gone still holds. */
+  /** Settles everything a slot that has ended still holds. */
   protected settleHeld(slot: S, why: string): void {
     for (const call of slot.calls.splice(0)) {
       call.slot = undefined;
-      this.settleGone(call, why, slot);
+      this.settleEnded(call, why, slot);
     }
   }
 

@@ -1,28 +1,17 @@
 /**
- * The persistent subprocess pool behind `ProcessQueue`, as an
- * {@linkcode Executor}: the engine decides when an attempt runs; this pool
- * decides on which child process, sends it there, and brings back its value
- * or error. Children are the same runtime as the parent, started on demand
- * (`src/runtime/spawn.ts`) and reused until the pool closes, `idleTimeout`
- * passes or `maxTasksPerWorker` recycles them.
+ * The child-process transport of {@linkcode PipelinedPool} (`pool.ts`,
+ * which explains pipelining, stopping work and crashes), behind
+ * `ProcessQueue`. Children are the same runtime as the parent, started on
+ * demand (`src/runtime/spawn.ts`) and reused until the pool closes,
+ * `idleTimeout` passes or `maxTasksPerWorker` recycles them.
  *
- * - **Pipelining.** Each child holds up to `maxInFlightPerWorker` attempts
- *   and runs them one at a time, in order, answering in batches; so the
- *   oldest unanswered attempt of a ready child is the one running, and that
- *   is when `began()` is called (its timeout counts from there). A child's
- *   window is refilled once it has drained to half, so attempts travel in
- *   batches even when replies come back one by one.
- * - **Stopping work.** When the engine gives up on an attempt it aborts the
- *   request's signal; the pool forwards the abort to the child (the task's
- *   own signal aborts, or a queued attempt is dropped unstarted). A running
- *   attempt that has not stopped after `killGrace` gets the child's whole
- *   process group killed (the child and everything it started); the other
- *   attempts that child held are re-dispatched, unstarted.
- * - **Crashes.** A child that ends without being asked (`Deno.exit()`,
- *   `process.exit()`, a signal, an uncaught error) fails the attempt it was
- *   running with `WorkerCrashedError` (`worker process died (exit code 13)`,
- *   the child's pid in `worker`) and re-dispatches the rest; its process
- *   group is killed too. No promise is left pending.
+ * - A child's window is refilled once it has drained to half, so attempts
+ *   travel in batches even when replies come back one by one.
+ * - A kill takes the child's whole process group (the child and everything
+ *   it started), and so does a crash: a child that ends without being asked
+ *   (`Deno.exit()`, `process.exit()`, a signal, an uncaught error) fails its
+ *   running attempt with `WorkerCrashedError` (`worker process died (exit
+ *   code 13)`, the child's pid in `worker`).
  * - **Lifetimes.** An idle child is unreferenced, so it never keeps a
  *   finished program alive; it learns of its parent's exit from EOF on its
  *   stdin and ends its group. When the parent exits normally, the pool also
@@ -34,45 +23,25 @@
  */
 
 import {
-  AdaptiveWindow,
   type CrashDetails,
-  defaultMaxInFlightPerWorker,
-  describeError,
-  messageOf,
   PipelinedPool,
   type PoolCall,
-  type PoolOptions,
   PoolSlot,
   startTimer,
   stopTimer,
 } from "./pool.ts";
+import type { PoolOptions } from "./pool_options.ts";
+import { messageOf } from "../core/_util.ts";
 import { TaskSerializationError } from "../core/errors.ts";
 import { releaseResource, trackResource } from "../core/resources.ts";
 import { isTaskReference } from "../core/task_reference.ts";
 import { unsendableReason } from "../runtime/codec.ts";
-import {
-  deserializeThrown,
-  type MainMessage,
-  type RunsMessage,
-  type WorkerMessage,
-} from "../runtime/protocol.ts";
-import {
-  type ChildExit,
-  type ChildPermissions,
-  type ChildProcessHandle,
-  onProcessExit,
-  spawnChild,
-} from "../runtime/spawn.ts";
+import type { MainMessage, RunsMessage } from "../runtime/protocol.ts";
+import type { ChildExit, ChildPermissions, ChildProcessHandle } from "../runtime/child_contract.ts";
+import { onProcessExit } from "../runtime/process_control.ts";
+import { spawnChild } from "../runtime/spawn.ts";
 
-/**
- * The pool's own settings (the queue checks them; see `ProcessQueueOptions`).
- *
- * @example
- * ```ts
- * import type { ProcessPoolOptions } from "./process_pool.ts";
- * const options: ProcessPoolOptions = { maxInFlightPerWorker: 8, killGrace: 500 };
- * ```
- */
+/** The pool's settings, checked already (`ProcessQueue` does it; see `ProcessQueueOptions`). */
 export interface ProcessPoolOptions extends PoolOptions {
   /** Variables added to the children's environment. */
   readonly env?: Readonly<Record<string, string>> | undefined;
@@ -85,7 +54,7 @@ export interface ProcessPoolOptions extends PoolOptions {
 }
 
 /** One child process and the attempts it holds. */
-class PoolChild extends PoolSlot {
+class ChildSlot extends PoolSlot {
   readonly id: number;
   /** Taking attempts until its window is full again (see `#hasRoom`). */
   refilling = true;
@@ -121,37 +90,18 @@ const maxPreloadedModules = 8;
 /** The longest module URL a new child is told to import at once. */
 const maxPreloadedUrlLength = 2_048;
 
-/**
- * A pool of child processes that runs attempts for one `ProcessQueue`.
- *
- * @example Drive the pool directly (what the engine does)
- * ```ts ignore
- * import { ProcessPool } from "./process_pool.ts";
- * const pool = new ProcessPool();
- * pool.start(2);
- * const value = await pool.execute({
- *   taskId: "t1", name: "add", attempt: 1, source: (a: number, b: number) => a + b,
- *   args: [1, 2], bind: false, transfer: undefined, signal: new AbortController().signal, aborted: false,
- *   abortReason: undefined, onAbort() {},
- *   timeout: undefined, began: () => true, worker: null,
- * });
- * console.log(value); // 3
- * await pool.close(false);
- * ```
- */
-export class ProcessPool extends PipelinedPool<PoolChild> {
+/** A pool of child processes that runs attempts for one `ProcessQueue`. */
+export class ProcessPool extends PipelinedPool<ChildSlot> {
   /** Which backend this is. */
   readonly kind: "process" = "process";
-  /** Attempts a child may hold now: enough to cover a few ms of work, within the bound. */
-  readonly #window: AdaptiveWindow;
   readonly #env: Readonly<Record<string, string>> | undefined;
   readonly #cwd: string | undefined;
   readonly #permissions: ChildPermissions | undefined;
   readonly #spawnChild: typeof spawnChild;
   /** Children that take work. */
-  readonly #live = new Set<PoolChild>();
+  readonly #live = new Set<ChildSlot>();
   /** Children asked to stop (or killed) that have not exited yet. */
-  readonly #stopping = new Set<PoolChild>();
+  readonly #stopping = new Set<ChildSlot>();
   #removeExitListener: (() => void) | undefined = undefined;
   #exitListenerToken = 0;
   /**
@@ -167,9 +117,6 @@ export class ProcessPool extends PipelinedPool<PoolChild> {
    */
   constructor(options: ProcessPoolOptions = {}) {
     super(options, 1);
-    this.#window = new AdaptiveWindow(
-      options.maxInFlightPerWorker ?? defaultMaxInFlightPerWorker,
-    );
     this.#env = options.env;
     this.#cwd = options.cwd;
     this.#permissions = options.permissions;
@@ -196,15 +143,6 @@ export class ProcessPool extends PipelinedPool<PoolChild> {
     ) {
       preload.push(url);
     }
-  }
-
-  /**
-   * Each child holds a window of attempts: as many as cover `pipelineMs` of
-   * work (tiny tasks: up to `maxInFlightPerWorker`; long ones: one, so an
-   * idle child is not left watching another's backlog).
-   */
-  capacity(workers: number): number {
-    return workers * this.#window.size;
   }
 
   /**
@@ -237,7 +175,7 @@ export class ProcessPool extends PipelinedPool<PoolChild> {
   protected closeSlots(force: boolean): void {
     for (const child of [...this.#live]) {
       child.accepting = false;
-      if (force) this.#takeDown(child, "the process pool was closed", {}, true);
+      if (force) this.#end(child, "the process pool was closed", {}, true);
       else if (child.calls.length === 0) this.retire(child);
     }
     if (force) {
@@ -259,7 +197,7 @@ export class ProcessPool extends PipelinedPool<PoolChild> {
    * room anywhere (the call must wait); true when it was sent or settled.
    */
   protected place(call: PoolCall): boolean {
-    let best: PoolChild | undefined;
+    let best: ChildSlot | undefined;
     let someIdle = false;
     for (const child of this.#live) {
       if (!child.accepting) continue;
@@ -267,7 +205,7 @@ export class ProcessPool extends PipelinedPool<PoolChild> {
       if (!this.#hasRoom(child)) continue;
       if (best === undefined || child.calls.length < best.calls.length) best = child;
     }
-    if (!someIdle && this.#live.size < this.maxWorkers) {
+    if (!someIdle && this.#live.size < this.maxSlots) {
       try {
         best = this.#spawn();
       } catch (error) {
@@ -286,9 +224,9 @@ export class ProcessPool extends PipelinedPool<PoolChild> {
    * refilling one by one would cost a message (and a system call) per
    * attempt; refilling by halves sends them in batches.
    */
-  #hasRoom(child: PoolChild): boolean {
+  #hasRoom(child: ChildSlot): boolean {
     const count = child.calls.length;
-    const window = this.#window.size;
+    const window = this.window.size;
     if (count >= window) {
       child.refilling = false;
       return false;
@@ -297,7 +235,7 @@ export class ProcessPool extends PipelinedPool<PoolChild> {
     return child.refilling;
   }
 
-  #assign(child: PoolChild, call: PoolCall): void {
+  #assign(child: ChildSlot, call: PoolCall): void {
     const sourceId = call.sourceId;
     const defined = child.knownSources.has(sourceId);
     // One message per attempt (the transport batches them), so an argument
@@ -326,43 +264,27 @@ export class ProcessPool extends PipelinedPool<PoolChild> {
   }
 
   /** Sends a message down the child's stdin. */
-  protected post(child: PoolChild, message: MainMessage): void {
+  protected post(child: ChildSlot, message: MainMessage): void {
     child.handle.send(message);
   }
 
   // ------------------------------------------------------------- outcomes
 
-  #onMessage(child: PoolChild, message: WorkerMessage): void {
-    if (child.state === "exited") return;
-    switch (message.type) {
-      case "replies":
-        this.#window.measure(message.busyMs, message.replies.length);
-        this.receiveReplies(child, message.replies);
-        break;
-      case "ready":
-        this.receiveReady(child, message.error);
-        break;
-      case "exiting":
-        child.note = `the task called ${message.via}`;
-        this.#expectExit(child);
-        break;
-      case "abortSeen":
-        // The child is responsive; the kill grace still applies to the task.
-        break;
-      case "fatal": {
-        const error = deserializeThrown(message.error);
-        child.note = `uncaught ${describeError(error)}`;
-        child.cause = error;
-        this.#expectExit(child);
-        break;
-      }
-    }
-  }
-
-  /** The child announced its end: it takes no more work, and is killed if it lingers. */
-  #expectExit(child: PoolChild): void {
+  /**
+   * The child announced its end: it takes no more work, and is killed if it
+   * lingers. Its exit reports the crash (the note says why), with its real
+   * exit code.
+   */
+  protected ending(
+    child: ChildSlot,
+    _how: "exited" | "crashed",
+    note: string,
+    details: CrashDetails,
+  ): void {
+    child.note = note;
+    if ("cause" in details) child.cause = details.cause;
     child.accepting = false;
-    if (child.stopTimer === undefined && child.state !== "exited") {
+    if (child.stopTimer === undefined) {
       child.stopTimer = startTimer(() => {
         child.stopTimer = undefined;
         child.handle.killGroup();
@@ -372,16 +294,16 @@ export class ProcessPool extends PipelinedPool<PoolChild> {
 
   // -------------------------------------------------------------- children
 
-  #spawn(): PoolChild {
+  #spawn(): ChildSlot {
     // The callbacks need the child, which needs the handle; they fire only later.
-    const made: { child?: PoolChild } = {};
+    const made: { child?: ChildSlot } = {};
     const handle = this.#spawnChild({
       env: this.#env,
       cwd: this.#cwd,
       permissions: this.#permissions,
       preload: this.#preload,
       onMessage: (message) => {
-        if (made.child !== undefined) this.#onMessage(made.child, message);
+        if (made.child !== undefined) this.receive(made.child, message);
       },
       onProtocolError: (error) => {
         const child = made.child;
@@ -389,29 +311,23 @@ export class ProcessPool extends PipelinedPool<PoolChild> {
         // A message that cannot be read leaves its attempt unanswered for good.
         child.note = `it sent an unreadable message (${messageOf(error)})`;
         child.cause = error;
-        this.#takeDown(child, `worker process ${child.id} was killed: ${child.note}`, {
+        this.#end(child, `worker process ${child.id} was killed: ${child.note}`, {
           cause: error,
         }, true);
       },
     });
-    const spawned = new PoolChild(handle);
+    const spawned = new ChildSlot(handle);
     made.child = spawned;
     this.#live.add(spawned);
     this.#watchProcessExit();
     handle.exited.then((exit) => this.#onExit(spawned, exit));
-    handle.send({
-      type: "init",
-      worker: spawned.id,
-      initializer: this.initializer,
-      initArgs: this.initArgs,
-      replyBatch: Math.max(1, this.#window.max >> 1),
-    });
+    handle.send(this.initMessage(spawned.id));
     return spawned;
   }
 
   /** Kills the child's group: its running attempt did not stop in time. */
-  protected killStuck(child: PoolChild, call: PoolCall): void {
-    this.#takeDown(
+  protected killStuck(child: ChildSlot, call: PoolCall): void {
+    this.#end(
       child,
       `worker process ${child.id} was killed: task '${call.request.name}' ` +
         `did not stop within ${this.killGrace}ms of its abort`,
@@ -421,7 +337,7 @@ export class ProcessPool extends PipelinedPool<PoolChild> {
   }
 
   /** Asks an idle (or closing) child to stop: EOF on its stdin; killed if it lingers. */
-  protected retire(child: PoolChild): void {
+  protected retire(child: ChildSlot): void {
     if (child.state !== "live") return;
     this.#leave(child);
     child.handle.closeInput();
@@ -433,19 +349,19 @@ export class ProcessPool extends PipelinedPool<PoolChild> {
   }
 
   /**
-   * A child died, or must: with `kill`, its process group is killed now. The
+   * A child ended, or must: with `kill`, its process group is killed now. The
    * attempt it was running fails with `WorkerCrashedError` (unless the engine
    * already gave up on it); the attempts queued behind it go to other
    * children, unstarted.
    */
-  #takeDown(child: PoolChild, why: string, details: CrashDetails, kill: boolean): void {
+  #end(child: ChildSlot, why: string, details: CrashDetails, kill: boolean): void {
     if (child.state === "live") this.#leave(child);
     if (kill) child.handle.killGroup();
     this.failHeld(child, child.calls.splice(0), why, details);
   }
 
   /** Takes a child out of the pool (it keeps running until it exits). */
-  #leave(child: PoolChild): void {
+  #leave(child: ChildSlot): void {
     // Referenced while it goes (a few ms), so that a pending `close()`, which
     // waits for its exit, keeps the program up.
     child.handle.ref();
@@ -457,10 +373,10 @@ export class ProcessPool extends PipelinedPool<PoolChild> {
     this.clearTimers(child);
   }
 
-  #onExit(child: PoolChild, exit: ChildExit): void {
+  #onExit(child: ChildSlot, exit: ChildExit): void {
     if (child.state === "live") {
       // Nobody asked it to go: a crash. Whatever it started goes with it.
-      this.#takeDown(
+      this.#end(
         child,
         `worker process died (${describeExit(exit)})` +
           (child.note === undefined ? "" : `: ${child.note}`),
@@ -472,7 +388,7 @@ export class ProcessPool extends PipelinedPool<PoolChild> {
         true,
       );
     }
-    child.state = "exited";
+    child.state = "ended";
     child.stopTimer = stopTimer(child.stopTimer);
     this.#stopping.delete(child);
     // A killed child's pipes must not keep the parent alive.
@@ -481,7 +397,7 @@ export class ProcessPool extends PipelinedPool<PoolChild> {
     this.settleHeld(child, `worker process died (${describeExit(exit)})`);
     if (this.#live.size === 0 && this.#stopping.size === 0) {
       this.#unwatchProcessExit();
-      this.allGone();
+      this.allEnded();
     }
     this.pumpWaiting();
   }

@@ -5,24 +5,20 @@
  */
 
 import { InvalidStateError } from "../core/errors.ts";
-import { TaskQueue } from "../core/queue.ts";
+import { TaskQueue } from "../core/task_queue.ts";
 import type { QueueOptions } from "../core/queue_options.ts";
-import type { TaskReference } from "../core/task_source.ts";
 import { checkString, invalidMessage } from "../core/validate.ts";
 import { isStandaloneExecutable } from "../runtime/detect.ts";
-import { checkChildPermissions, type ChildPermissions } from "../runtime/spawn.ts";
-import { poolOptionNames, resolvePoolOptions } from "./pool_options.ts";
+import { checkChildPermissions, type ChildPermissions } from "../runtime/child_contract.ts";
+import { heldPermission } from "../runtime/spawn.ts";
+import { poolOptionNames, type PoolOptions, resolvePoolOptions } from "./pool_options.ts";
 import { ProcessPool, type ProcessPoolOptions } from "./process_pool.ts";
 
-export type {
-  ChildPermissions,
-  ChildPermissionsObject,
-  ChildPermissionValue,
-} from "../runtime/spawn.ts";
-
 /**
- * Options of a {@linkcode ProcessQueue}: the shared queue options plus the
- * pool's. Durations are milliseconds.
+ * Options of a {@linkcode ProcessQueue}: the shared queue options
+ * ({@linkcode QueueOptions}), the pool's ({@linkcode PoolOptions}), and the
+ * children's environment, directory and permissions. Durations are
+ * milliseconds.
  *
  * @example
  * ```ts
@@ -41,35 +37,7 @@ export type {
  * await q.shutdown();
  * ```
  */
-export interface ProcessQueueOptions extends QueueOptions {
-  /**
-   * Run once in each child process before its first task (a task reference,
-   * or a self-contained function); state it leaves in the child (module or
-   * global variables) is visible to that child's tasks. If it throws, the
-   * tasks sent to that child fail with its error and the next ones go to a
-   * fresh child (which runs it again).
-   */
-  initializer?: TaskReference | ((...args: never[]) => unknown);
-  /** Arguments of the initializer. Default `[]`. */
-  initArgs?: unknown[];
-  /** Replace a child after this many attempts (it finishes those first). Default: never. */
-  maxTasksPerWorker?: number | null;
-  /** Stop a child idle for this long; it is started again on demand. Default: never. */
-  idleTimeout?: number | null;
-  /**
-   * The most attempts each child holds at once: the pipelining window that
-   * makes tiny tasks cheap, sized to about 2 ms of work within this bound
-   * (long tasks go one at a time). The child still runs them one at a time,
-   * in order. Default 32.
-   */
-  maxInFlightPerWorker?: number;
-  /**
-   * After a timeout, cancel or forced shutdown aborts a running task, how
-   * long the task may go on before the child's whole process group is killed
-   * and the child replaced; also how long a child asked to stop may take.
-   * Default 1,000.
-   */
-  killGrace?: number;
+export interface ProcessQueueOptions extends QueueOptions, PoolOptions {
   /** Variables added to (or overriding) the children's environment. */
   env?: Record<string, string>;
   /** The children's working directory. Default: this process's. */
@@ -122,7 +90,7 @@ function processPoolOptions(options: ProcessQueueOptions | undefined): ProcessPo
     cwd: given.cwd === undefined ? undefined : checkString(action, "cwd", given.cwd),
     permissions: given.permissions === undefined
       ? undefined
-      : checkChildPermissions(given.permissions),
+      : checkChildPermissions(given.permissions, heldPermission),
   };
 }
 

@@ -6,7 +6,8 @@
  */
 
 import type { TaskOptions } from "../core/options.ts";
-import type { Task, TaskQueue } from "../core/queue.ts";
+import type { TaskQueue } from "../core/task_queue.ts";
+import type { Task } from "../core/queue_types.ts";
 import { checkOptionsObject } from "../core/validate.ts";
 import { AsyncQueue } from "./async_queue.ts";
 import { ProcessQueue } from "./process_queue.ts";
@@ -14,8 +15,16 @@ import { ThreadQueue } from "./thread_queue.ts";
 
 /**
  * Options of the shortcuts: the queue's `workers` and `rate`, the run's
- * `timeout` (as in the original, `timeout` here limits the whole run, not
- * each task), and any other task option.
+ * `timeout` (it limits the whole run, not each task), and any other task
+ * option.
+ *
+ * @example
+ * ```ts
+ * import { amap, type MapOptions } from "@osiiso/osiiso";
+ * const options: MapOptions = { workers: 4, retries: 2, timeout: 10_000 };
+ * const lengths = await amap(async (word: string) => word.length, ["a", "bb"], options);
+ * console.log(lengths); // [1, 2]
+ * ```
  */
 export interface MapOptions extends Omit<TaskOptions, "timeout"> {
   /** Concurrent workers (default: auto). */

@@ -4,15 +4,15 @@
  * @module
  */
 
-import { TaskQueue } from "../core/queue.ts";
+import { TaskQueue } from "../core/task_queue.ts";
 import type { QueueOptions } from "../core/queue_options.ts";
-import type { TaskReference } from "../core/task_source.ts";
-import { poolOptionNames, resolvePoolOptions } from "./pool_options.ts";
-import { ThreadPool, type ThreadPoolOptions } from "./thread_pool.ts";
+import { poolOptionNames, type PoolOptions, resolvePoolOptions } from "./pool_options.ts";
+import { ThreadPool } from "./thread_pool.ts";
 
 /**
- * Options of a {@linkcode ThreadQueue}: the shared queue options plus the
- * pool's. Durations are milliseconds.
+ * Options of a {@linkcode ThreadQueue}: the shared queue options
+ * ({@linkcode QueueOptions}) plus the pool's ({@linkcode PoolOptions}).
+ * Durations are milliseconds.
  *
  * @example
  * ```ts
@@ -29,39 +29,10 @@ import { ThreadPool, type ThreadPoolOptions } from "./thread_pool.ts";
  * await q.shutdown();
  * ```
  */
-export interface ThreadQueueOptions extends QueueOptions {
-  /**
-   * Run once in each worker before its first task (a task reference, or a
-   * self-contained function); state it leaves in the worker (module or
-   * global variables) is visible to the tasks that worker runs. If it
-   * throws, the tasks sent to that worker fail with its error and the next
-   * tasks go to a fresh worker.
-   */
-  initializer?: TaskReference | ((...args: never[]) => unknown);
-  /** Arguments of the initializer (structured-cloned to each worker). Default `[]`. */
-  initArgs?: unknown[];
-  /** Replace a worker after this many attempts (it finishes those first). Default: never. */
-  maxTasksPerWorker?: number | null;
-  /** Terminate a worker idle for this long; it is started again on demand. Default: never. */
-  idleTimeout?: number | null;
-  /**
-   * The most attempts each worker holds at once: the pipelining window that
-   * makes tiny tasks cheap (they travel and are answered in batches). The
-   * worker still runs them one at a time, in order. The pool sizes the
-   * window to about 2 ms of work, so long tasks are sent one at a time and
-   * the rest wait in priority order. Default 32.
-   */
-  maxInFlightPerWorker?: number;
-  /**
-   * After a timeout, cancel or forced shutdown aborts a running task, how
-   * long the task may go on before its worker is terminated and replaced.
-   * Default 1,000.
-   */
-  killGrace?: number;
-}
+export interface ThreadQueueOptions extends QueueOptions, PoolOptions {}
 
 /** Checks the pool's own options (the engine checks the shared ones). */
-function threadPoolOptions(options: ThreadQueueOptions | undefined): ThreadPoolOptions {
+function threadPoolOptions(options: ThreadQueueOptions | undefined): PoolOptions {
   if (options === null || typeof options !== "object") return {};
   return resolvePoolOptions(options as Record<string, unknown>, "create queue");
 }

@@ -7,7 +7,7 @@
  */
 
 import type { ResolvedTaskOptions } from "./options.ts";
-import type { TaskReference } from "./task_source.ts";
+import type { TaskReference } from "./task_reference.ts";
 
 /** How the last attempt of a task ended. */
 export type EndedBy = "returned" | "threw" | "timeout" | "cancelled" | "worker-crashed";
@@ -89,12 +89,6 @@ export interface AttemptRequest {
  * What {@linkcode Executor.execute} returns when it will report the outcome
  * through {@linkcode AttemptRequest.report} rather than a promise: a pool
  * settling many attempts per message saves a promise and its reactions each.
- *
- * @example
- * ```ts
- * import { REPORTED_LATER } from "./executor.ts";
- * console.log(typeof REPORTED_LATER); // "symbol"
- * ```
  */
 export const REPORTED_LATER: unique symbol = Symbol("osiiso.reportedLater");
 

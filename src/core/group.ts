@@ -78,7 +78,7 @@ export class TaskGroup<T = unknown> implements Iterable<TaskHandle<T>> {
     return count;
   }
 
-  /** `TaskGroup('id', tasks=N)`, as the original. */
+  /** `TaskGroup('id', tasks=N)`: the group id and its size, for logs. */
   toString(): string {
     return `TaskGroup('${this.groupId}', tasks=${this.handles.length})`;
   }

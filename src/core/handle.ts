@@ -5,6 +5,7 @@
  */
 
 import { CancelledError, InvalidStateError } from "./errors.ts";
+import { DEFAULT_PRIORITY } from "./options.ts";
 import type { TaskResult } from "./result.ts";
 import { invalidMessage } from "./validate.ts";
 
@@ -120,7 +121,7 @@ function specOf(init: TaskHandleInit): HandleSpec {
   const given = (init as { [HANDLE_SPEC]?: HandleSpec })[HANDLE_SPEC];
   if (given !== undefined) return given;
   return {
-    priority: init.priority ?? 3,
+    priority: init.priority ?? DEFAULT_PRIORITY,
     mustComplete: init.mustComplete ?? false,
     groupId: init.groupId ?? null,
     detached: init.detached ?? false,
@@ -333,9 +334,9 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
   }
 
   /**
-   * `TaskHandle('name', status='running', id=0042)`, as the original (which
-   * shows the first 8 characters of its UUIDs; ours share a prefix, see
-   * `shortTaskId`).
+   * `TaskHandle('name', status='running', id=0042)`: the name, the state and
+   * the part of the id that tells tasks apart (ids made in this process share
+   * a prefix; see `shortTaskId`).
    */
   toString(): string {
     return `TaskHandle('${this.name}', status='${this._status}', id=${shortTaskId(this.id)})`;

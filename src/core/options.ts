@@ -106,9 +106,12 @@ export const TASK_OPTION_NAMES: ReadonlySet<string> = new Set([
   "transfer",
 ]);
 
+/** The priority of a task submitted without one. */
+export const DEFAULT_PRIORITY = 3;
+
 /** The defaults, shared by every task submitted without options. */
 export const DEFAULT_TASK_OPTIONS: ResolvedTaskOptions = Object.freeze({
-  priority: 3,
+  priority: DEFAULT_PRIORITY,
   mustComplete: false,
   timeout: undefined,
   retries: 0,
@@ -174,7 +177,7 @@ function mergeTaskOptions(overrides: unknown, base: ResolvedTaskOptions): Resolv
   }
   if (given.runAt !== undefined) o.runAt = checkRunAt(given.runAt);
   if (given.name !== undefined) {
-    o.name = given.name === undefined ? undefined : checkString(ACTION, "name", given.name);
+    o.name = checkString(ACTION, "name", given.name);
   }
   if (given.groupId !== undefined) {
     o.groupId = given.groupId == null ? undefined : checkString(ACTION, "groupId", given.groupId);
@@ -182,15 +185,11 @@ function mergeTaskOptions(overrides: unknown, base: ResolvedTaskOptions): Resolv
   if (given.detached !== undefined) o.detached = checkBoolean(ACTION, "detached", given.detached);
   if (given.metadata !== undefined) o.metadata = given.metadata;
   if (given.retryOn !== undefined) {
-    o.retryOn = given.retryOn === undefined
-      ? undefined
-      : checkFunction<(error: unknown) => boolean>(ACTION, "retryOn", given.retryOn);
+    o.retryOn = checkFunction<(error: unknown) => boolean>(ACTION, "retryOn", given.retryOn);
   }
   if (given.bind !== undefined) o.bind = checkBoolean(ACTION, "bind", given.bind);
   if (given.transfer !== undefined) {
-    o.transfer = given.transfer === undefined
-      ? undefined
-      : checkArray(ACTION, "transfer", given.transfer) as Transferable[];
+    o.transfer = checkArray(ACTION, "transfer", given.transfer) as Transferable[];
   }
   if (o.delay !== undefined && o.runAt !== undefined) {
     throw new RangeError(

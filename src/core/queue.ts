@@ -6,8 +6,8 @@
  * @module
  */
 
+import { isThenable, messageOf } from "./_util.ts";
 import type { Clock, Timer } from "./clock.ts";
-import type { TaskContext } from "./context.ts";
 import {
   CancelledError,
   ClosedError,
@@ -16,107 +16,41 @@ import {
   TaskTimeoutError,
   WorkerCrashedError,
 } from "./errors.ts";
-import {
-  type AttemptRequest,
-  type EndedBy,
-  type Executor,
-  REPORTED_LATER,
-  type TaskSource,
-} from "./executor.ts";
+import { type EndedBy, type Executor, REPORTED_LATER, type TaskSource } from "./executor.ts";
 import { TaskGroup } from "./group.ts";
-import {
-  HANDLE_SPEC,
-  type HandleSpec,
-  nextTaskIdNumber,
-  TaskHandle,
-  type TaskHandleInit,
-} from "./handle.ts";
-import {
-  DEFAULT_TASK_OPTIONS,
-  type ResolvedTaskOptions,
-  resolveTaskOptions,
-  retryDelayFor,
-  type TaskOptions,
-} from "./options.ts";
+import type { TaskHandle } from "./handle.ts";
+import { type ResolvedTaskOptions, resolveTaskOptions, retryDelayFor } from "./options.ts";
 import {
   type FailPolicy,
   type HookName,
+  type QueueOptions,
   type ResolvedQueueOptions,
   resolveQueueOptions,
   resolveRunOptions,
   type RunOptions,
 } from "./queue_options.ts";
+import type { QueueStats } from "./queue_types.ts";
+import { Attempt, QueuedTask } from "./queued_task.ts";
 import { RateGate } from "./rate_gate.ts";
 import { ReadyQueue } from "./ready_queue.ts";
 import { releaseResource, trackResource } from "./resources.ts";
-import {
-  type RunSummary,
-  summaryAdopting,
-  TaskResult,
-  type TaskResultInit,
-  type TaskStatus,
-} from "./result.ts";
-import { sourceName, type TaskReference } from "./task_source.ts";
+import { type RunSummary, summaryAdopting, type TaskResult, type TaskStatus } from "./result.ts";
+import { sourceName } from "./task_reference.ts";
 import { TimerHeap } from "./timer_heap.ts";
-import {
-  checkArray,
-  checkBoolean,
-  checkKnownNames,
-  checkOptionsObject,
-  invalidMessage,
-} from "./validate.ts";
+import { checkBoolean, checkKnownNames, checkOptionsObject } from "./validate.ts";
 
 const SHUTDOWN_OPTION_NAMES: ReadonlySet<string> = new Set(["force"]);
 
-/** A task body: a function, or a reference to a module export (`taskModule`). */
-export type Task<A extends unknown[], R> = ((...args: A) => R) | TaskReference<(...args: A) => R>;
-/** A task body that takes a {@linkcode TaskContext} first (`bind: true`). */
-export type BoundTaskFunction<A extends unknown[], R> =
-  | ((context: TaskContext, ...args: A) => R)
-  | TaskReference<(context: TaskContext, ...args: A) => R>;
+/** The `run(main)` runner's set of started queues, which a signal stops. */
+let liveQueues: Set<QueueEngine> | undefined;
 
-/** `TaskOptions` with `bind: true`. */
-export type BindOptions = TaskOptions & { bind: true };
-
-/** Counters of a queue at one moment. */
-export interface QueueStats {
-  /** Queued and scheduled tasks. */
-  readonly pending: number;
-  /** Tasks holding a worker: running, or sleeping for the rate gate or a retry. */
-  readonly active: number;
-  /** Tasks waiting for their `delay` / `runAt`. */
-  readonly scheduled: number;
-  /** Results recorded since the last `reset()` / `clearResults()`. */
-  readonly completed: number;
-  /** Live workers. */
-  readonly workers: number;
-  /** Whether the queue has been shut down. */
-  readonly closed: boolean;
+/** Makes every queue list itself in `registry` from `start()` until its workers stop. */
+export function listLiveQueuesIn(registry: Set<QueueEngine>): void {
+  liveQueues = registry;
 }
 
-/** A function bound to a queue and options by {@linkcode TaskQueue.task}. */
-export interface BoundTask<A extends unknown[], R> {
-  /** Submits `fn(...args)` with the bound options. */
-  (...args: A): TaskHandle<Awaited<R>>;
-  /** The task's name. */
-  readonly taskName: string;
-  /** Submits with per-call option overrides. */
-  submit(args: A, overrides?: TaskOptions): TaskHandle<Awaited<R>>;
-  /** A submitter with these overrides on top of the bound options (checked now). */
-  withOptions(overrides: TaskOptions): (...args: A) => TaskHandle<Awaited<R>>;
-  /** `fn(item)` for each item (one-argument functions). */
-  map(items: Iterable<A[0]>, overrides?: TaskOptions): TaskHandle<Awaited<R>>[];
-  /** `fn(...args)` for each argument list. */
-  starmap(argLists: Iterable<A>, overrides?: TaskOptions): TaskHandle<Awaited<R>>[];
-  /** A group of `fn(item)` for each item. */
-  group(items: Iterable<A[0]>, overrides?: TaskOptions): TaskGroup<Awaited<R>>;
-}
-
-/** One entry of a heterogeneous group: `[task, ...args]`. */
-// deno-lint-ignore no-explicit-any
-export type GroupEntry = readonly [Task<any[], unknown>, ...unknown[]];
-
-const enum Place {
+/** Where a task is in the engine. */
+export const enum Place {
   None,
   Scheduled,
   Ready,
@@ -124,227 +58,45 @@ const enum Place {
   Done,
 }
 
-type Writable<T> = { -readonly [K in keyof T]-?: T[K] };
-
-// Reused, mutable inits for the handles and results the engine builds: their
-// constructors copy them (and call no user code), and not allocating a
-// 5- and a 20-field literal per task takes a third off the hot path's garbage.
-/** What the engine's handles are built from: the shared options as their spec. */
-interface HandleScratch extends TaskHandleInit {
-  name: string;
-  createdAt: number;
-  scheduledFor: number | null;
-  [HANDLE_SPEC]: HandleSpec;
-}
-// (A queued handle's id is set after construction: it is the sequence number.)
-const handleScratch: HandleScratch = {
-  id: "",
-  name: "",
-  createdAt: 0,
-  scheduledFor: null,
-  [HANDLE_SPEC]: DEFAULT_TASK_OPTIONS,
-};
-const resultScratch: Writable<TaskResultInit<unknown>> = {
-  taskId: "",
-  name: "",
-  status: "succeeded",
-  value: undefined,
-  exception: undefined,
-  attempts: 0,
-  priority: 0,
-  mustComplete: false,
-  groupId: null,
-  detached: false,
-  scheduledFor: null,
-  createdAt: 0,
-  startedAt: null,
-  finishedAt: 0,
-  duration: 0,
-  message: "",
-  metadata: undefined,
-  worker: null,
-  endedBy: null,
-};
-
-/** The engine's record of a task: the handle users see plus what only the engine reads. */
-class QueuedTask extends TaskHandle<unknown> {
-  // Few fields, on purpose: see the note in TaskHandle.
-  source: TaskSource | undefined;
-  args: readonly unknown[] | undefined;
-  place = Place.None;
-  startedAt: number | null = null;
-  attempt: Attempt | undefined = undefined;
-  timer: Timer | undefined = undefined;
-  // Links of the engine's active list (cheaper than a Set on the hot path).
-  prevActive: QueuedTask | undefined = undefined;
-  nextActive: QueuedTask | undefined = undefined;
-
-  constructor(
-    name: string,
-    source: TaskSource,
-    args: readonly unknown[],
-    options: ResolvedTaskOptions,
-    createdAt: number,
-    scheduledFor: number | null,
-    owner: TaskQueue,
-  ) {
-    const init = handleScratch;
-    init.name = name;
-    init.createdAt = createdAt;
-    init.scheduledFor = scheduledFor;
-    init[HANDLE_SPEC] = options;
-    super(init);
-    init[HANDLE_SPEC] = DEFAULT_TASK_OPTIONS;
-    // The sequence number (FIFO among equal priorities) is also the id's number.
-    this._id = nextTaskIdNumber();
-    this.source = source;
-    this.args = args;
-    this._owner = owner;
-  }
-
-  /** The options the task was submitted with. */
-  get options(): ResolvedTaskOptions {
-    return this._spec as ResolvedTaskOptions;
-  }
-
-  /** Submission order, across every queue of the process. */
-  get seq(): number {
-    return this._id as number;
-  }
-
-  /** When a scheduled task comes due (the scheduler's heap key). */
-  get dueAt(): number {
-    return this.scheduledFor ?? 0;
-  }
-}
-
-/** One attempt: the token that tells a live outcome from a stale one. */
-class Attempt implements AttemptRequest {
-  readonly attempt: number;
-  readonly source: TaskSource;
-  readonly args: readonly unknown[];
-  worker: number | null = null;
-  settled = false;
-  hasBegun = false;
-  // Plain fields, not #private ones: one Attempt is built per attempt, and
-  // JavaScriptCore initialises private fields measurably slower.
-  controller: AbortController | undefined = undefined;
-  abortReason: unknown = undefined;
-  aborted = false;
-  abortListener: (() => void) | undefined = undefined;
-
-  constructor(readonly task: QueuedTask, readonly engine: TaskQueue) {
-    this.attempt = task._attempts + 1;
-    this.source = task.source as TaskSource;
-    this.args = task.args as readonly unknown[];
-  }
-
-  get taskId(): string {
-    return this.task.id;
-  }
-
-  get name(): string {
-    return this.task.name;
-  }
-
-  get bind(): boolean {
-    return this.task.options.bind;
-  }
-
-  get transfer(): readonly Transferable[] | undefined {
-    return this.task.options.transfer;
-  }
-
-  get timeout(): number | undefined {
-    return this.task.options.timeout;
-  }
-
-  get options(): ResolvedTaskOptions {
-    return this.task.options;
-  }
-
-  get signal(): AbortSignal {
-    if (this.controller === undefined) {
-      this.controller = new AbortController();
-      if (this.aborted) this.controller.abort(this.abortReason);
-    }
-    return this.controller.signal;
-  }
-
-  began(): boolean {
-    if (this.hasBegun) return !this.settled;
-    this.hasBegun = true;
-    return this.engine._attemptBegan(this);
-  }
-
-  report(ok: boolean, value: unknown): void {
-    this.engine._attemptReported(this, ok, value);
-  }
-
-  retrying(error: unknown): void {
-    // The next began() counts the next attempt.
-    if (this.engine._attemptRetrying(this, error)) this.hasBegun = false;
-  }
-
-  onAbort(listener: (() => void) | undefined): void {
-    this.abortListener = listener;
-    if (listener !== undefined && this.aborted) listener();
-  }
-
-  abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.abortReason = reason;
-    this.controller?.abort(reason);
-    const listener = this.abortListener;
-    this.abortListener = undefined;
-    listener?.();
-  }
-
-  /** The context handed to a bound task on the calling thread. */
-  context(): TaskContext {
-    return { id: this.taskId, name: this.name, attempt: this.attempt, signal: this.signal };
-  }
-}
-
-/** Builds the `TaskContext` for an attempt run on the calling thread (AsyncQueue). */
-export function contextOf(request: AttemptRequest): TaskContext {
-  return (request as Attempt).context();
-}
-
-function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === "object" || typeof value === "function") &&
-    typeof (value as PromiseLike<unknown>).then === "function";
-}
-
-/** Every queue that may hold work, for the `run(main)` runner's signal handling. */
-const liveQueues = new Set<TaskQueue>();
-
-/** The queues alive now (started and not shut down). */
-export function liveQueueSet(): ReadonlySet<TaskQueue> {
-  return liveQueues;
+/**
+ * Where a queue is in its life: one value, read by admission, dispatch,
+ * retries and shutdown.
+ *
+ * ```text
+ *   Open ────abort───▶ Halted ──────start() or run() ends───▶ Open
+ *    │                   │
+ *  shutdown()        shutdown()
+ *    ▼                   ▼
+ *  Draining ──abort─▶ Cancelling ───start() or run() ends──▶ Draining
+ *    │                   │
+ *    └──── outstanding work done (or force) ────▶ Closed
+ *
+ *   reset() (not while workers run): any phase ──▶ Open
+ * ```
+ *
+ * A queue starts Open, or Closed when its `signal` has already aborted.
+ *
+ * An abort is a fail-first failure, a run timeout, the runner's signal, a
+ * forced shutdown or `reset()`. Only Open admits tasks. Halted, Cancelling
+ * and Closed cancel what is not spared and retry nothing. Two facts vary
+ * independently of the phase: whether workers run (`#started`: a graceful
+ * shutdown starts them, a finite run stops them in any phase) and whether a
+ * `run()` is in progress (`#running`).
+ */
+const enum Phase {
+  Open,
+  Draining,
+  Halted,
+  Cancelling,
+  Closed,
 }
 
 /**
- * The engine every queue shares. Use {@linkcode AsyncQueue},
- * {@linkcode ThreadQueue} or {@linkcode ProcessQueue}; this type is what
- * code that takes "any queue" accepts.
- *
- * @example
- * ```ts
- * import { AsyncQueue, type TaskQueue } from "@osiiso/osiiso";
- * async function fanOut(q: TaskQueue, urls: string[]): Promise<number> {
- *   q.map(async (url: string) => url.length, urls);
- *   return (await q.run()).succeeded;
- * }
- * console.log(await fanOut(new AsyncQueue({ workers: 4 }), ["a", "bb"])); // 2
- * ```
+ * The engine behind every `TaskQueue`: admission, ordering, scheduling, the
+ * rate gate, attempts, retries, timeouts, cancellation, hooks, results and
+ * the lifecycle. The public class holds one and hands it every call.
  */
-export abstract class TaskQueue {
+export class QueueEngine {
   readonly #options: ResolvedQueueOptions;
   readonly #executor: Executor;
   readonly #clock: Clock;
@@ -366,14 +118,15 @@ export abstract class TaskQueue {
   #results: TaskResult<unknown>[] = [];
   /** How many of `#results` are detached (a run's summary leaves them out). */
   #detachedResults = 0;
-  #seq = 0;
+  /** Numbers the groups that get no `groupId`. */
+  #groupSeq = 0;
 
-  #accepting = true;
-  #closed = false;
+  #phase = Phase.Open;
   #started = false;
-  #halted = false;
   #running = false;
-  #timedOut = false;
+  // Re-entrancy of the dispatch loop, not lifecycle: a pump is queued as a
+  // microtask, running, or asked to go round again; an attempt's own
+  // completion is being recorded (it refills without the microtask hop).
   #pumpQueued = false;
   #pumping = false;
   #pumpAgain = false;
@@ -388,16 +141,14 @@ export abstract class TaskQueue {
   #wakeWaiters: (() => void)[] = [];
   #spaceWaiters: (() => void)[] = [];
   #interruptRun: (() => void) | undefined = undefined;
+  // The run in progress was ended by the runner's signal (it spares mustComplete tasks).
   #interrupted = false;
   #closing: Promise<void> | undefined = undefined;
   #signalToken: number | undefined = undefined;
   #onSignalAbort: (() => void) | undefined = undefined;
 
-  /**
-   * Backends call this with their executor and the names of their own
-   * options (which they check themselves).
-   */
-  protected constructor(
+  /** Checks the queue options (a backend's own names are its to check). */
+  constructor(
     options: QueueOptions | undefined,
     executor: Executor,
     extraOptionNames: readonly string[] = [],
@@ -409,276 +160,102 @@ export abstract class TaskQueue {
     this.#gate = this.#options.rate === undefined
       ? undefined
       : new RateGate(this.#options.rate, this.#options.burst);
+    if (this.#options.signal?.aborted) this.#phase = Phase.Closed;
+    else this.#watchSignal();
+  }
+
+  /** Cancels the queue when its `signal` aborts (until `#releaseSignal()`). */
+  #watchSignal(): void {
     const signal = this.#options.signal;
-    if (signal !== undefined) {
-      if (signal.aborted) {
-        this.#accepting = false;
-        this.#closed = true;
-      } else {
-        this.#onSignalAbort = () => void this.cancel();
-        signal.addEventListener("abort", this.#onSignalAbort, { once: true });
-        this.#signalToken = trackResource("listeners", "queue signal");
-      }
-    }
+    if (signal === undefined || signal.aborted) return;
+    this.#onSignalAbort = () => void this.cancel();
+    signal.addEventListener("abort", this.#onSignalAbort, { once: true });
+    this.#signalToken = trackResource("listeners", "queue signal");
+  }
+
+  /** Whether an abort holds: what is not spared is cancelled, nothing is retried. */
+  #halted(): boolean {
+    return this.#phase >= Phase.Halted;
+  }
+
+  /** An abort: the phase that cancels what is not spared. */
+  #halt(): void {
+    if (this.#phase === Phase.Open) this.#phase = Phase.Halted;
+    else if (this.#phase === Phase.Draining) this.#phase = Phase.Cancelling;
+  }
+
+  /** The end of an abort (a new start, or the run it cut short has returned). */
+  #resume(): void {
+    if (this.#phase === Phase.Halted) this.#phase = Phase.Open;
+    else if (this.#phase === Phase.Cancelling) this.#phase = Phase.Draining;
   }
 
   // ---------------------------------------------------------------- submit
 
-  /**
-   * Submits `task(...args)`. Returns its handle at once; the task runs once
-   * the queue is started (`start()`, `run()`, `join()`, or `shutdown()`).
-   *
-   * @example
-   * ```ts
-   * import { AsyncQueue } from "@osiiso/osiiso";
-   * const q = new AsyncQueue();
-   * const h = q.submit(async (a: number, b: number) => a * b, [6, 7], { retries: 2 });
-   * await q.run();
-   * console.log(h.value()); // 42
-   * ```
-   */
-  submit<A extends unknown[], R>(
-    task: BoundTaskFunction<A, R>,
-    args: A,
-    options: BindOptions,
-  ): TaskHandle<Awaited<R>>;
-  /** Submits `task(context)` with `bind: true` (the task takes only its context). */
-  submit<R>(task: BoundTaskFunction<[], R>, options: BindOptions): TaskHandle<Awaited<R>>;
-  /** Submits `task(...args)`. */
-  submit<A extends unknown[], R>(
-    task: Task<A, R>,
-    args?: A,
-    options?: TaskOptions,
-  ): TaskHandle<Awaited<R>>;
-  /** Submits `task()` with options. */
-  submit<R>(task: Task<[], R>, options: TaskOptions): TaskHandle<Awaited<R>>;
-  submit(task: unknown, argsOrOptions?: unknown, maybeOptions?: unknown): TaskHandle<unknown> {
-    let args: readonly unknown[];
-    let options: unknown;
-    if (argsOrOptions === undefined || Array.isArray(argsOrOptions)) {
-      args = (argsOrOptions as unknown[] | undefined) ?? [];
-      options = maybeOptions;
-    } else if (maybeOptions === undefined && typeof argsOrOptions === "object") {
-      args = [];
-      options = argsOrOptions;
-    } else {
-      args = checkArray("submit task", "args", argsOrOptions);
-      options = maybeOptions;
-    }
-    this.#executor.validateSource(task, "submit task");
-    const resolved = resolveTaskOptions(options);
+  /** Throws when this queue's executor cannot run `task` (the message names `action`). */
+  validateSource(task: unknown, action: string): void {
+    this.#executor.validateSource(task, action);
+  }
+
+  /** The id of the next group submitted without a `groupId`. */
+  nextGroupId(): string {
+    return `group-${this.#groupSeq++}`;
+  }
+
+  /** One task of a checked source with resolved options. */
+  submitResolved(
+    source: TaskSource,
+    args: readonly unknown[],
+    options: ResolvedTaskOptions,
+  ): TaskHandle<unknown> {
     this.#admit(1);
-    return this.#enqueue(task as TaskSource, args, resolved);
+    return this.#enqueue(source, args, options);
   }
 
-  /**
-   * Submits `task(item)` for each item; returns the handles in input order.
-   * Every item is checked before any is submitted.
-   *
-   * @example
-   * ```ts
-   * import { AsyncQueue } from "@osiiso/osiiso";
-   * const q = new AsyncQueue({ workers: 2 });
-   * const handles = q.map(async (n: number) => n * n, [1, 2, 3]);
-   * await q.run();
-   * console.log(await Promise.all(handles)); // [1, 4, 9]
-   * ```
-   */
-  map<T, R>(
-    task: BoundTaskFunction<[T], R>,
-    items: Iterable<T>,
-    options: BindOptions,
-  ): TaskHandle<Awaited<R>>[];
-  /** Submits `task(item)` for each item. */
-  map<T, R>(
-    task: Task<[T], R>,
-    items: Iterable<T>,
-    options?: TaskOptions,
-  ): TaskHandle<Awaited<R>>[];
-  map(task: unknown, items: Iterable<unknown>, options?: TaskOptions): TaskHandle<unknown>[] {
-    const list = this.#iterableToArray("map tasks", "items", items);
-    return this.#submitMany(task, list.map((item) => [item]), options, "map tasks");
-  }
-
-  /**
-   * Submits `task(...args)` for each argument list.
-   *
-   * @example
-   * ```ts
-   * import { AsyncQueue } from "@osiiso/osiiso";
-   * const q = new AsyncQueue();
-   * const handles = q.starmap((a: number, b: number) => a + b, [[1, 2], [3, 4]]);
-   * await q.run();
-   * console.log(handles.map((h) => h.value())); // [3, 7]
-   * ```
-   */
-  starmap<A extends unknown[], R>(
-    task: BoundTaskFunction<A, R>,
-    argLists: Iterable<A>,
-    options: BindOptions,
-  ): TaskHandle<Awaited<R>>[];
-  /** Submits `task(...args)` for each argument list. */
-  starmap<A extends unknown[], R>(
-    task: Task<A, R>,
-    argLists: Iterable<A>,
-    options?: TaskOptions,
-  ): TaskHandle<Awaited<R>>[];
-  starmap(
-    task: unknown,
-    argLists: Iterable<unknown[]>,
-    options?: TaskOptions,
+  /** One task per argument list of a checked source, all admitted or none. */
+  submitEachResolved(
+    source: TaskSource,
+    argLists: readonly (readonly unknown[])[],
+    options: ResolvedTaskOptions,
   ): TaskHandle<unknown>[] {
-    const lists = this.#iterableToArray("starmap tasks", "argLists", argLists);
-    lists.forEach((args, index) => {
-      if (!Array.isArray(args)) {
-        throw new TypeError(
-          `Cannot starmap tasks as 'argLists[${index}]' must be an array: current value is ${typeof args}`,
-        );
-      }
-    });
-    return this.#submitMany(task, lists, options, "starmap tasks");
+    this.#admit(argLists.length);
+    const handles = new Array<TaskHandle<unknown>>(argLists.length);
+    for (let i = 0; i < argLists.length; i++) {
+      handles[i] = this.#enqueue(source, argLists[i], options);
+    }
+    return handles;
   }
 
-  /**
-   * Submits a group: either `[[task, ...args], …]` (heterogeneous) or
-   * `task` over `items` (homogeneous, `task(item)` each). Every handle and
-   * result carries the group id (`options.groupId`, else `group-<n>`).
-   *
-   * @example
-   * ```ts
-   * import { AsyncQueue } from "@osiiso/osiiso";
-   * const q = new AsyncQueue();
-   * const mixed = q.group([[(a: number, b: number) => a + b, 2, 3], [() => "x"]], { groupId: "mixed" });
-   * const squares = q.group((n: number) => n * n, [1, 2, 3]);
-   * await q.run();
-   * console.log(await mixed.values(), await squares.values()); // [5, "x"] [1, 4, 9]
-   * ```
-   */
-  group<T, R>(
-    task: BoundTaskFunction<[T], R>,
-    items: Iterable<T>,
-    options: BindOptions,
-  ): TaskGroup<Awaited<R>>;
-  /** Submits a homogeneous group: `task(item)` for each item. */
-  group<T, R>(task: Task<[T], R>, items: Iterable<T>, options?: TaskOptions): TaskGroup<Awaited<R>>;
-  /** Submits a heterogeneous group: `[[task, ...args], …]`. */
-  group(entries: Iterable<GroupEntry>, options?: TaskOptions): TaskGroup<unknown>;
-  group(first: unknown, second?: unknown, third?: unknown): TaskGroup<unknown> {
-    const action = "submit group";
-    if (typeof first === "function" || !isIterable(first)) {
-      const items = this.#iterableToArray(action, "items", second as Iterable<unknown>);
-      const options = resolveTaskOptions(third);
-      const groupId = options.groupId ?? `group-${this.#seq++}`;
-      const handles = this.#submitMany(
-        first,
-        items.map((item) => [item]),
-        { ...checkOptionsObject(action, "options", third), groupId },
-        action,
-      );
-      return new TaskGroup(groupId, handles, this.#clock);
-    }
-    const entries = this.#iterableToArray(action, "entries", first as Iterable<unknown>);
-    entries.forEach((entry, index) => {
-      if (!Array.isArray(entry) || entry.length === 0) {
-        throw new TypeError(
-          invalidMessage(action, `entries[${index}]`, "a non-empty array [task, ...args]", entry),
-        );
-      }
-      this.#executor.validateSource(entry[0], action);
-    });
-    const base = resolveTaskOptions(second);
-    const groupId = base.groupId ?? `group-${this.#seq++}`;
-    const options = resolveTaskOptions({ groupId }, base);
+  /** A homogeneous group of a checked source: `source(item)` for each item. */
+  submitGroupResolved(
+    source: TaskSource,
+    items: readonly unknown[],
+    options: ResolvedTaskOptions,
+    groupId: string = options.groupId ?? this.nextGroupId(),
+  ): TaskGroup<unknown> {
+    const resolved = options.groupId === groupId
+      ? options
+      : resolveTaskOptions({ groupId }, options);
+    const handles = this.submitEachResolved(source, items.map((item) => [item]), resolved);
+    return new TaskGroup(groupId, handles, this.#clock);
+  }
+
+  /** A heterogeneous group of checked `[source, ...args]` entries; `options` carry `groupId`. */
+  submitEntriesResolved(
+    entries: readonly (readonly unknown[])[],
+    options: ResolvedTaskOptions,
+    groupId: string,
+  ): TaskGroup<unknown> {
     this.#admit(entries.length);
-    const handles = (entries as unknown[][]).map((entry) =>
+    const handles = entries.map((entry) =>
       this.#enqueue(entry[0] as TaskSource, entry.slice(1), options)
     );
     return new TaskGroup(groupId, handles, this.#clock);
   }
 
-  /**
-   * Binds `task` to this queue with options: call the result to submit.
-   *
-   * @example
-   * ```ts
-   * import { AsyncQueue } from "@osiiso/osiiso";
-   * const q = new AsyncQueue();
-   * const square = q.task(async (n: number) => n * n, { retries: 1 });
-   * const h = square(4);
-   * const many = square.map([1, 2, 3]);
-   * await q.run();
-   * console.log(h.value(), many.map((x) => x.value())); // 16 [1, 4, 9]
-   * ```
-   */
-  task<A extends unknown[], R>(
-    task: BoundTaskFunction<A, R>,
-    options: BindOptions,
-  ): BoundTask<A, R>;
-  /** Binds `task` to this queue with options. */
-  task<A extends unknown[], R>(task: Task<A, R>, options?: TaskOptions): BoundTask<A, R>;
-  task<A extends unknown[], R>(task: Task<A, R>, options?: TaskOptions): BoundTask<A, R> {
-    this.#executor.validateSource(task, "bind task");
-    const bound = resolveTaskOptions(options);
-    const merged = (overrides?: TaskOptions) =>
-      overrides === undefined ? bound : resolveTaskOptions(overrides, bound);
-    const submitWith = (args: readonly unknown[], overrides?: TaskOptions) => {
-      const resolved = merged(overrides);
-      this.#admit(1);
-      return this.#enqueue(task as TaskSource, args, resolved);
-    };
-    const call = (...args: A) => submitWith(args);
-    const name = bound.name ?? sourceName(task as TaskSource);
-    Object.defineProperty(call, "name", { value: name });
-    const extras = {
-      taskName: name,
-      withOptions: (overrides: TaskOptions) => {
-        const resolved = merged(overrides);
-        return (...args: A) => {
-          this.#admit(1);
-          return this.#enqueue(task as TaskSource, args, resolved);
-        };
-      },
-      submit: (args: A, overrides?: TaskOptions) =>
-        submitWith(checkArray("submit task", "args", args), overrides),
-      map: (items: Iterable<A[0]>, overrides?: TaskOptions) =>
-        this.map(task as unknown as Task<[A[0]], R>, items, overridesOnto(bound, overrides)),
-      starmap: (argLists: Iterable<A>, overrides?: TaskOptions) =>
-        this.starmap(task, argLists, overridesOnto(bound, overrides)),
-      group: (items: Iterable<A[0]>, overrides?: TaskOptions) =>
-        this.group(task as unknown as Task<[A[0]], R>, items, overridesOnto(bound, overrides)),
-    };
-    return Object.assign(call, extras) as unknown as BoundTask<A, R>;
-  }
-
-  #iterableToArray<T>(action: string, name: string, items: Iterable<T>): T[] {
-    if (Array.isArray(items)) return items;
-    if (!isIterable(items)) {
-      throw new TypeError(
-        `Cannot ${action} as '${name}' must be iterable: current value is ${typeof items}`,
-      );
-    }
-    return [...items];
-  }
-
-  #submitMany(
-    task: unknown,
-    argLists: readonly (readonly unknown[])[],
-    options: unknown,
-    action: string,
-  ): TaskHandle<unknown>[] {
-    this.#executor.validateSource(task, action);
-    const resolved = resolveTaskOptions(options);
-    this.#admit(argLists.length);
-    const handles = new Array<TaskHandle<unknown>>(argLists.length);
-    for (let i = 0; i < argLists.length; i++) {
-      handles[i] = this.#enqueue(task as TaskSource, argLists[i], resolved);
-    }
-    return handles;
-  }
-
   /** Throws when `count` new tasks may not be admitted now. */
   #admit(count: number): void {
-    if (!this.#accepting || this.#closed || this.#halted) {
+    if (this.#phase !== Phase.Open) {
       throw new ClosedError("queue is not accepting tasks");
     }
     const size = this.#options.size;
@@ -759,7 +336,7 @@ export abstract class TaskQueue {
       const task = this.#ready.pop();
       if (task === undefined) break;
       if (task.place !== Place.Ready) continue; // finished while queued
-      if (this.#halted && !task.mustComplete) {
+      if (this.#halted() && !task.mustComplete) {
         this.#finish(
           task,
           "cancelled",
@@ -870,17 +447,17 @@ export abstract class TaskQueue {
     this.#attemptSucceeded(attempt, outcome);
   }
 
-  /** @ignore Called through `AttemptRequest.report()`: the attempt's outcome. */
-  _attemptReported(attempt: Attempt, ok: boolean, value: unknown): void {
+  /** Called through `AttemptRequest.report()`: the attempt's outcome. */
+  attemptReported(attempt: Attempt, ok: boolean, value: unknown): void {
     if (ok) this.#attemptSucceeded(attempt, value);
     else this.#attemptFailed(attempt, value);
   }
 
   /**
-   * @ignore Called through `AttemptRequest.began()`: counts the attempt,
+   * Called through `AttemptRequest.began()`: counts the attempt,
    * fires `onStart` and arms the timeout. False when the attempt is over.
    */
-  _attemptBegan(attempt: Attempt): boolean {
+  attemptBegan(attempt: Attempt): boolean {
     const task = attempt.task;
     if (attempt.settled || task.attempt !== attempt || task.place !== Place.Active) return false;
     this.#leftWindow();
@@ -902,11 +479,11 @@ export abstract class TaskQueue {
   }
 
   /**
-   * @ignore Called through `AttemptRequest.retrying()` (executors that drive
+   * Called through `AttemptRequest.retrying()` (executors that drive
    * attempts): the attempt failed and the executor will run another. False
    * when the task is over or the attempt had not begun.
    */
-  _attemptRetrying(attempt: Attempt, error: unknown): boolean {
+  attemptRetrying(attempt: Attempt, error: unknown): boolean {
     const task = attempt.task;
     if (
       !attempt.hasBegun || attempt.settled || task.attempt !== attempt ||
@@ -990,7 +567,7 @@ export abstract class TaskQueue {
     const task = attempt.task;
     const options = task.options;
     if (
-      task._attempts <= options.retries && !(this.#halted && !task.mustComplete) &&
+      task._attempts <= options.retries && !(this.#halted() && !task.mustComplete) &&
       this.#executor.drivesAttempts !== true && this.#retryAllowed(options, error)
     ) {
       task._status = "retrying";
@@ -1022,7 +599,11 @@ export abstract class TaskQueue {
     }
   }
 
-  /** Records a task's outcome exactly once, in the original's order. */
+  /**
+   * Records a task's outcome exactly once: the handle settles (its `onDone`
+   * callbacks run), the result is stored, a fail-first failure aborts, then
+   * `onComplete` runs, and idle is announced last.
+   */
   #finish(
     task: QueuedTask,
     status: TaskStatus,
@@ -1047,31 +628,9 @@ export abstract class TaskQueue {
     }
     task.place = Place.Done;
     const finishedAt = this.#stepNow ?? this.#clock.now();
-    const startedAt = task.startedAt;
     // A task that never started has no last attempt to describe.
     if (task._attempts === 0) endedBy = null;
-    const init = resultScratch;
-    init.taskId = task.id;
-    init.name = task.name;
-    init.status = status;
-    init.value = value;
-    init.exception = exception;
-    init.attempts = task._attempts;
-    init.priority = task.priority;
-    init.mustComplete = task.mustComplete;
-    init.groupId = task.groupId;
-    init.detached = task.detached;
-    init.scheduledFor = task.scheduledFor;
-    init.createdAt = task.createdAt;
-    init.startedAt = startedAt;
-    init.finishedAt = finishedAt;
-    init.duration = startedAt === null ? 0 : finishedAt - startedAt;
-    init.message = message;
-    init.metadata = task.metadata;
-    init.worker = worker;
-    init.endedBy = endedBy;
-    const result = new TaskResult<unknown>(init);
-    init.value = init.exception = init.metadata = undefined;
+    const result = task.resultOf(status, value, exception, endedBy, message, worker, finishedAt);
     // Let the task body and arguments be collected: a finished task keeps only its result.
     task.source = undefined;
     task.args = undefined;
@@ -1083,7 +642,7 @@ export abstract class TaskQueue {
     if (result.detached) this.#detachedResults++;
     this.#outstanding--;
     if (this.#spaceWaiters.length > 0) this.#notify(this.#spaceWaiters);
-    if (status === "failed" && this.#failPolicy === "failFirst" && !this.#halted) {
+    if (status === "failed" && this.#failPolicy === "failFirst" && !this.#halted()) {
       this.#abort(false);
     }
     if (this.#options.onComplete !== undefined) {
@@ -1128,7 +687,7 @@ export abstract class TaskQueue {
 
   // --------------------------------------------------------- cancellation
 
-  /** @ignore Called through `TaskHandle.cancel()`. */
+  /** Called through `TaskHandle.cancel()`. */
   cancelTask(handle: TaskHandle<unknown>): boolean {
     const task = handle as QueuedTask;
     switch (task.place) {
@@ -1168,7 +727,7 @@ export abstract class TaskQueue {
    * otherwise everything but `mustComplete` tasks.
    */
   #abort(kill: boolean): void {
-    this.#halted = true;
+    this.#halt();
     const spared = (task: QueuedTask) => task.place !== Place.Done && !kill && task.mustComplete;
     const before = "cancelled before execution";
     for (const task of this.#scheduled.removeWhere(spared)) {
@@ -1189,23 +748,14 @@ export abstract class TaskQueue {
   /**
    * Starts executing: queued tasks begin, and later submissions run at once.
    * Throws `ClosedError` on a shut-down queue. Calling it again is harmless.
-   *
-   * @example
-   * ```ts
-   * import { AsyncQueue } from "@osiiso/osiiso";
-   * const q = new AsyncQueue().start();
-   * console.log(await q.submit(async () => "ran")); // "ran"
-   * await q.shutdown();
-   * ```
    */
   start(): this {
-    if (this.#closed) throw new ClosedError("queue has been shut down");
-    this.#halted = false;
-    this.#timedOut = false;
+    if (this.#phase === Phase.Closed) throw new ClosedError("queue has been shut down");
+    this.#resume();
     if (!this.#started) {
       this.#started = true;
       this.#peakWorkers = 0;
-      liveQueues.add(this);
+      liveQueues?.add(this);
       this.#executor.start(this.#options.workers ?? this.#executor.autoWorkers());
       this.#armScheduler();
     }
@@ -1213,27 +763,11 @@ export abstract class TaskQueue {
     return this;
   }
 
-  /**
-   * Starts the queue, waits until nothing is outstanding (finite mode) or
-   * until `shutdown()` (infinite mode), bounded by the run timeout, and
-   * returns a summary of the results recorded during this call, in
-   * completion order. With `strict`, a failed task makes it throw
-   * `ExecutionError` (after cleanup; cancellations do not throw).
-   *
-   * @example
-   * ```ts
-   * import { AsyncQueue } from "@osiiso/osiiso";
-   * const q = new AsyncQueue();
-   * q.submit(async () => 1);
-   * q.submit(async () => { throw new Error("boom"); });
-   * const summary = await q.run();
-   * console.log(summary.succeeded, summary.failed, summary.ok); // 1 1 false
-   * ```
-   */
+  /** `TaskQueue.run()`: start, wait (bounded by the run timeout), summarise. */
   async run(options?: RunOptions): Promise<RunSummary<unknown>> {
     if (this.#running) throw new InvalidStateError("run() is already in progress");
     const { timeout, strict, failPolicy } = resolveRunOptions(options);
-    if (this.#closed) throw new ClosedError("queue has been shut down");
+    if (this.#phase === Phase.Closed) throw new ClosedError("queue has been shut down");
     const limit = timeout === undefined ? this.#options.timeout : timeout ?? undefined;
     const runStart = this.#clock.now();
     const from = this.#results.length;
@@ -1248,19 +782,17 @@ export abstract class TaskQueue {
       const finished = await this.#waitBounded(finite, limit);
       if (!finished) {
         timedOut = true;
-        this.#timedOut = true;
         // A signal (the runner) counts as a timeout that spares mustComplete tasks.
         this.#abort(!this.#interrupted && this.#options.onTimeout === "cancel");
         await this.#waitIdle();
       }
-      if ((finite || timedOut) && !this.#closed) this.#stopWorkers();
+      if ((finite || timedOut) && !this.closed) this.#stopWorkers();
     } finally {
       const now = this.#clock.now();
       let window = this.#results.slice(from);
       if (this.#detachedResults > 0) window = window.filter((result) => !result.detached);
-      this.#timedOut = false;
       this.#interrupted = false;
-      this.#halted = false;
+      this.#resume();
       this.#running = false;
       this.#failPolicy = savedPolicy;
       summary = summaryAdopting(window, { runStart, timedOut, now });
@@ -1287,7 +819,7 @@ export abstract class TaskQueue {
         if (this.#outstanding === 0) finish(true);
         else this.#idleWaiters.push(() => finish(true));
       } else {
-        if (this.#closed) finish(true);
+        if (this.#phase === Phase.Closed) finish(true);
         else this.#wakeWaiters.push(() => finish(true));
       }
     });
@@ -1307,71 +839,43 @@ export abstract class TaskQueue {
     if (this.#started) this.#executor.stopped?.();
     this.#started = false;
     this.#peakWorkers = 0;
-    liveQueues.delete(this);
+    liveQueues?.delete(this);
     if (this.#schedulerTimer !== undefined) {
       this.#clock.clearTimer(this.#schedulerTimer);
       this.#schedulerTimer = undefined;
     }
   }
 
-  /**
-   * Starts the queue if needed and waits until nothing is outstanding. No
-   * summary, no timeout; the workers keep running.
-   *
-   * @example
-   * ```ts
-   * import { AsyncQueue } from "@osiiso/osiiso";
-   * const q = new AsyncQueue();
-   * const h = q.submit(async () => 10);
-   * await q.join();
-   * console.log(h.value()); // 10
-   * await q.shutdown();
-   * ```
-   */
+  /** `TaskQueue.join()`: start, and wait until nothing is outstanding. */
   async join(): Promise<void> {
     this.start();
     await this.#waitIdle();
   }
 
-  /**
-   * Stops the queue. Graceful (default): stop accepting, run everything
-   * outstanding (scheduled tasks and retries included), then stop the
-   * workers. `force: true`: cancel everything now, `mustComplete` too.
-   * Calling it again is harmless.
-   *
-   * @example
-   * ```ts
-   * import { AsyncQueue } from "@osiiso/osiiso";
-   * const q = new AsyncQueue();
-   * const h = q.submit(async () => "done", { delay: 10 });
-   * await q.shutdown();      // runs the delayed task first
-   * console.log(h.value());  // "done"
-   * ```
-   */
+  /** `TaskQueue.shutdown()`: graceful (drain, then stop) or forced. */
   async shutdown(options?: { force?: boolean }): Promise<void> {
     const given = checkOptionsObject("shut down queue", "options", options);
     checkKnownNames("shutdown", given, SHUTDOWN_OPTION_NAMES);
     const force = given.force === undefined
       ? false
       : checkBoolean("shut down queue", "force", given.force);
-    if (this.#closed) {
+    if (this.#phase === Phase.Closed) {
       this.#notify(this.#wakeWaiters);
       if (this.#closing !== undefined) await this.#closing;
       return;
     }
-    this.#accepting = false;
+    this.#phase = this.#halted() ? Phase.Cancelling : Phase.Draining;
     if (force) {
       this.#abort(true);
     } else {
       if (this.#outstanding > 0 && !this.#started) this.start();
       await this.#waitIdle();
-      if (this.#closed) {
+      if (this.closed) {
         if (this.#closing !== undefined) await this.#closing;
         return;
       }
     }
-    this.#halted = true;
-    this.#closed = true;
+    this.#phase = Phase.Closed;
     this.#stopWorkers();
     this.#releaseSignal();
     this.#closing = this.#executor.close(force);
@@ -1380,26 +884,13 @@ export abstract class TaskQueue {
     await this.#closing;
   }
 
-  /**
-   * Forced shutdown from anywhere (a hook, a task, a signal handler): the
-   * cancellations happen synchronously; the returned promise resolves when
-   * the workers are gone and never rejects.
-   *
-   * @example
-   * ```ts
-   * import { AsyncQueue } from "@osiiso/osiiso";
-   * const q = new AsyncQueue().start();
-   * const h = q.submit(() => new Promise(() => {}));
-   * await q.cancel();
-   * console.log(h.cancelled(), q.closed); // true true
-   * ```
-   */
+  /** `TaskQueue.cancel()`: a forced shutdown whose promise never rejects. */
   cancel(): Promise<void> {
     return this.shutdown({ force: true }).catch(() => undefined);
   }
 
-  /** @ignore Used by the `run(main)` runner on SIGINT/SIGTERM: a run timeout, `onTimeout: "complete"`. */
-  _interrupt(): void {
+  /** Used by the `run(main)` runner on SIGINT/SIGTERM: a run timeout, `onTimeout: "complete"`. */
+  interrupt(): void {
     if (this.#interruptRun !== undefined) {
       this.#interrupted = true;
       this.#interruptRun();
@@ -1419,22 +910,7 @@ export abstract class TaskQueue {
     }
   }
 
-  /**
-   * Reopens the queue for reuse: cancels anything pending (hooks fire),
-   * clears the results and counters. Not during `run()`, and not while
-   * workers run (`join()`/`start()` leave them running; `shutdown()` or a
-   * finished finite run stops them).
-   *
-   * @example
-   * ```ts
-   * import { AsyncQueue } from "@osiiso/osiiso";
-   * const q = new AsyncQueue();
-   * q.submit(async () => 1);
-   * await q.run();
-   * q.reset();
-   * console.log(q.results.length); // 0
-   * ```
-   */
+  /** `TaskQueue.reset()`: cancel what is pending and reopen for reuse. */
   reset(): void {
     if (this.#running) throw new InvalidStateError("cannot reset during run()");
     if (this.#started) {
@@ -1449,107 +925,32 @@ export abstract class TaskQueue {
     this.#scheduledCount = 0;
     this.#ready = new ReadyQueue();
     this.#scheduled = new TimerHeap();
-    this.#accepting = true;
-    this.#halted = false;
-    this.#timedOut = false;
-    this.#seq = 0;
+    this.#groupSeq = 0;
     this.#gate?.clear();
-    if (this.#closed) {
-      this.#closed = false;
+    if (this.#phase === Phase.Closed) {
       this.#closing = undefined;
-      const signal = this.#options.signal;
-      if (signal !== undefined && !signal.aborted) {
-        this.#onSignalAbort = () => void this.cancel();
-        signal.addEventListener("abort", this.#onSignalAbort, { once: true });
-        this.#signalToken = trackResource("listeners", "queue signal");
-      }
+      this.#watchSignal();
     }
+    this.#phase = Phase.Open;
   }
 
-  /**
-   * Empties `results` (calling it during a run shortens that run's summary).
-   *
-   * @example
-   * ```ts
-   * import { AsyncQueue } from "@osiiso/osiiso";
-   * const q = new AsyncQueue();
-   * q.submit(async () => 1);
-   * await q.run();
-   * q.clearResults();
-   * console.log(q.stats.completed); // 0
-   * ```
-   */
+  /** `TaskQueue.clearResults()`. */
   clearResults(): void {
     this.#results = [];
     this.#detachedResults = 0;
   }
 
-  /**
-   * Resolves when a bounded queue (`size`) has room for another task, or
-   * when the queue is shut down (a submit then throws `ClosedError`).
-   *
-   * @example
-   * ```ts
-   * import { AsyncQueue, QueueFullError } from "@osiiso/osiiso";
-   * const q = new AsyncQueue({ size: 2, workers: 2 }).start();
-   * for (let i = 0; i < 10; i++) {
-   *   await q.whenSpace();
-   *   q.submit(async () => i);
-   * }
-   * await q.shutdown();
-   * ```
-   */
+  /** `TaskQueue.whenSpace()`: resolves when a bounded queue has room, or is closed. */
   whenSpace(): Promise<void> {
     const size = this.#options.size;
-    if (size === 0 || this.#outstanding < size || this.#closed) return Promise.resolve();
+    if (size === 0 || this.#outstanding < size || this.closed) return Promise.resolve();
     return new Promise((resolve) => {
       const check = () => {
-        if (this.#outstanding < size || this.#closed) resolve();
+        if (this.#outstanding < size || this.closed) resolve();
         else this.#spaceWaiters.push(check);
       };
       this.#spaceWaiters.push(check);
     });
-  }
-
-  /**
-   * Runs `body` with the queue started and shuts it down after: graceful
-   * when `body` returns, forced when it throws (the error propagates).
-   *
-   * @example
-   * ```ts
-   * import { AsyncQueue } from "@osiiso/osiiso";
-   * const total = await new AsyncQueue().scope(async (q) => {
-   *   const handles = q.map(async (n: number) => n * 2, [1, 2, 3]);
-   *   return (await Promise.all(handles)).reduce((a, b) => a + b, 0);
-   * });
-   * console.log(total); // 12
-   * ```
-   */
-  async scope<R>(body: (queue: this) => R | Promise<R>): Promise<R> {
-    if (typeof body !== "function") {
-      throw new TypeError(
-        `Cannot open queue scope as 'body' must be a function: current value is ${typeof body}`,
-      );
-    }
-    this.start();
-    let value: R;
-    try {
-      value = await body(this);
-    } catch (error) {
-      await this.shutdown({ force: true });
-      throw error;
-    }
-    await this.shutdown();
-    return value;
-  }
-
-  /**
-   * `await using q = new AsyncQueue()`: a graceful `shutdown()` at scope end.
-   * (JS cannot tell the scope threw; use {@linkcode TaskQueue.scope} for the
-   * forced-on-error rule.)
-   */
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.shutdown();
   }
 
   // ----------------------------------------------------------- inspection
@@ -1566,7 +967,7 @@ export abstract class TaskQueue {
 
   /** Whether the queue has been shut down. */
   get closed(): boolean {
-    return this.#closed;
+    return this.#phase === Phase.Closed;
   }
 
   /** Every result since the last `reset()`/`clearResults()`, detached ones included. */
@@ -1588,7 +989,7 @@ export abstract class TaskQueue {
       scheduled: this.#scheduledCount,
       completed: this.#results.length,
       workers,
-      closed: this.#closed,
+      closed: this.closed,
     };
   }
 
@@ -1614,29 +1015,8 @@ export abstract class TaskQueue {
     }
   }
 
-  /** @ignore Called by handles for `onDone` errors. */
+  /** Called by handles for `onDone` errors. */
   reportCallbackError(error: unknown, hook: string): void {
     this.#reportHookError(error, hook as HookName);
   }
 }
-
-function isIterable(value: unknown): value is Iterable<unknown> {
-  return value !== null && value !== undefined &&
-    typeof (value as Iterable<unknown>)[Symbol.iterator] === "function" &&
-    typeof value !== "string";
-}
-
-function overridesOnto(bound: ResolvedTaskOptions, overrides?: TaskOptions): TaskOptions {
-  const merged = overrides === undefined ? bound : resolveTaskOptions(overrides, bound);
-  if (merged === DEFAULT_TASK_OPTIONS) return {};
-  const out: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(merged)) {
-    if (value !== (DEFAULT_TASK_OPTIONS as unknown as Record<string, unknown>)[key]) {
-      out[key] = value;
-    }
-  }
-  return out as TaskOptions;
-}
-
-export type { QueueOptions } from "./queue_options.ts";
-import type { QueueOptions } from "./queue_options.ts";

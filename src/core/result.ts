@@ -8,6 +8,7 @@
  * @module
  */
 
+import { isError, safeString } from "./_util.ts";
 import { ExecutionError } from "./errors.ts";
 import type { EndedBy } from "./executor.ts";
 
@@ -207,6 +208,7 @@ export class TaskResult<T = unknown> {
     this.value = init.value;
     this.exception = init.exception;
     this.attempts = init.attempts ?? 0;
+    // 0, not a task's default priority: a result built by hand has no task options.
     this.priority = init.priority ?? 0;
     this.mustComplete = init.mustComplete ?? false;
     this.groupId = init.groupId ?? null;
@@ -247,46 +249,18 @@ export class TaskResult<T = unknown> {
    * ```
    */
   toJSON(): TaskResultJSON<T> {
-    return {
-      taskId: this.taskId,
-      name: this.name,
-      status: this.status,
-      value: this.value,
-      exception: this.exception === undefined ? undefined : thrownToJSON(this.exception, new Set()),
-      attempts: this.attempts,
-      priority: this.priority,
-      mustComplete: this.mustComplete,
-      groupId: this.groupId,
-      detached: this.detached,
-      scheduledFor: this.scheduledFor,
-      createdAt: this.createdAt,
-      startedAt: this.startedAt,
-      finishedAt: this.finishedAt,
-      duration: this.duration,
-      message: this.message,
-      metadata: this.metadata,
-      worker: this.worker,
-      endedBy: this.endedBy,
-    };
+    // Every field under its own name, in the constructor's order (a new field
+    // needs no line here); only `exception` is rendered.
+    const json = { ...this } as unknown as TaskResultJSON<T>;
+    json.exception = this.exception === undefined
+      ? undefined
+      : thrownToJSON(this.exception, new Set());
+    return json;
   }
 }
 
 function endedByStatus(status: TaskStatus): EndedBy {
   return status === "succeeded" ? "returned" : status === "failed" ? "threw" : "cancelled";
-}
-
-/** True for every Error, also one made in another realm (where `instanceof` fails). */
-function isError(value: unknown): value is Error {
-  return value instanceof Error || Object.prototype.toString.call(value) === "[object Error]";
-}
-
-/** `String(value)`, except that it never throws (a null-prototype object has no `toString`). */
-function safeString(value: unknown): string {
-  try {
-    return String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
 }
 
 /** `seen` stops a cause chain that loops back on itself. */

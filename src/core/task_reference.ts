@@ -1,7 +1,8 @@
 /**
  * Task references and rebuilding inline functions: the part of task sources
  * that workers and child processes load too, kept apart from the (larger)
- * free-variable analysis in `task_source.ts`, so a worker starts faster.
+ * free-variable analysis the pools need (`src/backends/function_source.ts`),
+ * so a worker starts faster.
  *
  * @module
  */
@@ -51,14 +52,6 @@ export interface TaskReference<F = (...args: never[]) => unknown> {
 
 /**
  * The parameter list of the function a {@linkcode TaskReference} names.
- *
- * @example
- * ```ts
- * import type { TaskReference, TaskReferenceArgs } from "./task_source.ts";
- *
- * type Args = TaskReferenceArgs<TaskReference<(a: number, b: string) => boolean>>;
- * const args: Args = [1, "x"];
- * ```
  */
 export type TaskReferenceArgs<R> = R extends TaskReference<infer F>
   ? F extends (...args: infer A) => unknown ? A : never
@@ -67,14 +60,6 @@ export type TaskReferenceArgs<R> = R extends TaskReference<infer F>
 /**
  * The return type of the function a {@linkcode TaskReference} names (a
  * promise for an async export; wrap it in `Awaited` for the settled value).
- *
- * @example
- * ```ts
- * import type { TaskReference, TaskReferenceResult } from "./task_source.ts";
- *
- * type Result = TaskReferenceResult<TaskReference<(a: number) => Promise<string>>>;
- * const value: Awaited<Result> = "done";
- * ```
  */
 export type TaskReferenceResult<R> = R extends TaskReference<infer F>
   ? F extends (...args: never[]) => infer T ? T : never
@@ -123,12 +108,15 @@ export type TaskModule<M> = {
  * @example Run a module's export on a thread pool
  * ```ts
  * import { taskModule, ThreadQueue } from "@osiiso/osiiso";
- * import type * as Tasks from "./tasks.ts";
  *
- * const tasks = taskModule<typeof Tasks>(new URL("./tasks.ts", import.meta.url));
- * await using q = new ThreadQueue({ workers: 2 });
+ * // A program names its own file: `taskModule<typeof Tasks>(new URL("./tasks.ts",
+ * // import.meta.url))` with `import type * as Tasks from "./tasks.ts"`.
+ * const source = "export function score(text) { return text.length; }";
+ * const url = `data:text/javascript,${encodeURIComponent(source)}`;
+ * const tasks = taskModule<{ score(text: string): number }>(url);
+ * await using q = new ThreadQueue({ workers: 2 }).start();
  * const handle = q.submit(tasks.score, ["some document"]);
- * console.log(await handle);
+ * console.log(await handle); // 13
  * ```
  */
 export function taskModule<M = Record<string, (...args: never[]) => unknown>>(
@@ -171,15 +159,6 @@ function makeReference(url: string, exportName: string): TaskReference {
 /**
  * Whether `value` is a {@linkcode TaskReference} made by
  * {@linkcode taskModule} (a look-alike plain object is not).
- *
- * @example
- * ```ts
- * import { isTaskReference, taskModule } from "./task_source.ts";
- *
- * const tasks = taskModule("file:///srv/tasks.ts");
- * isTaskReference(tasks.score); // true
- * isTaskReference({ url: "file:///srv/tasks.ts", exportName: "score" }); // false
- * ```
  */
 export function isTaskReference(value: unknown): value is TaskReference {
   return typeof value === "object" && value !== null &&
@@ -197,15 +176,6 @@ const resolved = new Map<string, Promise<(...args: unknown[]) => unknown>>();
  * @returns A promise of the export; it rejects with an `Error` when the module
  *   cannot be imported or has no export of that name, and with a `TypeError`
  *   when the export is not a function.
- *
- * @example
- * ```ts
- * import { resolveTaskReference, taskModule } from "./task_source.ts";
- *
- * const tasks = taskModule(new URL("./tasks.ts", import.meta.url));
- * const score = await resolveTaskReference(tasks.score);
- * console.log(score("some document"));
- * ```
  */
 export function resolveTaskReference(
   reference: Pick<TaskReference, "url" | "exportName">,
@@ -238,12 +208,6 @@ export function resolveTaskReference(
  * that the work overlaps with a worker's start-up. A failure is not reported
  * here: the module is imported again by that task, which fails with the
  * reason.
- *
- * @example
- * ```ts
- * import { preloadTaskModule } from "./task_reference.ts";
- * preloadTaskModule(new URL("./tasks.ts", import.meta.url).href);
- * ```
  */
 export function preloadTaskModule(url: string): void {
   importTaskModule(url).catch(() => {});
@@ -268,15 +232,6 @@ function importTaskModule(url: string): Promise<Record<string, unknown>> {
 /**
  * The default name of a task: the function's `name`, or the export's name for
  * a {@linkcode TaskReference}; `"anonymous"` when that is empty.
- *
- * @example
- * ```ts
- * import { sourceName } from "./task_source.ts";
- *
- * function resize() {}
- * sourceName(resize); // "resize"
- * sourceName(() => 1); // "anonymous"
- * ```
  */
 export function sourceName(source: ((...args: never[]) => unknown) | TaskReference): string {
   const name: unknown = source.name;
@@ -297,14 +252,6 @@ const revivedLimit = 256;
  *
  * @throws {SyntaxError} If `source` is not valid JavaScript.
  * @throws {TypeError} If it does not evaluate to a function.
- *
- * @example
- * ```ts
- * import { reviveFunction } from "./task_reference.ts";
- *
- * const add = reviveFunction("(a, b) => a + b");
- * add(1, 2); // 3
- * ```
  */
 export function reviveFunction(source: string): (...args: unknown[]) => unknown {
   let fn = revived.get(source);

@@ -142,8 +142,8 @@ export function checkOptionsObject(
 }
 
 /**
- * Rejects option names outside `known`: `Unknown task option(s): a, b`
- * (names sorted), the original's text.
+ * Rejects option names outside `known` with one TypeError that names them
+ * all, sorted: `Unknown task option(s): a, b`.
  */
 export function checkKnownNames(
   what: string,

@@ -13,12 +13,12 @@ import type { Redis } from "ioredis";
 import { OsiisoError, WorkerCrashedError } from "../core/errors.ts";
 import type { AttemptRequest, Executor } from "../core/executor.ts";
 import { REPORTED_LATER } from "../core/executor.ts";
-import { TaskQueue } from "../core/queue.ts";
+import { TaskQueue } from "../core/task_queue.ts";
 import { type QueueOptions, resolveQueueOptions, type RunOptions } from "../core/queue_options.ts";
 import type { RunSummary } from "../core/result.ts";
 import { checkPositive, checkString, invalidMessage } from "../core/validate.ts";
 import type { TaskHandle } from "../core/handle.ts";
-import { checkCallableSource } from "../backends/async_queue.ts";
+import { checkCallableSource } from "../backends/callable_source.ts";
 import { fromWire, toWire } from "../runtime/codec.ts";
 import { errorFromStack } from "./errors.ts";
 import {

@@ -7,7 +7,8 @@
  */
 
 import { DEFAULT_TASK_OPTIONS, type ResolvedTaskOptions, retryDelayFor } from "../core/options.ts";
-import { functionSource, isTaskReference } from "../core/task_source.ts";
+import { isTaskReference } from "../core/task_reference.ts";
+import { functionSource } from "../backends/function_source.ts";
 import type { TaskSource } from "../core/executor.ts";
 import type { SourceDescriptor } from "../runtime/protocol.ts";
 import type { WireValue } from "../runtime/codec.ts";

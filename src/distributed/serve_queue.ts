@@ -10,8 +10,9 @@
 import { type Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { CancelledError } from "../core/errors.ts";
-import type { Task, TaskQueue } from "../core/queue.ts";
-import { reviveFunction, taskModule } from "../core/task_source.ts";
+import type { Task } from "../core/queue_types.ts";
+import type { TaskQueue } from "../core/task_queue.ts";
+import { reviveFunction, taskModule } from "../core/task_reference.ts";
 import {
   checkChoice,
   checkInteger,

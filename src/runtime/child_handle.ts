@@ -9,18 +9,10 @@
  */
 
 import type { MainMessage } from "./protocol.ts";
-import type { ChildExit, ChildProcessHandle } from "./spawn.ts";
+import type { ChildExit, ChildProcessHandle } from "./child_contract.ts";
 
 /**
  * A child process handle that batches its outgoing messages per tick.
- *
- * @example
- * ```ts ignore
- * class MyChild extends BatchedChild {
- *   // pid, exited, enqueue, queued, writeQueued, endInput,
- *   // killGroupOnly, killChild, ref, unref
- * }
- * ```
  */
 export abstract class BatchedChild implements ChildProcessHandle {
   /** The child's pid (also its process group id). */

@@ -2,8 +2,8 @@
  * How values cross between a parent and its child processes: a tagged JSON
  * encoding with a binary side section, chosen because it was the fastest
  * correct option on both runtimes (measured against `node:v8` serialize, which
- * loses `Error` fields on both and `cause` on Bun, and against the runtimes'
- * structured-clone IPC; figures in the ProcessQueue issue note).
+ * loses `Error` fields on both and `cause` on Bun, and whose bytes differ
+ * between Deno and Bun, and against the runtimes' structured-clone IPC).
  *
  * What crosses, with structured-clone fidelity or better:
  * everything JSON carries, plus `undefined`, `NaN`, `±Infinity`, `-0`,
@@ -34,12 +34,12 @@
  */
 
 import { TaskSerializationError } from "../core/errors.ts";
+import { isError } from "../core/_util.ts";
 import {
   defineOwn,
   errorClassName,
   errorText,
   forEachErrorField,
-  isError,
   rebuildError,
 } from "./protocol.ts";
 
@@ -52,24 +52,11 @@ const FLAG_TAGGED = 1;
  * How the bytes of buffers travel in a tree made by {@linkcode toWire}:
  * `"base64"` for a JSON channel, `"raw"` (as `Uint8Array`s) for a
  * structured-clone channel.
- *
- * @example
- * ```ts
- * import { type BinaryMode, toWire } from "./codec.ts";
- * const mode: BinaryMode = "base64";
- * toWire(new Uint8Array([1]), mode);
- * ```
  */
 export type BinaryMode = "base64" | "raw";
 
 /**
  * The JSON-safe form of a value made by {@linkcode toWire}: `[tagged ? 1 : 0, tree]`.
- *
- * @example
- * ```ts
- * import { toWire, type WireValue } from "./codec.ts";
- * const wire: WireValue = toWire({ plain: true }, "base64"); // [0, { plain: true }]
- * ```
  */
 export type WireValue = readonly [0 | 1, unknown];
 
@@ -545,14 +532,6 @@ function fromBase64(text: string): Uint8Array {
  * (`"base64"`) or as `Uint8Array`s for a structured-clone channel (`"raw"`).
  *
  * @throws {TaskSerializationError} If `value` holds something that cannot cross.
- *
- * @example
- * ```ts
- * import { fromWire, toWire } from "./codec.ts";
- * const wire = toWire({ when: new Date(0), n: 1n }, "base64");
- * const copy = fromWire(JSON.parse(JSON.stringify(wire))) as { when: Date; n: bigint };
- * console.log(copy.when.getTime(), copy.n); // 0 1n
- * ```
  */
 export function toWire(value: unknown, binary: BinaryMode): WireValue {
   const encoder = acquireEncoder(binary);
@@ -567,13 +546,6 @@ export function toWire(value: unknown, binary: BinaryMode): WireValue {
 /**
  * Rebuilds the value of a tree made by {@linkcode toWire}. The tree is
  * reused in place, so it must not be used again.
- *
- * @example
- * ```ts
- * import { fromWire, toWire } from "./codec.ts";
- * const copy = fromWire(toWire(new Map([[1, "one"]]), "raw")) as Map<number, string>;
- * console.log(copy.get(1)); // "one"
- * ```
  */
 export function fromWire(wire: WireValue): unknown {
   const [tagged, tree] = wire;
@@ -588,13 +560,6 @@ const inPlaceLimit = 1 << 26;
 /**
  * Where {@linkcode encodeValueInto} writes: a growable byte buffer such as a
  * frame builder, so that many messages share one allocation.
- *
- * @example
- * ```ts
- * import type { ByteSink } from "./codec.ts";
- * import { FrameBuilder } from "./framing.ts";
- * const sink: ByteSink = new FrameBuilder();
- * ```
  */
 export interface ByteSink {
   /** Bytes written so far. */
@@ -609,27 +574,6 @@ export interface ByteSink {
  * Appends the encoding of `value` to `sink`. On a throw nothing is appended.
  *
  * @throws {TaskSerializationError} If `value` holds something that cannot cross.
- *
- * @example
- * ```ts
- * import { decodeValue, encodeValue, encodeValueInto } from "./codec.ts";
- * let bytes = new Uint8Array(0);
- * let length = 0;
- * const sink = {
- *   get length() { return length; },
- *   room(needed: number) {
- *     if (bytes.length - length < needed) {
- *       const grown = new Uint8Array(length + needed);
- *       grown.set(bytes.subarray(0, length));
- *       bytes = grown;
- *     }
- *     return bytes;
- *   },
- *   advance(count: number) { length += count; },
- * };
- * encodeValueInto(new Set([1]), sink);
- * console.log(decodeValue(bytes.subarray(0, length))); // Set(1) { 1 }
- * ```
  */
 export function encodeValueInto(value: unknown, sink: ByteSink): void {
   const encoder = acquireEncoder("blobs");
@@ -672,14 +616,6 @@ export function encodeValueInto(value: unknown, sink: ByteSink): void {
  * the front (for a frame header, so framing needs no copy).
  *
  * @throws {TaskSerializationError} If `value` holds something that cannot cross.
- *
- * @example
- * ```ts
- * import { decodeValue, encodeValue } from "./codec.ts";
- * const bytes = encodeValue({ data: new Float64Array([1.5]), missing: undefined });
- * const copy = decodeValue(bytes) as { data: Float64Array; missing: undefined };
- * console.log(copy.data[0], "missing" in copy); // 1.5 true
- * ```
  */
 export function encodeValue(value: unknown, headroom = 0): Uint8Array {
   let bytes = new Uint8Array(0);
@@ -702,12 +638,6 @@ export function encodeValue(value: unknown, headroom = 0): Uint8Array {
 /**
  * Decodes bytes made by {@linkcode encodeValue} (without its headroom).
  * Nothing in the result refers to `bytes`, which may be reused afterwards.
- *
- * @example
- * ```ts
- * import { decodeValue, encodeValue } from "./codec.ts";
- * console.log(decodeValue(encodeValue([1n, -0]))); // [ 1n, -0 ]
- * ```
  */
 export function decodeValue(bytes: Uint8Array): unknown {
   const flags = bytes[0];
@@ -760,13 +690,6 @@ function readUint32(bytes: Uint8Array, at: number): number {
  * Why `value` cannot cross to or from a child process, naming the offending
  * part from `rootName` (`"args[0].callback is a function…"`); `undefined`
  * when it can cross.
- *
- * @example
- * ```ts
- * import { unsendableReason } from "./codec.ts";
- * unsendableReason([{ run: () => 1 }], "args");
- * // "a function (run) cannot be sent to or from a child process (found at args[0].run)"
- * ```
  */
 export function unsendableReason(value: unknown, rootName: string): string | undefined {
   try {

@@ -24,23 +24,11 @@
 
 /**
  * Size of a frame header in bytes: four magic bytes and a u32 length.
- *
- * @example
- * ```ts
- * import { encodeFrame, FRAME_HEADER_BYTES } from "./framing.ts";
- * console.log(encodeFrame(new Uint8Array(2)).length === FRAME_HEADER_BYTES + 2); // true
- * ```
  */
 export const FRAME_HEADER_BYTES = 8;
 
 /**
  * Largest payload a frame can carry (the length field is a u32).
- *
- * @example
- * ```ts
- * import { MAX_FRAME_BYTES } from "./framing.ts";
- * console.log(MAX_FRAME_BYTES === 2 ** 32 - 1); // true
- * ```
  */
 export const MAX_FRAME_BYTES = 0xffff_ffff;
 
@@ -51,14 +39,6 @@ const MAGIC_3 = 0x01;
 
 /**
  * Writes a frame header for `payloadLength` bytes into `target` at `offset`.
- *
- * @example
- * ```ts
- * import { FRAME_HEADER_BYTES, writeFrameHeader } from "./framing.ts";
- * const frame = new Uint8Array(FRAME_HEADER_BYTES + 3);
- * writeFrameHeader(frame, 0, 3);
- * frame.set([1, 2, 3], FRAME_HEADER_BYTES);
- * ```
  */
 export function writeFrameHeader(target: Uint8Array, offset: number, payloadLength: number): void {
   if (!(payloadLength >= 0 && payloadLength <= MAX_FRAME_BYTES)) {
@@ -78,14 +58,6 @@ export function writeFrameHeader(target: Uint8Array, offset: number, payloadLeng
  * Turns a buffer whose first {@linkcode FRAME_HEADER_BYTES} bytes were left
  * free (see `encode(value, headroom)` in `codec.ts`) into a frame, in place:
  * the payload is not copied.
- *
- * @example
- * ```ts
- * import { FRAME_HEADER_BYTES, sealFrame } from "./framing.ts";
- * const buffer = new Uint8Array(FRAME_HEADER_BYTES + 2);
- * buffer.set([7, 9], FRAME_HEADER_BYTES);
- * const frame = sealFrame(buffer); // same memory, header filled in
- * ```
  */
 export function sealFrame(buffer: Uint8Array): Uint8Array {
   writeFrameHeader(buffer, 0, buffer.length - FRAME_HEADER_BYTES);
@@ -95,13 +67,6 @@ export function sealFrame(buffer: Uint8Array): Uint8Array {
 /**
  * Frames `payload` (one copy). Prefer {@linkcode sealFrame} when the payload
  * can be produced with header room in front of it.
- *
- * @example
- * ```ts
- * import { encodeFrame } from "./framing.ts";
- * const frame = encodeFrame(new TextEncoder().encode("hello"));
- * console.log(frame.length); // 13
- * ```
  */
 export function encodeFrame(payload: Uint8Array): Uint8Array {
   const frame = new Uint8Array(FRAME_HEADER_BYTES + payload.length);
@@ -113,12 +78,6 @@ export function encodeFrame(payload: Uint8Array): Uint8Array {
 /**
  * Concatenates several byte arrays into one (used to write many small frames
  * with one system call).
- *
- * @example
- * ```ts
- * import { concatBytes } from "./framing.ts";
- * concatBytes([new Uint8Array([1]), new Uint8Array([2, 3])]); // Uint8Array [1, 2, 3]
- * ```
  */
 export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   if (parts.length === 1) return parts[0];
@@ -138,17 +97,6 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
  * `onFrame` gets each payload as soon as it is complete (a view into the
  * chunk when possible, so it must be consumed or copied before the chunk's
  * memory is reused); `onStray` gets bytes that are not part of any frame.
- *
- * @example
- * ```ts
- * import { encodeFrame, FrameDecoder } from "./framing.ts";
- * const frames: Uint8Array[] = [];
- * const decoder = new FrameDecoder((payload) => frames.push(payload.slice()));
- * const frame = encodeFrame(new Uint8Array([1, 2, 3]));
- * decoder.push(frame.subarray(0, 5));
- * decoder.push(frame.subarray(5));
- * console.log(frames.length); // 1
- * ```
  */
 export class FrameDecoder {
   readonly #onFrame: (payload: Uint8Array) => void;
@@ -179,12 +127,6 @@ export class FrameDecoder {
 
   /**
    * Feeds the next chunk of the stream.
-   *
-   * @example
-   * ```ts
-   * import { FrameDecoder } from "./framing.ts";
-   * new FrameDecoder(() => {}).push(new Uint8Array(0));
-   * ```
    */
   push(chunk: Uint8Array): void {
     let offset = 0;
@@ -295,21 +237,6 @@ const keepBytes = 1 << 20;
  * A growable buffer that collects frames, so that many messages go out with
  * one allocation and one write. It is a `ByteSink` for `encodeValueInto`
  * (see `codec.ts`).
- *
- * @example
- * ```ts
- * import { FrameBuilder, FrameDecoder } from "./framing.ts";
- * const builder = new FrameBuilder();
- * for (const byte of [1, 2]) {
- *   const start = builder.beginFrame();
- *   builder.room(1)[builder.length] = byte;
- *   builder.advance(1);
- *   builder.endFrame(start);
- * }
- * const frames: number[] = [];
- * new FrameDecoder((payload) => frames.push(payload[0])).push(builder.take());
- * console.log(frames); // [1, 2]
- * ```
  */
 export class FrameBuilder {
   readonly #initialBytes: number;

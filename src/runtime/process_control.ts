@@ -1,5 +1,7 @@
 /**
- * Signals and exit, the two process-level things the `run(main)` runner needs.
+ * Process-level hooks: the signals and exit the `run(main)` runner needs, a
+ * pool's timers that must not keep the process alive, and the exit hook that
+ * kills a pool's children with their parent.
  *
  * @module
  */
@@ -36,4 +38,30 @@ export function exitProcess(code: number): never {
 /** The exit code a process killed by `signal` conventionally reports. */
 export function exitCodeFor(signal: TerminationSignal): number {
   return signal === "SIGINT" ? 130 : 143;
+}
+
+/**
+ * Lets a timer not keep the process alive: an idle pool's timers must not
+ * hold a finished program open.
+ */
+export function unrefTimer(timer: ReturnType<typeof setTimeout>): void {
+  if (runtimeName === "deno") Deno.unrefTimer(timer as unknown as number);
+  else (timer as unknown as { unref?: () => void }).unref?.();
+}
+
+/**
+ * Calls `listener` synchronously when this process exits normally (the end
+ * of the program, `Deno.exit()` / `process.exit()`), so that a pool can kill
+ * children it still has. Returns the function that removes the listener.
+ */
+export function onProcessExit(listener: () => void): () => void {
+  if (runtimeName === "deno") {
+    globalThis.addEventListener("unload", listener);
+    return () => globalThis.removeEventListener("unload", listener);
+  }
+  const process = nodeProcess();
+  process.on("exit", listener);
+  return () => {
+    process.off("exit", listener);
+  };
 }

@@ -45,6 +45,7 @@ import {
   TaskTimeoutError,
   WorkerCrashedError,
 } from "../core/errors.ts";
+import { isError, safeString } from "../core/_util.ts";
 
 /** Where a task's code comes from, as it travels to a worker. */
 export type SourceDescriptor = ModuleSource | InlineSource;
@@ -131,13 +132,6 @@ export interface RunMessage {
 
 /**
  * Packs a run for {@linkcode RunsMessage}.
- *
- * @example
- * ```ts
- * import { packRun, unpackRun } from "./protocol.ts";
- * const run = { call: 1, sourceId: 0, args: [2], bind: false, timed: true, taskId: "", attempt: 0, name: "" };
- * console.log(unpackRun(packRun(run)).timed); // true
- * ```
  */
 export function packRun(run: RunMessage): PackedRun {
   const flags = (run.bind ? RunFlags.bind : 0) | (run.timed ? RunFlags.timed : 0);
@@ -148,12 +142,6 @@ export function packRun(run: RunMessage): PackedRun {
 
 /**
  * Unpacks a run of {@linkcode RunsMessage}.
- *
- * @example
- * ```ts
- * import { unpackRun } from "./protocol.ts";
- * console.log(unpackRun([7, 0, [1, 2], 0]).args); // [1, 2]
- * ```
  */
 export function unpackRun(packed: PackedRun): RunMessage {
   const flags = packed[3];
@@ -198,16 +186,6 @@ export type MainMessage = InitMessage | RunsMessage | AbortMessage;
  * message per attempt (each encoded on its own, so a bad argument fails only
  * its attempt); handing them to a task host one by one would make it answer
  * each before it sees the next, one write per attempt.
- *
- * @example
- * ```ts
- * import { coalesceRuns } from "./protocol.ts";
- * const merged = coalesceRuns([
- *   { type: "runs", runs: [[1, 0, [1], 0]] },
- *   { type: "runs", sources: [[1, { kind: "inline", code: "(x) => x" }]], runs: [[2, 1, [2], 0]] },
- * ]);
- * console.log(merged.length, merged[0].type === "runs" && merged[0].runs.length); // 1 2
- * ```
  */
 export function coalesceRuns(messages: readonly MainMessage[]): MainMessage[] {
   const merged: MainMessage[] = [];
@@ -360,31 +338,14 @@ for (
   KNOWN_ERRORS.set(errorClass.name, errorClass as unknown as ErrorConstructor);
 }
 
-/**
- * Makes an error class rebuildable by name on the receiving side (the library
- * registers its own classes, so a `TaskTimeoutError` stays one).
- *
- * @example
- * ```ts
- * import { deserializeThrown, registerErrorClass, serializeThrown } from "./protocol.ts";
- * class QuotaError extends Error {}
- * QuotaError.prototype.name = "QuotaError";
- * registerErrorClass("QuotaError", QuotaError);
- * const copy = deserializeThrown(serializeThrown(new QuotaError("over")));
- * console.log(copy instanceof QuotaError); // true
- * ```
- */
-export function registerErrorClass(
-  name: string,
-  errorClass: new (...args: never[]) => Error,
-): void {
-  KNOWN_ERRORS.set(name, errorClass as unknown as ErrorConstructor);
-}
-
 const RESERVED_FIELDS = new Set(["name", "message", "stack", "cause", "errors"]);
 
-/** The nearest registered class of `error` along its prototype chain. */
-function classNameOf(error: Error): string {
+/**
+ * The registered class name to rebuild `error` as: the nearest registered
+ * class along its prototype chain (the process codec uses it too, for
+ * errors nested anywhere inside values).
+ */
+export function errorClassName(error: Error): string {
   if (typeof DOMException === "function" && error instanceof DOMException) return "DOMException";
   for (
     let proto = Object.getPrototypeOf(error);
@@ -399,57 +360,8 @@ function classNameOf(error: Error): string {
 }
 
 /**
- * The registered class name to rebuild `error` as (for the process codec,
- * which carries errors nested anywhere inside values).
- *
- * @example
- * ```ts
- * import { errorClassName } from "./protocol.ts";
- * class MyError extends RangeError {}
- * console.log(errorClassName(new MyError("x"))); // "RangeError"
- * ```
- */
-export function errorClassName(error: Error): string {
-  return classNameOf(error);
-}
-
-/**
- * The class registered under `name`, if any.
- *
- * @example
- * ```ts
- * import { errorClassFor } from "./protocol.ts";
- * console.log(errorClassFor("TypeError") === TypeError); // true
- * ```
- */
-export function errorClassFor(name: string): ErrorConstructor | undefined {
-  return KNOWN_ERRORS.get(name);
-}
-
-/**
- * Whether `value` is an `Error`, also one from another realm.
- *
- * @example
- * ```ts
- * import { isError } from "./protocol.ts";
- * console.log(isError(new TypeError("x")), isError("x")); // true false
- * ```
- */
-export function isError(value: unknown): value is Error {
-  return value instanceof Error ||
-    (value !== null && typeof value === "object" &&
-      Object.prototype.toString.call(value) === "[object Error]");
-}
-
-/**
  * An error's name, message and stack (the stack when it is a string), read
  * so that a throwing getter does not turn one failure into another.
- *
- * @example
- * ```ts
- * import { errorText } from "./protocol.ts";
- * console.log(errorText(new RangeError("too big")).name); // "RangeError"
- * ```
  */
 export function errorText(
   error: Error,
@@ -472,14 +384,6 @@ export function errorText(
  * data (`code`, `status`, …): not the ones carried on their own (name,
  * message, stack, cause, errors), not functions or symbols, not a getter
  * that throws.
- *
- * @example
- * ```ts
- * import { forEachErrorField } from "./protocol.ts";
- * forEachErrorField(Object.assign(new Error("x"), { code: 7 }), (key, value) => {
- *   console.log(key, value); // code 7
- * });
- * ```
  */
 export function forEachErrorField(
   error: Error,
@@ -503,13 +407,6 @@ export function forEachErrorField(
  * A real `Error` of the class registered as `className` (a `DOMException`
  * for that name), with `name` and `message`, built without running a
  * constructor whose parameters are unknown here (`TaskTimeoutError`'s, say).
- *
- * @example
- * ```ts
- * import { rebuildError } from "./protocol.ts";
- * const error = rebuildError("TypeError", "TypeError", "bad");
- * console.log(error instanceof TypeError, error.message); // true bad
- * ```
  */
 export function rebuildError(className: string, name: string, message: string): Error {
   if (className === "DOMException" && typeof DOMException === "function") {
@@ -525,15 +422,6 @@ export function rebuildError(className: string, name: string, message: string): 
  * `Error` keeps `stack` and `cause`, or `enumerable` for its data fields.
  * A slot that cannot be redefined (a `DOMException` accessor, a
  * non-configurable built-in) keeps its value as built.
- *
- * @example
- * ```ts
- * import { defineOwn } from "./protocol.ts";
- * const error = new Error("x");
- * defineOwn(error, "cause", "why");
- * defineOwn(error, "code", 7, true);
- * console.log(Object.keys(error), error.cause); // ["code"] why
- * ```
  */
 export function defineOwn(
   target: object,
@@ -552,13 +440,6 @@ export function defineOwn(
  * Turns a thrown value into its wire form. With `safe`, data fields and
  * non-error values are reduced to strings, for a second try when the first
  * form could not be cloned.
- *
- * @example
- * ```ts
- * import { serializeThrown } from "./protocol.ts";
- * const wire = serializeThrown(new Error("outer", { cause: new TypeError("inner") }));
- * console.log(wire.kind === "error" && wire.cause?.kind); // "error"
- * ```
  */
 export function serializeThrown(
   thrown: unknown,
@@ -574,7 +455,7 @@ export function serializeThrown(
   const { name, message, stack } = errorText(error);
   const wire: {
     -readonly [K in keyof SerializedError]: SerializedError[K];
-  } = { kind: "error", name, message, className: classNameOf(error) };
+  } = { kind: "error", name, message, className: errorClassName(error) };
   if (stack !== undefined) wire.stack = stack;
   if (Object.hasOwn(error, "cause")) wire.cause = serializeThrown(error.cause, safe, seen);
   if (Array.isArray(error.errors)) {
@@ -593,25 +474,10 @@ function safeField(value: unknown): unknown {
   return safeString(value);
 }
 
-function safeString(value: unknown): string {
-  try {
-    return String(value);
-  } catch {
-    return Object.prototype.toString.call(value);
-  }
-}
-
 /**
  * Rebuilds a thrown value from its wire form: an `Error` of the same built-in
  * or registered class (else a plain `Error` carrying the original `name`),
  * with message, stack, cause, `errors` and data fields restored.
- *
- * @example
- * ```ts
- * import { deserializeThrown, serializeThrown } from "./protocol.ts";
- * const copy = deserializeThrown(serializeThrown(new RangeError("too big"))) as Error;
- * console.log(copy instanceof RangeError, copy.message); // true too big
- * ```
  */
 export function deserializeThrown(wire: SerializedThrown): unknown {
   if (wire.kind === "value") return wire.value;

@@ -19,7 +19,7 @@ import { BatchedChild } from "./child_handle.ts";
 import { fromWire, toWire, type WireValue } from "./codec.ts";
 import { nodeProcess } from "./detect.ts";
 import type { MainMessage, WorkerMessage } from "./protocol.ts";
-import type { ChildExit, ChildProcessHandle, ChildSpawnOptions } from "./spawn.ts";
+import type { ChildExit, ChildProcessHandle, ChildSpawnOptions } from "./child_contract.ts";
 
 /** The parts of Bun's `Subprocess` used here. */
 interface BunSubprocess {
@@ -64,14 +64,6 @@ const CHILD_ENTRY = decodeURIComponent(
 
 /**
  * Starts a Bun child (see the module documentation).
- *
- * @example
- * ```ts ignore
- * import { spawnBunChild } from "./spawn_bun.ts";
- * const child = spawnBunChild({ onMessage: console.log, onProtocolError: console.error });
- * child.closeInput();
- * await child.exited;
- * ```
  */
 export function spawnBunChild(options: ChildSpawnOptions): ChildProcessHandle {
   return new BunChild(options);

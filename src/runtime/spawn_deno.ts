@@ -18,7 +18,6 @@
 
 import { TaskSerializationError } from "../core/errors.ts";
 import { countTimer } from "../core/resources.ts";
-import { invalidMessage } from "../core/validate.ts";
 import { decodeValue, encodeValueInto } from "./codec.ts";
 import { BatchedChild } from "./child_handle.ts";
 import { FrameBuilder, FrameDecoder } from "./framing.ts";
@@ -26,17 +25,16 @@ import type { MainMessage, WorkerMessage } from "./protocol.ts";
 import {
   CHILD_PERMISSION_NAMES,
   type ChildExit,
+  type ChildPermissionName,
   type ChildPermissions,
-  type ChildPermissionsObject,
   type ChildPermissionValue,
   type ChildProcessHandle,
   type ChildSpawnOptions,
-} from "./spawn.ts";
-
-type PermissionName = keyof ChildPermissionsObject;
+  type HeldPermission,
+} from "./child_contract.ts";
 
 /** The descriptor field that names one item of each permission, for queries. */
-const ITEM_FIELD: Readonly<Record<PermissionName, string>> = {
+const ITEM_FIELD: Readonly<Record<ChildPermissionName, string>> = {
   read: "path",
   write: "path",
   net: "host",
@@ -47,7 +45,7 @@ const ITEM_FIELD: Readonly<Record<PermissionName, string>> = {
   import: "host",
 };
 
-const SHORT_FLAGS: Readonly<Record<string, PermissionName>> = {
+const SHORT_FLAGS: Readonly<Record<string, ChildPermissionName>> = {
   R: "read",
   W: "write",
   N: "net",
@@ -56,11 +54,11 @@ const SHORT_FLAGS: Readonly<Record<string, PermissionName>> = {
   I: "import",
 };
 
-function grantedInFull(name: PermissionName): boolean {
+function grantedInFull(name: ChildPermissionName): boolean {
   return Deno.permissions.querySync({ name } as Deno.PermissionDescriptor).state === "granted";
 }
 
-function grantedItem(name: PermissionName, item: string): boolean {
+function grantedItem(name: ChildPermissionName, item: string): boolean {
   const descriptor = { name, [ITEM_FIELD[name]]: item } as unknown as Deno.PermissionDescriptor;
   try {
     return Deno.permissions.querySync(descriptor).state === "granted";
@@ -69,12 +67,12 @@ function grantedItem(name: PermissionName, item: string): boolean {
   }
 }
 
-let parentFlags: ReadonlyMap<PermissionName, readonly string[]> | undefined;
+let parentFlags: ReadonlyMap<ChildPermissionName, readonly string[]> | undefined;
 
 /** The parent's own scoped permission flags, by permission (read once). */
-function scopedParentFlags(): ReadonlyMap<PermissionName, readonly string[]> {
+function scopedParentFlags(): ReadonlyMap<ChildPermissionName, readonly string[]> {
   if (parentFlags !== undefined) return parentFlags;
-  const flags = new Map<PermissionName, string[]>();
+  const flags = new Map<ChildPermissionName, string[]>();
   let tokens: string[] = [];
   try {
     tokens = Deno.readTextFileSync("/proc/self/cmdline").split("\u0000");
@@ -83,11 +81,11 @@ function scopedParentFlags(): ReadonlyMap<PermissionName, readonly string[]> {
   }
   for (const token of tokens) {
     if (token === "--") break;
-    let name: PermissionName | undefined;
+    let name: ChildPermissionName | undefined;
     let flag = token;
     const long = /^--(?:allow|deny)-([a-z]+)(?:=|$)/.exec(token);
     if (long !== null && (CHILD_PERMISSION_NAMES as readonly string[]).includes(long[1])) {
-      name = long[1] as PermissionName;
+      name = long[1] as ChildPermissionName;
     } else {
       const short = /^-([RWNESI])(=.*)?$/.exec(token);
       if (short !== null) {
@@ -105,7 +103,7 @@ function scopedParentFlags(): ReadonlyMap<PermissionName, readonly string[]> {
 }
 
 /** Flags that give a child what the parent has of permission `name`. */
-function inheritedFlags(name: PermissionName): string[] {
+function inheritedFlags(name: ChildPermissionName): string[] {
   if (grantedInFull(name)) {
     // A full grant may still come with deny flags; those go along.
     return [
@@ -116,82 +114,38 @@ function inheritedFlags(name: PermissionName): string[] {
   return [...(scopedParentFlags().get(name) ?? [])];
 }
 
-function checkedFlags(name: PermissionName, value: ChildPermissionValue | undefined): string[] {
+/**
+ * What this process holds of permission `name`, in full or for `item`. An
+ * item with a comma cannot be passed on: commas separate a flag's items.
+ */
+export const denoHeldPermission: HeldPermission = (name, item) =>
+  item === undefined ? grantedInFull(name) : !item.includes(",") && grantedItem(name, item);
+
+/** Flags for one permission of a checked `permissions` option. */
+function flagsFor(name: ChildPermissionName, value: ChildPermissionValue | undefined): string[] {
   if (value === undefined || value === false) return [];
   if (value === "inherit") return inheritedFlags(name);
-  const field = `permissions.${name}`;
-  if (value === true) {
-    if (!grantedInFull(name)) {
-      throw new RangeError(
-        invalidMessage("create queue", field, "within this process's own permissions", value),
-      );
-    }
-    return [`--allow-${name}`];
-  }
-  if (!Array.isArray(value) || value.some((item) => typeof item !== "string")) {
-    throw new TypeError(
-      invalidMessage("create queue", field, "'inherit', a boolean or an array of strings", value),
-    );
-  }
-  for (const item of value) {
-    if (item.includes(",") || !grantedItem(name, item)) {
-      throw new RangeError(
-        invalidMessage(
-          "create queue",
-          field,
-          "within this process's own permissions",
-          `${JSON.stringify(item)} (not granted here)`,
-        ),
-      );
-    }
-  }
+  if (value === true) return [`--allow-${name}`];
   return value.length === 0 ? [] : [`--allow-${name}=${value.join(",")}`];
 }
 
 /**
- * The `deno run` permission flags for a child with `permissions`. Throws a
- * `RangeError` for a grant the parent does not have itself (a child may be
- * narrowed, not widened) and a `TypeError` for a malformed value.
- *
- * @example
- * ```ts ignore
- * import { denoPermissionFlags } from "./spawn_deno.ts";
- * denoPermissionFlags("none"); // []
- * denoPermissionFlags({ read: true }); // ["--allow-read"] when this process may read everything
- * ```
+ * The `deno run` permission flags for a child with `permissions`, checked
+ * already (`checkChildPermissions` with {@linkcode denoHeldPermission}).
  */
-export function denoPermissionFlags(permissions: ChildPermissions = "inherit"): string[] {
+function denoPermissionFlags(permissions: ChildPermissions = "inherit"): string[] {
   if (permissions === "none") return [];
   if (permissions === "inherit") {
     if (CHILD_PERMISSION_NAMES.every(grantedInFull)) return ["--allow-all"];
     return CHILD_PERMISSION_NAMES.flatMap(inheritedFlags);
   }
-  if (permissions === null || typeof permissions !== "object" || Array.isArray(permissions)) {
-    throw new TypeError(
-      invalidMessage("create queue", "permissions", "'inherit', 'none' or an object", permissions),
-    );
-  }
-  const unknown = Object.keys(permissions).filter((key) =>
-    !(CHILD_PERMISSION_NAMES as readonly string[]).includes(key)
-  );
-  if (unknown.length > 0) {
-    throw new TypeError(`Unknown permission name(s): ${unknown.sort().join(", ")}`);
-  }
-  return CHILD_PERMISSION_NAMES.flatMap((name) => checkedFlags(name, permissions[name]));
+  return CHILD_PERMISSION_NAMES.flatMap((name) => flagsFor(name, permissions[name]));
 }
 
 const CHILD_ENTRY = new URL("./child_entry_deno.ts", import.meta.url).href;
 
 /**
  * Starts a Deno child (see the module documentation).
- *
- * @example
- * ```ts ignore
- * import { spawnDenoChild } from "./spawn_deno.ts";
- * const child = spawnDenoChild({ onMessage: console.log, onProtocolError: console.error });
- * child.closeInput();
- * await child.exited;
- * ```
  */
 export function spawnDenoChild(options: ChildSpawnOptions): ChildProcessHandle {
   const command = new Deno.Command(Deno.execPath(), {

@@ -12,6 +12,7 @@
  * @module
  */
 
+import { isThenable } from "../core/_util.ts";
 import { TaskSerializationError } from "../core/errors.ts";
 import { preloadTaskModule, resolveTaskReference, reviveFunction } from "../core/task_reference.ts";
 import {
@@ -44,23 +45,8 @@ type TaskFunction = (...args: unknown[]) => unknown;
  */
 const maxReplyDelayMs = 2;
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && (typeof value === "object" || typeof value === "function") &&
-    typeof (value as PromiseLike<unknown>).then === "function";
-}
-
 /**
  * Runs the tasks a worker is sent. One instance per worker or child.
- *
- * @example Wire a host to a Web Worker's global scope
- * ```ts ignore
- * import { TaskHost } from "./task_host.ts";
- * const host = new TaskHost({
- *   post: (message) => self.postMessage(message),
- *   exit: () => self.close(),
- * });
- * self.addEventListener("message", (event) => host.receive(event.data));
- * ```
  */
 export class TaskHost {
   readonly #channel: HostChannel;

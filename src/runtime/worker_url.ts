@@ -11,12 +11,6 @@ import { runtimeName } from "./detect.ts";
 
 /**
  * The module URL a pool worker is created from on this runtime.
- *
- * @example
- * ```ts ignore
- * import { workerEntryUrl } from "./worker_url.ts";
- * const worker = new Worker(workerEntryUrl, { type: "module" });
- * ```
  */
 export const workerEntryUrl: URL = runtimeName === "bun"
   ? new URL("./bundled/worker_entry.js", import.meta.url)

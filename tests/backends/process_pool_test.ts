@@ -1,7 +1,7 @@
 /**
  * The subprocess pool, driven directly as the engine drives it: hand-made
  * attempt requests, no queue. Also the runtime facts about subprocesses the
- * pool relies on (RUNTIME_NOTES.md: process-group kills, EOF on stdin when
+ * pool relies on (process-group kills, EOF on stdin when
  * the parent dies, no pipe keeping a finished program alive), so that a
  * runtime upgrade that changes one shows here. The process table is checked
  * as well as the library's own ledger.
@@ -23,7 +23,7 @@ import {
   WorkerCrashedError,
 } from "../../src/core/errors.ts";
 import { liveResources } from "../../src/core/resources.ts";
-import { taskModule } from "../../src/core/task_source.ts";
+import { taskModule } from "../../src/core/task_reference.ts";
 import { spawnChild } from "../../src/runtime/spawn.ts";
 import { outcome, rejection, request, runOn, withStartedPool } from "../helpers/attempt_request.ts";
 import { sleep } from "../helpers/timing.ts";

@@ -1,7 +1,8 @@
 /**
  * The Web Worker pool, driven directly as the engine drives it: hand-made
  * attempt requests, no queue. Also the runtime facts the pool relies on
- * (RUNTIME_NOTES.md), so that a runtime upgrade that changes one shows here.
+ * (how workers end, what terminate() stops), so that a runtime upgrade that
+ * changes one shows here.
  *
  * @module
  */
@@ -9,11 +10,12 @@
 import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { ThreadPool, type ThreadPoolOptions } from "../../src/backends/thread_pool.ts";
+import type { PoolOptions } from "../../src/backends/pool_options.ts";
+import { ThreadPool } from "../../src/backends/thread_pool.ts";
 import type { TaskSource } from "../../src/core/executor.ts";
 import { TaskSerializationError, WorkerCrashedError } from "../../src/core/errors.ts";
 import { abandonedLabels, liveResources } from "../../src/core/resources.ts";
-import { taskModule } from "../../src/core/task_source.ts";
+import { taskModule } from "../../src/core/task_reference.ts";
 import { outcome, rejection, request, runOn, withStartedPool } from "../helpers/attempt_request.ts";
 import { sleep } from "../helpers/timing.ts";
 import { useLeakCheck } from "../helpers/leaks.ts";
@@ -28,7 +30,7 @@ const isBun = "Bun" in globalThis;
 
 /** Runs `fn` with a started pool, and always force-closes it. */
 function withPool<R>(
-  options: ThreadPoolOptions & { workers?: number },
+  options: PoolOptions & { workers?: number },
   fn: (pool: ThreadPool) => Promise<R>,
 ): Promise<R> {
   return withStartedPool(new ThreadPool(options), options.workers ?? 1, fn);
@@ -289,8 +291,8 @@ describe("ThreadPool", () => {
         })();
         const wallMs = performance.now() - wall;
         if (isDeno) {
-          // RUNTIME_NOTES: Deno's terminate() does not stop synchronous code.
-          // If this fails, Deno fixed it: update the notes and the docs.
+          // Deno's terminate() does not stop synchronous code (denoland/deno
+          // PR #35657). If this fails, Deno fixed it: update the docs.
           // (Bounds are loose: the machine may be busy with other work.)
           assert.ok(cpuMs > wallMs * 0.3, `expected the old thread to spin (${cpuMs}ms CPU)`);
         } else {
@@ -511,7 +513,7 @@ describe("ThreadPool", () => {
   });
 });
 
-describe("Web Worker facts the pool relies on (RUNTIME_NOTES.md)", () => {
+describe("Web Worker facts the pool relies on", () => {
   const rawWorkerUrl = new URL("../fixtures/thread_raw_worker.ts", import.meta.url);
 
   /** Starts a bare worker, waits until it answers, and records every event it gives after. */

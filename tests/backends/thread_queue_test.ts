@@ -11,7 +11,7 @@ import assert from "node:assert/strict";
 import { tmap } from "../../src/backends/shortcuts.ts";
 import { ThreadQueue } from "../../src/backends/thread_queue.ts";
 import { TaskTimeoutError, WorkerCrashedError } from "../../src/core/errors.ts";
-import { taskModule } from "../../src/core/task_source.ts";
+import { taskModule } from "../../src/core/task_reference.ts";
 import { behaviourSuite, behaviourTasks } from "../behaviour/suite.ts";
 import { useLeakCheck, withQueue } from "../helpers/leaks.ts";
 import type * as Tasks from "../fixtures/thread_tasks.ts";

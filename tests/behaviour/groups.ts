@@ -1,5 +1,5 @@
 /**
- * Groups (checklist §9.6, with groups from a real queue) in both forms, and
+ * Groups (from a real queue on each backend) in both forms, and
  * `asCompleted` over handles.
  *
  * @module

@@ -1,5 +1,5 @@
 /**
- * Task handles (checklist §9.7, with handles from a real queue): statuses and
+ * Task handles (from a real queue on each backend): statuses and
  * attempts, the synchronous accessors, `await handle` (the value) versus
  * `wait()` (the result), cancellation, and `onDone`.
  *

@@ -1,7 +1,8 @@
 /**
  * The behaviour every queue must show, written once and run against each
- * backend: checklist §9.1, §9.6, §9.7 and §9.9 of the reference as adapted
- * by SPEC.md, plus the SPEC §4 decisions.
+ * backend: submitting, validation, the lifecycle (run, join, shutdown,
+ * cancel), task outcomes (retries, timeouts, crashes), scheduling, handles,
+ * groups, hooks and results, in one file each (imported below).
  *
  * A backend test file calls {@linkcode behaviourSuite} with a
  * {@linkcode BackendUnderTest}. Task bodies come from

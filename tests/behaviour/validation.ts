@@ -1,7 +1,8 @@
 /**
- * Bad input: queue options, task options and run options, with the house
- * messages of SPEC §5 (`TypeError` for a wrong type or unknown name,
- * `RangeError` for a value out of range).
+ * Bad input: queue options, task options and run options, with the one
+ * message form (`Cannot submit task as 'retries' must be a non-negative
+ * integer: current value is -1`; `TypeError` for a wrong type or unknown
+ * name, `RangeError` for a value out of range).
  *
  * @module
  */

@@ -11,7 +11,7 @@ import { describe, it } from "node:test";
 import { ManualClock } from "../../src/core/clock.ts";
 import { TaskTimeoutError } from "../../src/core/errors.ts";
 import { type AttemptRequest, type Executor, REPORTED_LATER } from "../../src/core/executor.ts";
-import { TaskQueue } from "../../src/core/queue.ts";
+import { TaskQueue } from "../../src/core/task_queue.ts";
 import type { QueueOptions } from "../../src/core/queue_options.ts";
 import { useLeakCheck } from "../helpers/leaks.ts";
 

@@ -2,10 +2,13 @@
  * The bad-input table: every public entry of a queue fed wrong values,
  * wrong types, unknown names, bad states and huge arguments. Each row
  * expects, at the call site, the exact error class (`TypeError`,
- * `RangeError`, an `OsiisoError` subclass) and message (SPEC §4.8, §5), or a
- * failed `TaskResult` with a clear message. After every row the queue still
- * works (a follow-up task succeeds, and its run holds only that task: a bad
- * batch submitted nothing), and nothing is left alive.
+ * `RangeError`, an `OsiisoError` subclass) and message, or a failed
+ * `TaskResult` with a clear message. Bad input throws `TypeError` (wrong
+ * type, unknown name) or `RangeError` (out of range) at the call, in one
+ * form: `Cannot <action> as '<name>' must be <requirement>: current value
+ * is <value>`. After every row the queue still works (a follow-up task
+ * succeeds, and its run holds only that task: a bad batch submitted
+ * nothing), and nothing is left alive.
  *
  * Rows are built per backend ({@linkcode faultBackends}), so a new backend
  * gets the whole table by being registered.
@@ -100,7 +103,7 @@ const rejects = (error: ErrorName, message: string | RegExp): Throws => ({
 const fails = (message: string | RegExp): Fails => ({ kind: "fails", message });
 const succeeds = (value: unknown): Succeeds => ({ kind: "succeeds", value });
 
-/** The house message of SPEC §5. */
+/** The one message form of every bad-input error: `Cannot submit task as 'retries' must be …`. */
 const house = (action: string, name: string, requirement: string, value: string): string =>
   `Cannot ${action} as '${name}' must be ${requirement}: current value is ${value}`;
 /** The start of a house message, when the rest is not the point of the row. */

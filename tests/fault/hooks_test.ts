@@ -3,7 +3,8 @@
  * callbacks that throw (an `Error` or a plain value), reject (an async hook,
  * a promise that rejects later) or never settle. Task outcomes must be
  * exactly those of a run with well-behaved hooks, and `onHookError` must
- * receive every error with the hook's name (SPEC §4.5).
+ * receive every error with the hook's name: a hook's returned promise is not
+ * awaited, and its rejection, like a throw, never changes a task's outcome.
  */
 
 import assert from "node:assert/strict";

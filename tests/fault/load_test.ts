@@ -4,7 +4,8 @@
  * retry, 1 % cancellations and random priorities. Every handle settles
  * exactly once with its injected outcome, the summary counts equal the
  * injected ones, nothing is lost, and the heap retained per finished task
- * stays within SPEC §6 (≤ 1 KiB). Peak RSS and bytes per task are printed.
+ * stays within the package's memory target (≤ 1 KiB). Peak RSS and bytes
+ * per task are printed.
  */
 
 import assert from "node:assert/strict";
@@ -14,7 +15,7 @@ import { faultBackends } from "./backends.ts";
 import { faultTest } from "./harness.ts";
 import { formatLoadReport, type LoadReport, runLoad } from "./load_driver.ts";
 
-/** SPEC §6: at most 1 KiB retained per finished task. */
+/** The memory target: at most 1 KiB retained per finished task. */
 const MAX_BYTES_PER_TASK = 1_024;
 
 function assertReport(report: LoadReport): void {

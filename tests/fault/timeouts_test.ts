@@ -3,7 +3,8 @@
  * ignores its abort signal and returns late, one that rejects after its
  * timeout, and a timed-out attempt whose late result arrives while the
  * retry is running. Each settles at its timeout, exactly once, and what the
- * abandoned attempt does later changes nothing (SPEC §4.1).
+ * abandoned attempt does later changes nothing: a timeout settles the attempt
+ * at once and aborts its signal; a late result is dropped.
  */
 
 import assert from "node:assert/strict";

@@ -49,7 +49,7 @@ function sendWhenReady(
 
 /**
  * Deno's node:child_process reports a child's exit(143) as "killed by
- * SIGTERM" (RUNTIME_NOTES.md), so on Deno the exit code is read through
+ * SIGTERM" (measured on Deno 2.9), so on Deno the exit code is read through
  * Deno.Command.
  */
 async function runOnDeno(

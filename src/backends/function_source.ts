@@ -1,25 +1,19 @@
 /**
- * Where thread and process tasks come from. A worker or child cannot see the
- * caller's closures, so a task that runs there is either
- *
- * 1. a **module export**, named by URL and export name through
- *    {@linkcode taskModule} and imported again on the other side
- *    ({@linkcode resolveTaskReference}), or
- * 2. a **self-contained function**, sent as source text
- *    ({@linkcode functionSource}) and rebuilt there ({@linkcode reviveFunction}).
- *    A function that reads a variable from its surroundings is refused with a
- *    `TaskSerializationError` naming the variable.
- *
- * Nothing here touches a runtime: the same code serves all three queues.
+ * Sending a task function to a worker or child as source text. A worker
+ * cannot see the caller's closures, so a function sent this way must be
+ * self-contained: {@linkcode functionSource} finds its text (method
+ * shorthand becomes a function expression) and refuses, with a
+ * `TaskSerializationError` naming them, functions that read variables from
+ * their surroundings. That takes a small JavaScript tokenizer and a
+ * free-variable check, which only the pools need; the other side rebuilds
+ * the function with `reviveFunction` (`src/core/task_reference.ts`).
  *
  * @module
  */
 
-import { TaskSerializationError } from "./errors.ts";
-import { invalidMessage } from "./validate.ts";
-import { compileFunctionExpression, sourceName } from "./task_reference.ts";
-
-export * from "./task_reference.ts";
+import { TaskSerializationError } from "../core/errors.ts";
+import { compileFunctionExpression, sourceName } from "../core/task_reference.ts";
+import { invalidMessage } from "../core/validate.ts";
 
 // ---------------------------------------------------------------------------
 // Inline functions: analysis
@@ -36,16 +30,6 @@ export type FunctionProblem =
  * What {@linkcode analyzeFunction} found out about a function: the source to
  * send, or why it cannot be sent. Frozen; the same object is returned for the
  * same function (and for functions with the same source text).
- *
- * @example
- * ```ts
- * import { analyzeFunction } from "./task_source.ts";
- *
- * const limit = 10;
- * const analysis = analyzeFunction((n: number) => Math.min(n, limit));
- * analysis.problem; // "free-variables"
- * analysis.freeVariables; // ["limit"]
- * ```
  */
 export interface FunctionAnalysis {
   /**
@@ -76,14 +60,6 @@ const nativeCodePattern = /\{\s*\[native code\]\s*\}\s*$/;
  * generator, or reads a variable that is neither declared inside it nor a
  * global of a worker (standard JavaScript and Web Worker globals, `Deno`,
  * `Bun`, `process`, and whatever the calling realm's `globalThis` has).
- *
- * @example
- * ```ts
- * import { analyzeFunction } from "./task_source.ts";
- *
- * analyzeFunction((a: number, b: number) => a + b).problem; // null
- * analyzeFunction(Math.max).problem; // "native"
- * ```
  */
 export function analyzeFunction(fn: (...args: never[]) => unknown): FunctionAnalysis {
   let analysis = analysisByFunction.get(fn);
@@ -113,17 +89,6 @@ export function analyzeFunction(fn: (...args: never[]) => unknown): FunctionAnal
  * @param taskName The task's name, for messages (default: the function's name).
  * @throws {TaskSerializationError} If the function is native or bound, a
  *   class, a generator, or uses a variable from its surroundings.
- *
- * @example
- * ```ts
- * import { functionSource } from "./task_source.ts";
- *
- * functionSource((a: number, b: number) => a + b, "add"); // "(a, b) => a + b"
- *
- * const factor = 3;
- * functionSource((x: number) => x * factor, "scale");
- * // TaskSerializationError: task 'scale' uses 'factor' from its surroundings; …
- * ```
  */
 export function functionSource(
   fn: (...args: never[]) => unknown,

@@ -1,0 +1,248 @@
+/**
+ * The engine's records: one {@linkcode QueuedTask} per submitted task (the
+ * handle users see plus what only the engine reads) and one
+ * {@linkcode Attempt} per attempt (the token that tells a live outcome from a
+ * stale one).
+ *
+ * @module
+ */
+
+import type { Timer } from "./clock.ts";
+import type { TaskContext } from "./context.ts";
+import type { AttemptRequest, EndedBy, TaskSource } from "./executor.ts";
+import {
+  HANDLE_SPEC,
+  type HandleSpec,
+  nextTaskIdNumber,
+  TaskHandle,
+  type TaskHandleInit,
+} from "./handle.ts";
+import { DEFAULT_TASK_OPTIONS, type ResolvedTaskOptions } from "./options.ts";
+import type { Place, QueueEngine } from "./queue.ts";
+import { TaskResult, type TaskResultInit, type TaskStatus } from "./result.ts";
+
+type Writable<T> = { -readonly [K in keyof T]-?: T[K] };
+
+// Reused, mutable inits for the handles and results the engine builds: their
+// constructors copy them (and call no user code), and not allocating a
+// 5- and a 20-field literal per task takes a third off the hot path's garbage.
+/** What the engine's handles are built from: the shared options as their spec. */
+interface HandleScratch extends TaskHandleInit {
+  name: string;
+  createdAt: number;
+  scheduledFor: number | null;
+  [HANDLE_SPEC]: HandleSpec;
+}
+// (A queued handle's id is set after construction: it is the sequence number.)
+const handleScratch: HandleScratch = {
+  id: "",
+  name: "",
+  createdAt: 0,
+  scheduledFor: null,
+  [HANDLE_SPEC]: DEFAULT_TASK_OPTIONS,
+};
+const resultScratch: Writable<TaskResultInit<unknown>> = {
+  taskId: "",
+  name: "",
+  status: "succeeded",
+  value: undefined,
+  exception: undefined,
+  attempts: 0,
+  priority: 0,
+  mustComplete: false,
+  groupId: null,
+  detached: false,
+  scheduledFor: null,
+  createdAt: 0,
+  startedAt: null,
+  finishedAt: 0,
+  duration: 0,
+  message: "",
+  metadata: undefined,
+  worker: null,
+  endedBy: null,
+};
+
+/** The engine's record of a task: the handle users see plus what only the engine reads. */
+export class QueuedTask extends TaskHandle<unknown> {
+  // Few fields, on purpose: see the note in TaskHandle.
+  source: TaskSource | undefined;
+  args: readonly unknown[] | undefined;
+  // Place.None. The enum lives in queue.ts, whose many reads of it compile to
+  // plain numbers there (a const enum imported from another module does not).
+  place = 0 as Place;
+  startedAt: number | null = null;
+  attempt: Attempt | undefined = undefined;
+  timer: Timer | undefined = undefined;
+  // Links of the engine's active list (cheaper than a Set on the hot path).
+  prevActive: QueuedTask | undefined = undefined;
+  nextActive: QueuedTask | undefined = undefined;
+
+  constructor(
+    name: string,
+    source: TaskSource,
+    args: readonly unknown[],
+    options: ResolvedTaskOptions,
+    createdAt: number,
+    scheduledFor: number | null,
+    owner: QueueEngine,
+  ) {
+    const init = handleScratch;
+    init.name = name;
+    init.createdAt = createdAt;
+    init.scheduledFor = scheduledFor;
+    init[HANDLE_SPEC] = options;
+    super(init);
+    init[HANDLE_SPEC] = DEFAULT_TASK_OPTIONS;
+    // The sequence number (FIFO among equal priorities) is also the id's number.
+    this._id = nextTaskIdNumber();
+    this.source = source;
+    this.args = args;
+    this._owner = owner;
+  }
+
+  /** The options the task was submitted with. */
+  get options(): ResolvedTaskOptions {
+    return this._spec as ResolvedTaskOptions;
+  }
+
+  /** Submission order, across every queue of the process. */
+  get seq(): number {
+    return this._id as number;
+  }
+
+  /** When a scheduled task comes due (the scheduler's heap key). */
+  get dueAt(): number {
+    return this.scheduledFor ?? 0;
+  }
+
+  /** The task's result, finished at `finishedAt` with this outcome. */
+  resultOf(
+    status: TaskStatus,
+    value: unknown,
+    exception: unknown,
+    endedBy: EndedBy | null,
+    message: string,
+    worker: number | null,
+    finishedAt: number,
+  ): TaskResult<unknown> {
+    const startedAt = this.startedAt;
+    const init = resultScratch;
+    init.taskId = this.id;
+    init.name = this.name;
+    init.status = status;
+    init.value = value;
+    init.exception = exception;
+    init.attempts = this._attempts;
+    init.priority = this.priority;
+    init.mustComplete = this.mustComplete;
+    init.groupId = this.groupId;
+    init.detached = this.detached;
+    init.scheduledFor = this.scheduledFor;
+    init.createdAt = this.createdAt;
+    init.startedAt = startedAt;
+    init.finishedAt = finishedAt;
+    init.duration = startedAt === null ? 0 : finishedAt - startedAt;
+    init.message = message;
+    init.metadata = this.metadata;
+    init.worker = worker;
+    init.endedBy = endedBy;
+    const result = new TaskResult<unknown>(init);
+    init.value = init.exception = init.metadata = undefined;
+    return result;
+  }
+}
+
+/** One attempt: the token that tells a live outcome from a stale one. */
+export class Attempt implements AttemptRequest {
+  readonly attempt: number;
+  readonly source: TaskSource;
+  readonly args: readonly unknown[];
+  worker: number | null = null;
+  settled = false;
+  hasBegun = false;
+  // Plain fields, not #private ones: one Attempt is built per attempt, and
+  // JavaScriptCore initialises private fields measurably slower.
+  controller: AbortController | undefined = undefined;
+  abortReason: unknown = undefined;
+  aborted = false;
+  abortListener: (() => void) | undefined = undefined;
+
+  constructor(readonly task: QueuedTask, readonly engine: QueueEngine) {
+    this.attempt = task._attempts + 1;
+    this.source = task.source as TaskSource;
+    this.args = task.args as readonly unknown[];
+  }
+
+  get taskId(): string {
+    return this.task.id;
+  }
+
+  get name(): string {
+    return this.task.name;
+  }
+
+  get bind(): boolean {
+    return this.task.options.bind;
+  }
+
+  get transfer(): readonly Transferable[] | undefined {
+    return this.task.options.transfer;
+  }
+
+  get timeout(): number | undefined {
+    return this.task.options.timeout;
+  }
+
+  get options(): ResolvedTaskOptions {
+    return this.task.options;
+  }
+
+  get signal(): AbortSignal {
+    if (this.controller === undefined) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.abortReason);
+    }
+    return this.controller.signal;
+  }
+
+  began(): boolean {
+    if (this.hasBegun) return !this.settled;
+    this.hasBegun = true;
+    return this.engine.attemptBegan(this);
+  }
+
+  report(ok: boolean, value: unknown): void {
+    this.engine.attemptReported(this, ok, value);
+  }
+
+  retrying(error: unknown): void {
+    // The next began() counts the next attempt.
+    if (this.engine.attemptRetrying(this, error)) this.hasBegun = false;
+  }
+
+  onAbort(listener: (() => void) | undefined): void {
+    this.abortListener = listener;
+    if (listener !== undefined && this.aborted) listener();
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.abortReason = reason;
+    this.controller?.abort(reason);
+    const listener = this.abortListener;
+    this.abortListener = undefined;
+    listener?.();
+  }
+
+  /** The context handed to a bound task on the calling thread. */
+  context(): TaskContext {
+    return { id: this.taskId, name: this.name, attempt: this.attempt, signal: this.signal };
+  }
+}
+
+/** Builds the `TaskContext` for an attempt run on the calling thread (AsyncQueue). */
+export function contextOf(request: AttemptRequest): TaskContext {
+  return (request as Attempt).context();
+}

@@ -1,0 +1,70 @@
+/**
+ * stderr as a {@linkcode TerminalWriter} for the progress line, on Deno
+ * (`Deno.stderr`, `Deno.consoleSize`) and on Bun (`process.stderr`).
+ * Importing it only defines functions, and nothing is asked of stderr until
+ * a progress board needs to know (on Bun the first look at `process.stderr`
+ * costs about 9 ms; on Deno asking is cheap).
+ *
+ * @module
+ */
+
+import type { TerminalWriter } from "../core/progress_line.ts";
+
+/** Used when the width cannot be read (not a terminal, or a terminal that does not say). */
+const FALLBACK_COLUMNS = 80;
+
+/** The parts of Node's `process.stderr` that Bun provides and the writer uses. */
+interface NodeStderr {
+  write(text: string): boolean;
+  readonly isTTY?: boolean;
+  readonly columns?: number;
+}
+
+let stderr: TerminalWriter | undefined;
+
+/** The process's stderr; the same writer on every call, so queues share one progress board. */
+export function stderrTerminal(): TerminalWriter {
+  stderr ??= "Deno" in globalThis ? denoStderr() : nodeStderr();
+  return stderr;
+}
+
+function denoStderr(): TerminalWriter {
+  const encoder = new TextEncoder();
+  // Asked once: a stream does not turn from a pipe into a terminal.
+  let isTerminal: boolean | undefined;
+  return {
+    write(text: string): void {
+      let bytes = encoder.encode(text);
+      // writeSync may write part of the bytes; the line must arrive whole.
+      while (bytes.length > 0) bytes = bytes.subarray(Deno.stderr.writeSync(bytes));
+    },
+    get columns(): number {
+      try {
+        return Deno.consoleSize().columns || FALLBACK_COLUMNS;
+      } catch {
+        return FALLBACK_COLUMNS;
+      }
+    },
+    get isTerminal(): boolean {
+      isTerminal ??= Deno.stderr.isTerminal();
+      return isTerminal;
+    },
+  };
+}
+
+function nodeStderr(): TerminalWriter {
+  // Looked up on first use: Bun builds process.stderr lazily, and building it costs about 9 ms.
+  const stream = (): NodeStderr =>
+    (globalThis as unknown as { process: { stderr: NodeStderr } }).process.stderr;
+  return {
+    write(text: string): void {
+      stream().write(text);
+    },
+    get columns(): number {
+      return stream().columns || FALLBACK_COLUMNS;
+    },
+    get isTerminal(): boolean {
+      return stream().isTTY === true;
+    },
+  };
+}

@@ -1,0 +1,725 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+import { join } from "node:path";
+import { DatabaseSync } from "node:sqlite";
+
+import { Checkpoint, checkpointStore } from "../../src/core/checkpoint.ts";
+import { checkpointKeyFor } from "../../src/core/checkpoint_key.ts";
+import { InvalidStateError } from "../../src/core/errors.ts";
+import { useLeakCheck } from "../helpers/leaks.ts";
+import { withTempDir } from "../helpers/temp_dir.ts";
+
+const CLOSED = "checkpoint is closed — close it after the queue has finished, not before";
+
+/** The table as the Python osiiso creates it, as SQL text. */
+const PYTHON_SCHEMA = `CREATE TABLE IF NOT EXISTS completions (
+    namespace   TEXT NOT NULL,
+    key         TEXT NOT NULL,
+    value       BLOB,
+    encoding    TEXT NOT NULL,
+    name        TEXT,
+    recorded_at REAL NOT NULL,
+    PRIMARY KEY (namespace, key)
+) WITHOUT ROWID;`;
+
+/** Runs `fn` with `console.warn` collected; returns what was warned. */
+async function collectWarnings(fn: () => unknown): Promise<string[]> {
+  const warned: string[] = [];
+  const original = console.warn;
+  console.warn = (...args: unknown[]) => warned.push(args.map(String).join(" "));
+  try {
+    await fn();
+  } finally {
+    console.warn = original;
+  }
+  return warned;
+}
+
+/** Opens a checkpoint file in a fresh temporary directory, closed afterwards. */
+function withFile<T>(fn: (path: string) => T | Promise<T>): Promise<T> {
+  return withTempDir("osiiso-checkpoint-", (dir) => fn(join(dir, "run.db")));
+}
+
+interface RawRow {
+  namespace: string;
+  key: string;
+  value: unknown;
+  encoding: string;
+  name: string | null;
+  recorded_at: number;
+  value_type: string;
+}
+
+function rawRows(path: string): RawRow[] {
+  const database = new DatabaseSync(path);
+  try {
+    return database.prepare(
+      "SELECT *, typeof(value) AS value_type FROM completions ORDER BY namespace, key",
+    ).all() as unknown as RawRow[];
+  } finally {
+    database.close();
+  }
+}
+
+describe("Checkpoint", () => {
+  useLeakCheck();
+
+  describe("opening", () => {
+    it("defaults to an in-memory checkpoint that stores values", async () => {
+      await using checkpoint = new Checkpoint();
+      assert.equal(checkpoint.path, ":memory:");
+      assert.equal(checkpoint.storeValues, true);
+      assert.equal(checkpoint.closed, false);
+      assert.equal(await checkpoint.count(), 0);
+    });
+
+    it("keeps two in-memory checkpoints apart", async () => {
+      await using a = new Checkpoint(":memory:");
+      await using b = new Checkpoint(":memory:");
+      await a.record("ns", "k");
+      assert.equal(await b.isDone("ns", "k"), false);
+    });
+
+    it("validates its arguments", () => {
+      const cases: [() => unknown, ErrorConstructor, string][] = [
+        [
+          () => new Checkpoint(5 as never),
+          TypeError,
+          "'path' must be a string: current value is 5",
+        ],
+        [
+          () => new Checkpoint(":memory:", [] as never),
+          TypeError,
+          "'options' must be an object: current value is array(0)",
+        ],
+        [
+          () => new Checkpoint(":memory:", { storeValues: 1 as never }),
+          TypeError,
+          "'storeValues' must be a boolean: current value is 1",
+        ],
+        [
+          () => new Checkpoint(":memory:", { encode: "json" as never }),
+          TypeError,
+          "'encode' must be a function: current value is 'json'",
+        ],
+        [
+          () => new Checkpoint(":memory:", { decode: {} as never }),
+          TypeError,
+          "'decode' must be a function: current value is an object",
+        ],
+      ];
+      for (const [fn, kind, tail] of cases) {
+        assert.throws(fn, new kind(`Cannot open checkpoint as ${tail}`));
+      }
+      assert.throws(
+        () => new Checkpoint(":memory:", { storeValue: false, zip: 1 } as never),
+        new TypeError("Unknown checkpoint option(s): storeValue, zip"),
+      );
+    });
+
+    it("fails with SQLite's error for a path it cannot open", () => {
+      assert.throws(() => new Checkpoint("/nonexistent-dir/x/run.db"), /unable to open/i);
+    });
+  });
+
+  describe("recording and looking up", () => {
+    it("records, then reports the key as done", async () => {
+      await using checkpoint = new Checkpoint();
+      assert.equal(await checkpoint.isDone("ns", "a"), false);
+      assert.equal(await checkpoint.record("ns", "a", 1), true);
+      assert.equal(await checkpoint.isDone("ns", "a"), true);
+      assert.equal(await checkpoint.isDone("other", "a"), false);
+    });
+
+    it("looks up hits with their values; missing keys are absent", async () => {
+      await using checkpoint = new Checkpoint();
+      await checkpoint.record("ns", "a", { n: 1 });
+      await checkpoint.record("ns", "b", "two");
+      const hits = await checkpoint.lookup("ns", new Set(["a", "b", "c"]));
+      assert.deepEqual(
+        hits,
+        new Map([["a", { value: { n: 1 }, hasValue: true }], ["b", {
+          value: "two",
+          hasValue: true,
+        }]]),
+      );
+      assert.deepEqual(await checkpoint.lookup("ns", []), new Map());
+    });
+
+    it("looks up more keys than one query holds", async () => {
+      await using checkpoint = new Checkpoint();
+      const store = checkpointStore(checkpoint);
+      for (let i = 0; i < 1200; i++) store.recordLater("ns", String(i), i, null);
+      const keys = Array.from({ length: 1300 }, (_, i) => String(i));
+      const hits = await checkpoint.lookup("ns", keys);
+      assert.equal(hits.size, 1200);
+      assert.deepEqual(hits.get("999"), { value: 999, hasValue: true });
+      assert.equal(hits.has("1250"), false);
+    });
+
+    it("returns exactly the keys asked for when a large look-up reads the whole namespace", async () => {
+      await using checkpoint = new Checkpoint();
+      const store = checkpointStore(checkpoint);
+      for (let i = 0; i < 30_000; i++) store.recordLater("ns", String(i), i, null);
+      store.recordLater("ns", "10001", new Date(5), null); // not plain JSON: read apart
+      store.recordLater("other", "5", "other namespace", null);
+      // 25,000 keys asked, 20,000 of them recorded: the namespace (30,000) is read whole.
+      const keys = Array.from({ length: 25_000 }, (_, i) => String(i + 10_000));
+      const hits = await checkpoint.lookup("ns", keys);
+      assert.equal(hits.size, 20_000);
+      assert.equal(hits.has("9999"), false);
+      assert.deepEqual(hits.get("10000"), { value: 10_000, hasValue: true });
+      assert.deepEqual(hits.get("10001"), { value: new Date(5), hasValue: true });
+      assert.deepEqual(hits.get("29999"), { value: 29_999, hasValue: true });
+      // The engine's look-up may hold more of the namespace, never another namespace's.
+      const raw = store.lookupNow("ns", keys);
+      for (const key of keys) assert.deepEqual(raw.get(key), hits.get(key));
+      const extra = raw.get("5"); // not asked for; if there, it is this namespace's
+      if (extra !== undefined) assert.deepEqual(extra, { value: 5, hasValue: true });
+    });
+
+    it("reads every kind of row when a large look-up reads the whole namespace", async () => {
+      await withFile(async (path) => {
+        const keys = Array.from({ length: 25_000 }, (_, i) => String(i));
+        {
+          await using checkpoint = new Checkpoint(path);
+          const store = checkpointStore(checkpoint);
+          for (const key of keys.slice(4)) store.recordLater("ns", key, Number(key), null);
+          store.recordLater("ns", "0", new Date(0), null);
+        }
+        const database = new DatabaseSync(path);
+        const insert = database.prepare(
+          "INSERT INTO completions VALUES (?, ?, ?, 'json', NULL, 0)",
+        );
+        insert.run("ns", "1", "[NaN,Infinity]"); // as Python writes them
+        insert.run("ns", "2", "not json");
+        database.prepare("INSERT INTO completions VALUES ('ns', '3', NULL, 'none', NULL, 0)").run();
+        database.close();
+
+        await using checkpoint = new Checkpoint(path);
+        let hits: Map<string, { value: unknown; hasValue: boolean }> | undefined;
+        const warned = await collectWarnings(async () => {
+          hits = await checkpoint.lookup("ns", keys);
+        });
+        assert.equal(hits!.size, 24_999);
+        assert.deepEqual(hits!.get("0"), { value: new Date(0), hasValue: true });
+        assert.deepEqual(hits!.get("1"), { value: [NaN, Infinity], hasValue: true });
+        assert.equal(hits!.has("2"), false);
+        assert.deepEqual(hits!.get("3"), { value: undefined, hasValue: false });
+        assert.deepEqual(hits!.get("24999"), { value: 24_999, hasValue: true });
+        assert.equal(warned.length, 1);
+        assert.match(warned[0], /could not decode the stored value for ns\/2/);
+
+        const decoded: unknown[] = [];
+        await using custom = new Checkpoint(path, {
+          decode: (stored) => {
+            decoded.push(stored);
+            return `<${stored}>`;
+          },
+        });
+        const customHits = await custom.lookup("ns", keys);
+        assert.equal(customHits.size, 25_000);
+        assert.equal(decoded.length, 24_999, "every stored value but the 'none' row");
+        assert.deepEqual(customHits.get("2"), { value: "<not json>", hasValue: true });
+        assert.deepEqual(customHits.get("7"), { value: "<7>", hasValue: true });
+      });
+    });
+
+    it("keeps one row per key, with the last value", async () => {
+      await using checkpoint = new Checkpoint();
+      await checkpoint.record("ns", "k", 1);
+      await checkpoint.record("ns", "k", 2);
+      assert.equal(await checkpoint.count(), 1);
+      assert.deepEqual((await checkpoint.lookup("ns", ["k"])).get("k"), {
+        value: 2,
+        hasValue: true,
+      });
+    });
+
+    it("records undefined when no value is given", async () => {
+      await using checkpoint = new Checkpoint();
+      await checkpoint.record("ns", "k");
+      assert.deepEqual((await checkpoint.lookup("ns", ["k"])).get("k"), {
+        value: undefined,
+        hasValue: true,
+      });
+    });
+
+    it("refuses a value it cannot encode: false, not recorded, a warning", async () => {
+      await using checkpoint = new Checkpoint();
+      let recorded: boolean | undefined;
+      const warned = await collectWarnings(async () => {
+        recorded = await checkpoint.record("ns", "k", { run: () => 1 });
+      });
+      assert.equal(recorded, false);
+      assert.equal(await checkpoint.isDone("ns", "k"), false);
+      assert.equal(warned.length, 1);
+      assert.match(warned[0], /osiiso: checkpoint: the value for ns\/k is not encodable/);
+    });
+
+    it("round-trips what the library's codec carries", async () => {
+      await using checkpoint = new Checkpoint();
+      const error = new RangeError("too far", { cause: "why" });
+      const value = {
+        when: new Date(1_000),
+        map: new Map<unknown, unknown>([[1, "one"], ["nested", new Set([1n])]]),
+        bytes: new Uint8Array([1, 2, 3]),
+        missing: undefined,
+        numbers: [NaN, -0, Infinity],
+        big: 2n ** 70n,
+        error,
+      };
+      await checkpoint.record("ns", "k", value);
+      const restored = (await checkpoint.lookup("ns", ["k"])).get("k")?.value as typeof value;
+      assert.deepEqual(restored.when, value.when);
+      assert.deepEqual(restored.map, value.map);
+      assert.deepEqual(restored.bytes, value.bytes);
+      assert.ok("missing" in restored && restored.missing === undefined);
+      assert.ok(Number.isNaN(restored.numbers[0]) && Object.is(restored.numbers[1], -0));
+      assert.equal(restored.numbers[2], Infinity);
+      assert.equal(restored.big, value.big);
+      assert.ok(restored.error instanceof RangeError);
+      assert.equal(restored.error.message, "too far");
+      assert.equal(restored.error.cause, "why");
+    });
+
+    it("validates every argument", async () => {
+      await using checkpoint = new Checkpoint();
+      const cases: [() => Promise<unknown>, string][] = [
+        [() => checkpoint.isDone(1 as never, "k"), "check checkpoint key as 'namespace'"],
+        [() => checkpoint.isDone("ns", null as never), "check checkpoint key as 'key'"],
+        [() => checkpoint.lookup(1 as never, []), "look up checkpoint keys as 'namespace'"],
+        [() => checkpoint.record(1 as never, "k"), "record checkpoint entry as 'namespace'"],
+        [() => checkpoint.record("ns", 2 as never), "record checkpoint entry as 'key'"],
+        [() => checkpoint.count(3 as never), "count checkpoint entries as 'namespace'"],
+        [() => checkpoint.clear(4 as never), "clear checkpoint as 'namespace'"],
+      ];
+      for (const [fn, start] of cases) {
+        await assert.rejects(fn, (error: unknown) => {
+          assert.equal((error as Error).constructor, TypeError);
+          assert.match((error as Error).message, new RegExp(`^Cannot ${start} must be a string`));
+          return true;
+        });
+      }
+      await assert.rejects(
+        checkpoint.record("ns", "k", 1, { name: 5 as never }),
+        new TypeError(
+          "Cannot record checkpoint entry as 'name' must be a string: current value is 5",
+        ),
+      );
+      await assert.rejects(
+        checkpoint.record("ns", "k", 1, { nme: "x" } as never),
+        new TypeError("Unknown record option(s): nme"),
+      );
+      await assert.rejects(
+        checkpoint.record("ns", "k", 1, "x" as never),
+        new TypeError(
+          "Cannot record checkpoint entry as 'options' must be an object: current value is 'x'",
+        ),
+      );
+      for (const [keys, shown] of [[5, "5"], ["ab", "'ab'"], [["a", 1], "1"]] as const) {
+        await assert.rejects(
+          checkpoint.lookup("ns", keys as never),
+          new TypeError(
+            "Cannot look up checkpoint keys as 'keys' must be an iterable of strings: " +
+              `current value is ${shown}`,
+          ),
+        );
+      }
+      assert.equal(await checkpoint.count(), 0, "nothing recorded by a rejected call");
+    });
+  });
+
+  describe("namespaces, count and clear", () => {
+    it("keeps namespaces apart, lists them sorted, counts and clears them", async () => {
+      await using checkpoint = new Checkpoint();
+      await checkpoint.record("thumbs", "a");
+      await checkpoint.record("emails", "a");
+      await checkpoint.record("emails", "b");
+      assert.deepEqual(await checkpoint.namespaces(), ["emails", "thumbs"]);
+      assert.equal(await checkpoint.count(), 3);
+      assert.equal(await checkpoint.count("emails"), 2);
+      assert.equal(await checkpoint.count("none"), 0);
+      assert.deepEqual((await checkpoint.lookup("thumbs", ["a", "b"])).size, 1);
+      assert.equal(await checkpoint.clear("emails"), 2);
+      assert.equal(await checkpoint.clear("emails"), 0);
+      assert.deepEqual(await checkpoint.namespaces(), ["thumbs"]);
+      assert.equal(await checkpoint.clear(), 1);
+      assert.equal(await checkpoint.count(), 0);
+      assert.deepEqual(await checkpoint.namespaces(), []);
+    });
+  });
+
+  describe("storeValues: false", () => {
+    it("records only the key, whatever the value", async () => {
+      await using checkpoint = new Checkpoint(":memory:", { storeValues: false });
+      assert.equal(checkpoint.storeValues, false);
+      assert.equal(await checkpoint.record("ns", "k", () => "not encodable"), true);
+      assert.deepEqual(
+        await checkpoint.lookup("ns", ["k"]),
+        new Map([["k", { value: undefined, hasValue: false }]]),
+      );
+    });
+  });
+
+  describe("custom encode and decode", () => {
+    const encode = (value: unknown) => `<${value}>`;
+    const decode = (stored: string | Uint8Array) => String(stored).slice(1, -1);
+
+    it("stores and restores values through them", async () => {
+      await withFile(async (path) => {
+        {
+          await using checkpoint = new Checkpoint(path, { encode, decode });
+          await checkpoint.record("ns", "k", "hi");
+          assert.deepEqual((await checkpoint.lookup("ns", ["k"])).get("k"), {
+            value: "hi",
+            hasValue: true,
+          });
+        }
+        const [row] = rawRows(path);
+        assert.equal(row.value, "<hi>");
+        assert.equal(row.encoding, "custom");
+      });
+    });
+
+    it("passes stored bytes to decode as a Uint8Array", async () => {
+      await using checkpoint = new Checkpoint(":memory:", {
+        encode: (value) => new Uint8Array([value as number]),
+        decode: (stored) => (stored as Uint8Array)[0] * 10,
+      });
+      await checkpoint.record("ns", "k", 4);
+      assert.equal((await checkpoint.lookup("ns", ["k"])).get("k")?.value, 40);
+    });
+
+    it("treats a throwing encode, or one returning neither text nor bytes, as not encodable", async () => {
+      const throwing = new Checkpoint(":memory:", {
+        encode: () => {
+          throw new Error("nope");
+        },
+      });
+      const wrong = new Checkpoint(":memory:", { encode: () => 5 as never });
+      const warned = await collectWarnings(async () => {
+        assert.equal(await throwing.record("ns", "k", 1), false);
+        assert.equal(await wrong.record("ns", "k", 1), false);
+      });
+      assert.equal(warned.length, 2);
+      assert.match(warned[0], /not encodable \(nope\)/);
+      assert.match(warned[1], /not encodable \(encode returned number/);
+      await throwing.close();
+      await wrong.close();
+    });
+
+    it("leaves a value the reader cannot decode out of lookup, so the item runs again", async () => {
+      await withFile(async (path) => {
+        {
+          await using writer = new Checkpoint(path, { encode });
+          await writer.record("ns", "k", "hi");
+          await writer.record("ns", "plain", "ok");
+        }
+        await using reader = new Checkpoint(path); // default decoding
+        let hits: Map<string, unknown> | undefined;
+        const warned = await collectWarnings(async () => {
+          hits = await reader.lookup("ns", ["k", "plain"]);
+        });
+        assert.deepEqual([...hits!.keys()], []);
+        assert.equal(warned.length, 2);
+        assert.match(warned[0], /could not decode the stored value for ns\/(k|plain)/);
+        assert.equal(await reader.isDone("ns", "k"), true, "the row is still there");
+      });
+    });
+  });
+
+  describe("the file", () => {
+    it("keeps its records across reopening", async () => {
+      await withFile(async (path) => {
+        {
+          await using checkpoint = new Checkpoint(path);
+          await checkpoint.record("ns", "k", [1, 2]);
+        }
+        await using again = new Checkpoint(path);
+        assert.deepEqual((await again.lookup("ns", ["k"])).get("k")?.value, [1, 2]);
+      });
+    });
+
+    it("has exactly the Python osiiso's table, in WAL mode", async () => {
+      await withFile(async (path) => {
+        const before = Date.now() / 1000;
+        {
+          await using checkpoint = new Checkpoint(path);
+          await checkpoint.record("ns", "plain", { a: [1, "x"] }, { name: "double" });
+          await checkpoint.record("ns", "tagged", new Date(0));
+          await checkpoint.record("ns", "nothing", undefined);
+        }
+        {
+          await using checkpoint = new Checkpoint(path, { storeValues: false });
+          await checkpoint.record("ns", "bare", 1);
+        }
+        const database = new DatabaseSync(path);
+        try {
+          const master = database.prepare(
+            "SELECT type, name, tbl_name, sql FROM sqlite_master ORDER BY name",
+          ).all() as unknown as { type: string; name: string; sql: string | null }[];
+          // One table and nothing else: WITHOUT ROWID makes the primary key the table itself.
+          assert.deepEqual(master.map((entry) => [entry.type, entry.name]), [[
+            "table",
+            "completions",
+          ]]);
+          const table = master[0];
+          // SQLite keeps the text of CREATE TABLE without "IF NOT EXISTS" and the final ";".
+          assert.equal(
+            table.sql,
+            PYTHON_SCHEMA.replace("IF NOT EXISTS ", "").replace(/;$/, ""),
+          );
+          const columns = database.prepare("PRAGMA table_info(completions)").all()
+            .map((column) => {
+              const { name, type, notnull, pk } = column as Record<string, unknown>;
+              return [name, type, notnull, pk];
+            });
+          assert.deepEqual(columns, [
+            ["namespace", "TEXT", 1, 1],
+            ["key", "TEXT", 1, 2],
+            ["value", "BLOB", 0, 0],
+            ["encoding", "TEXT", 1, 0],
+            ["name", "TEXT", 0, 0],
+            ["recorded_at", "REAL", 1, 0],
+          ]);
+          const mode = database.prepare("PRAGMA journal_mode").get() as { journal_mode: string };
+          assert.equal(mode.journal_mode, "wal");
+        } finally {
+          database.close();
+        }
+        const rows = rawRows(path);
+        assert.deepEqual(
+          rows.map((row) => [row.key, row.value, row.encoding, row.name, row.value_type]),
+          [
+            ["bare", null, "none", null, "null"],
+            ["nothing", '{"\\u0000":"U"}', "osiiso-wire", null, "text"],
+            ["plain", '{"a":[1,"x"]}', "json", "double", "text"],
+            ["tagged", '{"\\u0000":"D","v":0}', "osiiso-wire", null, "text"],
+          ],
+        );
+        for (const row of rows) {
+          assert.ok(row.recorded_at >= before - 1 && row.recorded_at <= Date.now() / 1000 + 1);
+        }
+      });
+    });
+
+    it("opens a file written by the Python osiiso and reads its rows", async () => {
+      await withFile(async (path) => {
+        const database = new DatabaseSync(path);
+        database.exec("PRAGMA journal_mode=WAL");
+        database.exec(PYTHON_SCHEMA);
+        // Rows as Python writes them: keys from json.dumps(item, sort_keys=True,
+        // separators=(",", ":")), values from json.dumps(value, separators=(",", ":"))
+        // (text; NaN as a bare word), "none" without a value, epoch seconds.
+        const insert = database.prepare("INSERT INTO completions VALUES (?, ?, ?, ?, ?, ?)");
+        const at = 1_765_000_000.25;
+        insert.run("double", "2", "4", "json", "double", at);
+        insert.run(
+          "double",
+          '{"a":1,"\\u00e9":[1,2]}',
+          '{"x":1.0,"y":[NaN,-Infinity]}',
+          "json",
+          "double",
+          at,
+        );
+        insert.run("double", '"caf\\u00e9"', '"ok"', "json", null, at);
+        insert.run("upload", '"a.txt"', null, "none", "upload", at);
+        // A custom Python encoder that returned bytes (say, pickle): no decoder here.
+        insert.run("double", "99", new Uint8Array([0x80, 0x04, 0x95]), "json", "double", at);
+        database.close();
+
+        await using checkpoint = new Checkpoint(path);
+        assert.deepEqual(await checkpoint.namespaces(), ["double", "upload"]);
+        assert.equal(await checkpoint.count(), 5);
+        const keys = [2, { é: [1, 2], a: 1 }, "café", 99].map((item) => checkpointKeyFor(item));
+        let hits: Map<string, { value: unknown; hasValue: boolean }> | undefined;
+        const warned = await collectWarnings(async () => {
+          hits = await checkpoint.lookup("double", keys);
+        });
+        assert.deepEqual(hits!.get(keys[0]), { value: 4, hasValue: true });
+        assert.deepEqual(hits!.get(keys[1]), {
+          value: { x: 1, y: [NaN, -Infinity] },
+          hasValue: true,
+        });
+        assert.deepEqual(hits!.get(keys[2]), { value: "ok", hasValue: true });
+        assert.equal(hits!.has(keys[3]), false, "an undecodable value runs again");
+        assert.equal(warned.length, 1);
+        assert.match(warned[0], /could not decode the stored value for double\/99/);
+        assert.deepEqual(
+          await checkpoint.lookup("upload", [checkpointKeyFor("a.txt")]),
+          new Map([['"a.txt"', { value: undefined, hasValue: false }]]),
+        );
+        // It writes into the same table, which stays as Python made it.
+        assert.equal(await checkpoint.record("double", "3", 6, { name: "double" }), true);
+        assert.equal(await checkpoint.count("double"), 5);
+      });
+    });
+
+    it("flushes a batch as one transaction: all rows or none", async () => {
+      await withFile(async (path) => {
+        await using checkpoint = new Checkpoint(path);
+        const store = checkpointStore(checkpoint);
+        const other = new DatabaseSync(path);
+        try {
+          other.exec(
+            "CREATE TRIGGER refuse BEFORE INSERT ON completions WHEN NEW.key = 'bad' " +
+              "BEGIN SELECT RAISE(ABORT, 'refused'); END",
+          );
+          for (const key of ["a", "bad", "c"]) store.recordLater("ns", key, 1, null);
+          assert.throws(() => store.flush(), /refused/);
+          const count = () =>
+            (other.prepare("SELECT COUNT(*) AS n FROM completions").get() as { n: number }).n;
+          assert.equal(count(), 0, "the row before the failing one was rolled back too");
+          assert.equal(store.pending, 3, "the batch is kept for the next flush");
+          other.exec("DROP TRIGGER refuse");
+          store.flush();
+          assert.equal(store.pending, 0);
+          assert.equal(count(), 3);
+        } finally {
+          other.close();
+        }
+      });
+    });
+
+    it("writes a flushed batch as one commit, where record() commits each row", async () => {
+      await withFile(async (path) => {
+        await using checkpoint = new Checkpoint(path);
+        const store = checkpointStore(checkpoint);
+        const other = new DatabaseSync(path);
+        // Frames in the write-ahead log, then the log emptied: each commit adds
+        // at least one frame, so 300 commits give at least 300.
+        const walFrames = () => {
+          const row = other.prepare("PRAGMA wal_checkpoint(PASSIVE)").get() as { log: number };
+          other.exec("PRAGMA wal_checkpoint(TRUNCATE)");
+          return row.log;
+        };
+        try {
+          walFrames();
+          for (let i = 0; i < 300; i++) store.recordLater("batched", String(i), i, null);
+          store.flush();
+          const batched = walFrames();
+          for (let i = 0; i < 300; i++) await checkpoint.record("single", String(i), i);
+          const single = walFrames();
+          assert.ok(batched >= 1 && batched < 20, `one commit wrote ${batched} frames`);
+          assert.ok(single >= 300, `300 commits wrote ${single} frames`);
+        } finally {
+          other.close();
+        }
+      });
+    });
+  });
+
+  describe("the engine's synchronous side", () => {
+    it("lets every read see pending writes", async () => {
+      await using checkpoint = new Checkpoint();
+      const store = checkpointStore(checkpoint);
+      assert.equal(store.recordLater("ns", "a", 1, "task"), true);
+      assert.equal(store.recordLater("ns", "b", 2, null), true);
+      assert.equal(store.pending, 2);
+      assert.deepEqual(store.lookupNow("ns", ["a"]).get("a"), { value: 1, hasValue: true });
+      assert.equal(store.pending, 0);
+      store.recordLater("ns", "c", 3, null);
+      assert.equal(await checkpoint.count(), 3);
+      store.recordLater("ns2", "c", 3, null);
+      assert.deepEqual(await checkpoint.namespaces(), ["ns", "ns2"]);
+      store.recordLater("ns2", "d", 3, null);
+      assert.equal(await checkpoint.isDone("ns2", "d"), true);
+      store.recordLater("ns2", "e", 3, null);
+      assert.equal((await checkpoint.lookup("ns2", ["e"])).size, 1);
+      store.recordLater("ns2", "f", 3, null);
+      assert.equal(await checkpoint.clear("ns2"), 4);
+    });
+
+    it("encodes a value when it is recorded, not when it is flushed", async () => {
+      await using checkpoint = new Checkpoint();
+      const store = checkpointStore(checkpoint);
+      const value = { n: 1 };
+      store.recordLater("ns", "k", value, null);
+      value.n = 2;
+      assert.deepEqual(store.lookupNow("ns", ["k"]).get("k")?.value, { n: 1 });
+    });
+
+    it("refuses a value it cannot encode, with a warning", async () => {
+      await using checkpoint = new Checkpoint();
+      const store = checkpointStore(checkpoint);
+      const warned = await collectWarnings(() => {
+        assert.equal(store.recordLater("ns", "k", Symbol("s"), null), false);
+      });
+      assert.equal(store.pending, 0);
+      assert.equal(warned.length, 1);
+    });
+
+    it("is written by close()", async () => {
+      await withFile(async (path) => {
+        const checkpoint = new Checkpoint(path);
+        checkpointStore(checkpoint).recordLater("ns", "k", 1, null);
+        await checkpoint.close();
+        await using again = new Checkpoint(path);
+        assert.equal(await again.isDone("ns", "k"), true);
+      });
+    });
+  });
+
+  describe("close", () => {
+    it("is idempotent, and every other use afterwards rejects", async () => {
+      const checkpoint = new Checkpoint();
+      const store = checkpointStore(checkpoint);
+      await checkpoint.close();
+      await checkpoint.close();
+      assert.equal(checkpoint.closed, true);
+      assert.equal(store.closed, true);
+      const closedError = (error: unknown) => {
+        assert.ok(error instanceof InvalidStateError);
+        assert.equal(error.message, CLOSED);
+        return true;
+      };
+      await assert.rejects(checkpoint.isDone("ns", "k"), closedError);
+      await assert.rejects(checkpoint.lookup("ns", ["k"]), closedError);
+      await assert.rejects(checkpoint.record("ns", "k", 1), closedError);
+      await assert.rejects(checkpoint.count(), closedError);
+      await assert.rejects(checkpoint.namespaces(), closedError);
+      await assert.rejects(checkpoint.clear(), closedError);
+      // Closed comes first, even before bad arguments.
+      await assert.rejects(checkpoint.count(5 as never), closedError);
+      assert.throws(() => store.lookupNow("ns", ["k"]), closedError);
+      assert.throws(() => store.recordLater("ns", "k", 1, null), closedError);
+      assert.throws(() => store.flush(), closedError);
+    });
+
+    it("happens at the end of an await using block", async () => {
+      let outer: Checkpoint | undefined;
+      {
+        await using checkpoint = new Checkpoint();
+        outer = checkpoint;
+        assert.equal(outer.closed, false);
+      }
+      assert.equal(outer.closed, true);
+      await assert.rejects(outer.count(), InvalidStateError);
+    });
+  });
+
+  describe("two checkpoints on one file in one process", () => {
+    it("see each other's flushed writes", async () => {
+      await withFile(async (path) => {
+        await using a = new Checkpoint(path);
+        await using b = new Checkpoint(path);
+        await a.record("ns", "from-a", 1);
+        assert.equal(await b.isDone("ns", "from-a"), true);
+        const storeA = checkpointStore(a);
+        const storeB = checkpointStore(b);
+        for (let i = 0; i < 100; i++) {
+          storeA.recordLater("ns", `a${i}`, i, null);
+          storeB.recordLater("ns", `b${i}`, i, null);
+          if (i % 10 === 9) {
+            storeB.flush();
+            storeA.flush();
+          }
+        }
+        assert.equal(await a.count(), 201);
+        assert.equal(await b.count(), 201);
+        assert.deepEqual((await b.lookup("ns", ["a50"])).get("a50"), { value: 50, hasValue: true });
+      });
+    });
+  });
+});

@@ -1,0 +1,70 @@
+import { describe, it } from "node:test";
+import assert from "node:assert/strict";
+
+import {
+  checkChildPermissions,
+  type ChildPermissionName,
+  type HeldPermission,
+} from "../../src/runtime/child_contract.ts";
+
+/** A process that holds `read` in full and `net` for one host only. */
+const held: HeldPermission = (name: ChildPermissionName, item?: string) =>
+  name === "read" || (name === "net" && item === "api.example.com");
+
+describe("checkChildPermissions", () => {
+  it("returns a valid value unchanged", () => {
+    const scoped = { read: true, net: ["api.example.com"], env: false, run: "inherit" } as const;
+    assert.equal(checkChildPermissions("inherit", held), "inherit");
+    assert.equal(checkChildPermissions("none", held), "none");
+    assert.equal(checkChildPermissions(scoped, held), scoped);
+  });
+
+  it("names every unknown permission, sorted, in one message", () => {
+    assert.throws(
+      () => checkChildPermissions({ zz: true, read: true, aa: 1 }),
+      (error: unknown) =>
+        error instanceof TypeError &&
+        error.message === "Unknown permission name(s): aa, zz",
+    );
+  });
+
+  it("rejects a malformed value with the house message", () => {
+    assert.throws(
+      () => checkChildPermissions(["read"]),
+      /^TypeError: Cannot create queue as 'permissions' must be 'inherit', 'none' or an object: current value is /,
+    );
+    assert.throws(
+      () => checkChildPermissions({ write: ["/tmp", 3] }),
+      /^TypeError: Cannot create queue as 'permissions\.write' must be 'inherit', a boolean or an array of strings/,
+    );
+  });
+
+  it("without what this process holds (Bun), checks the shape only", () => {
+    const wide = { write: true, net: ["anywhere.example"] };
+    assert.equal(checkChildPermissions(wide), wide);
+  });
+
+  it("refuses a grant this process lacks with a RangeError", () => {
+    assert.throws(
+      () => checkChildPermissions({ write: true }, held),
+      (error: unknown) =>
+        error instanceof RangeError &&
+        error.message ===
+          "Cannot create queue as 'permissions.write' must be within this process's own permissions: current value is true",
+    );
+    assert.throws(
+      () => checkChildPermissions({ net: ["api.example.com", "other.example"] }, held),
+      (error: unknown) =>
+        error instanceof RangeError &&
+        error.message.includes(`'"other.example" (not granted here)'`),
+    );
+  });
+
+  it("checks permissions in a fixed order, whatever the object's key order", () => {
+    assert.throws(
+      () => checkChildPermissions({ net: 5, read: ["x"], write: true }, held),
+      (error: unknown) =>
+        error instanceof RangeError && error.message.includes("'permissions.write'"),
+    );
+  });
+});
