@@ -14,6 +14,7 @@
 import { Queue, QueueEvents } from "bullmq";
 import { Redis } from "ioredis";
 import { DistributedQueue } from "../../distributed.ts";
+import { EVENTS_KEPT } from "../../src/distributed/distributed_queue.ts";
 import { taskModule } from "../../src/core/task_reference.ts";
 import { type Program, startRedisServer, startWorkerProgram } from "../lib/programs.ts";
 import type { Measurement, Workload } from "../types.ts";
@@ -89,7 +90,12 @@ async function raw(drain: boolean): Promise<Measurement> {
       : await startWorker(name, redis.url, rawArgs, rawWorkerScript);
     const queueClient = new Redis(redis.url, { maxRetriesPerRequest: null });
     const eventsClient = new Redis(redis.url, { maxRetriesPerRequest: null });
-    const queue = new Queue(name, { connection: queueClient });
+    // The event stream's cap DistributedQueue sets too: a producer that falls
+    // behind BullMQ's default (10k) loses completions and would wait for ever.
+    const queue = new Queue(name, {
+      connection: queueClient,
+      streams: { events: { maxLen: EVENTS_KEPT } },
+    });
     const events = new QueueEvents(name, { connection: eventsClient });
     try {
       await events.waitUntilReady();

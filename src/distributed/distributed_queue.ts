@@ -69,9 +69,12 @@ class AttachedJob {
 /**
  * How often a producer looks on Redis for finished jobs whose events it
  * missed, and how old such a job must be. BullMQ trims its event stream (to
- * about 10k entries): a producer that falls behind loses events.
+ * {@linkcode EVENTS_KEPT} entries): a producer that falls behind loses events.
  */
 const SWEEP_INTERVAL_MS = 1_000;
+
+/** How many entries of BullMQ's event stream Redis keeps for the queue. */
+export const EVENTS_KEPT = 100_000;
 
 /** The error of an attempt whose worker died: BullMQ saw its lock expire. */
 const LOST_WORKER = "the job's worker was lost mid-job (its lock expired)";
@@ -172,8 +175,13 @@ class BullExecutor implements Executor {
         whenConnected(queueClient, this.#connection, this.#connectTimeout),
         whenConnected(eventsClient, this.#connection, this.#connectTimeout),
       ]);
-      const options = { connection: queueClient, prefix: this.#prefix };
-      this.#queue = new Queue(this.#name, options);
+      this.#queue = new Queue(this.#name, {
+        connection: queueClient,
+        prefix: this.#prefix,
+        // Room for the events of a large batch (BullMQ keeps 10k by default), so a
+        // producer that falls behind rarely needs the sweep; ~100 bytes an entry.
+        streams: { events: { maxLen: EVENTS_KEPT } },
+      });
       // Connection errors while Redis restarts: the clients reconnect by themselves.
       this.#queue.on("error", () => {});
       const events = this.#events = new QueueEvents(this.#name, {
