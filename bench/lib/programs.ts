@@ -14,7 +14,7 @@ interface BunSubprocess {
 }
 
 interface BunGlobal {
-  spawn(command: string[], options: { stdout: "pipe"; stderr: "inherit" }): BunSubprocess;
+  spawn(command: string[], options: { stdout: "pipe"; stderr: "ignore" }): BunSubprocess;
 }
 
 const bun = (globalThis as { Bun?: BunGlobal }).Bun;
@@ -39,13 +39,14 @@ export async function startProgram(command: string[], readyText: string): Promis
     const child = new Deno.Command(command[0], {
       args: command.slice(1),
       stdout: "piped",
-      stderr: "inherit",
+      // Not inherited: a program still alive would hold the harness's pipe open.
+      stderr: "null",
     }).spawn();
     ({ pid, stdout } = child);
     exited = child.status;
     kill = (signal) => child.kill(signal);
   } else {
-    const child = bun.spawn(command, { stdout: "pipe", stderr: "inherit" });
+    const child = bun.spawn(command, { stdout: "pipe", stderr: "ignore" });
     ({ pid, stdout } = child);
     exited = child.exited;
     kill = (signal) => child.kill(signal);
