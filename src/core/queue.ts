@@ -317,7 +317,8 @@ export class QueueEngine {
       this,
     );
     this.#outstanding++;
-    if (dueAt > now) {
+    // An executor that drives attempts waits for the due time itself.
+    if (dueAt > now && this.#executor.drivesAttempts !== true) {
       task.place = Place.Scheduled;
       this.#scheduled.push(task);
       this.#scheduledCount++;
@@ -502,11 +503,30 @@ export class QueueEngine {
       if (attempt.settled || task.attempt !== attempt || task.place !== Place.Active) return false;
     }
     const timeout = task.options.timeout;
-    if (timeout !== undefined) {
+    if (timeout !== undefined && this.#executor.drivesAttempts !== true) {
       task.timer = this.#clock.setTimer(() => {
         task.timer = undefined;
         this.#attemptTimedOut(attempt);
       }, timeout);
+    }
+    return true;
+  }
+
+  /**
+   * Called through `AttemptRequest.retrying()` (executors that drive
+   * attempts): the attempt failed and the executor will run another. False
+   * when the task is over or the attempt had not begun.
+   */
+  attemptRetrying(attempt: Attempt, error: unknown): boolean {
+    const task = attempt.task;
+    if (
+      !attempt.hasBegun || attempt.settled || task.attempt !== attempt ||
+      task.place !== Place.Active
+    ) return false;
+    task._status = "retrying";
+    this.#notBegun++; // the next began() leaves the window again
+    if (this.#options.onRetry !== undefined) {
+      this.#callHook("onRetry", this.#options.onRetry, task, error);
     }
     return true;
   }
@@ -556,7 +576,11 @@ export class QueueEngine {
 
   #attemptFailed(attempt: Attempt, error: unknown): void {
     if (!this.#settle(attempt)) return;
-    const endedBy = error instanceof WorkerCrashedError ? "worker-crashed" : "threw";
+    const endedBy = error instanceof WorkerCrashedError
+      ? "worker-crashed"
+      : error instanceof TaskTimeoutError && this.#executor.drivesAttempts === true
+      ? "timeout"
+      : "threw";
     this.#completing = true;
     try {
       this.#failAttempt(attempt, error, endedBy);
@@ -578,7 +602,7 @@ export class QueueEngine {
     const options = task.options;
     if (
       task._attempts <= options.retries && !(this.#halted() && !task.mustComplete) &&
-      this.#retryAllowed(options, error)
+      this.#executor.drivesAttempts !== true && this.#retryAllowed(options, error)
     ) {
       task._status = "retrying";
       if (this.#options.onRetry !== undefined) {
