@@ -18,6 +18,7 @@ import { w4ThreadCpu } from "./workloads/w4_thread_cpu.ts";
 import { w5ProcessCold, w5ProcessSmall, w5ProcessTiny } from "./workloads/w5_process.ts";
 import { w6ThreadRuns } from "./workloads/w6_thread_runs.ts";
 import { w6ThreadStart } from "./workloads/w6_thread_start.ts";
+import { w7Drain, w7Failover, w7RoundTrip } from "./workloads/w7_distributed.ts";
 
 /** Workloads in the order `deno task bench` runs them. */
 export const workloads: Readonly<Record<string, Workload>> = {
@@ -32,6 +33,9 @@ export const workloads: Readonly<Record<string, Workload>> = {
   "W5-cold": w5ProcessCold,
   W6: w6ThreadStart,
   "W6-runs": w6ThreadRuns,
+  W7: w7RoundTrip,
+  "W7-drain": w7Drain,
+  "W7-failover": w7Failover,
   MEM: memRetained,
   CP: cpStore,
   "CP-map": cpMap,

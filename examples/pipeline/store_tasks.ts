@@ -70,6 +70,8 @@ export function counts(path: string): Record<string, number> {
   // one to close checkpoints the WAL, and a reader without a busy timeout fails.
   db.exec("PRAGMA busy_timeout = 5000");
   try {
+    // A worker that is closing its connection may still hold the file for a moment.
+    db.exec("PRAGMA busy_timeout = 5000");
     const count = (table: string) =>
       (db.prepare(`SELECT COUNT(*) AS n FROM ${table}`).get() as { n: number }).n;
     return { items: count("items"), users: count("users"), metrics: count("metrics") };

@@ -45,6 +45,8 @@ import { spawnChild } from "../runtime/spawn.ts";
 export interface ProcessPoolOptions extends PoolOptions {
   /** Variables added to the children's environment. */
   readonly env?: Readonly<Record<string, string>> | undefined;
+  /** `false`: the children get only `env` plus `PATH`. */
+  readonly inheritEnv?: boolean | undefined;
   /** The children's working directory. */
   readonly cwd?: string | undefined;
   /** Deno: the children's permissions (default: the parent's). */
@@ -95,6 +97,7 @@ export class ProcessPool extends PipelinedPool<ChildSlot> {
   /** Which backend this is. */
   readonly kind: "process" = "process";
   readonly #env: Readonly<Record<string, string>> | undefined;
+  readonly #inheritEnv: boolean | undefined;
   readonly #cwd: string | undefined;
   readonly #permissions: ChildPermissions | undefined;
   readonly #spawnChild: typeof spawnChild;
@@ -118,6 +121,7 @@ export class ProcessPool extends PipelinedPool<ChildSlot> {
   constructor(options: ProcessPoolOptions = {}) {
     super(options, 1);
     this.#env = options.env;
+    this.#inheritEnv = options.inheritEnv;
     this.#cwd = options.cwd;
     this.#permissions = options.permissions;
     this.#spawnChild = options.spawn ?? spawnChild;
@@ -299,6 +303,7 @@ export class ProcessPool extends PipelinedPool<ChildSlot> {
     const made: { child?: ChildSlot } = {};
     const handle = this.#spawnChild({
       env: this.#env,
+      inheritEnv: this.#inheritEnv,
       cwd: this.#cwd,
       permissions: this.#permissions,
       preload: this.#preload,

@@ -7,10 +7,10 @@
 import { InvalidStateError } from "../core/errors.ts";
 import { TaskQueue } from "../core/task_queue.ts";
 import type { QueueOptions } from "../core/queue_options.ts";
-import { checkString, invalidMessage } from "../core/validate.ts";
+import { checkBoolean, checkString, invalidMessage } from "../core/validate.ts";
 import { isStandaloneExecutable } from "../runtime/detect.ts";
 import { checkChildPermissions, type ChildPermissions } from "../runtime/child_contract.ts";
-import { heldPermission } from "../runtime/spawn.ts";
+import { checkSpawnable, heldPermission } from "../runtime/spawn.ts";
 import { poolOptionNames, type PoolOptions, resolvePoolOptions } from "./pool_options.ts";
 import { ProcessPool, type ProcessPoolOptions } from "./process_pool.ts";
 import { stderrProgressBoard } from "./progress.ts";
@@ -39,17 +39,33 @@ import { stderrProgressBoard } from "./progress.ts";
  * ```
  */
 export interface ProcessQueueOptions extends QueueOptions, PoolOptions {
-  /** Variables added to (or overriding) the children's environment. */
+  /**
+   * Variables added to (or overriding) the children's environment. The
+   * children inherit this process's whole environment (secrets included)
+   * unless `inheritEnv` is `false`.
+   */
   env?: Record<string, string>;
+  /**
+   * `false`: the children get only `env` plus this process's `PATH`, none
+   * of the rest of its environment. Default `true`.
+   */
+  inheritEnv?: boolean;
   /** The children's working directory. Default: this process's. */
   cwd?: string;
   /**
-   * Deno: the children's permissions. Default `"inherit"`: what this process
-   * has (full grants always; scoped ones when this process may read
-   * `/proc/self/cmdline`). `"none"`, or an object like
-   * `Deno.PermissionOptionsObject` (a missing name is not granted), narrows
-   * them; a grant this process lacks is a `RangeError`. Children need read
-   * access to their task modules. Ignored on Bun.
+   * Deno: the children's permissions; a child never holds what this process
+   * lacks. Default `"inherit"`: what this process has, with its exceptions
+   * (`--deny-*`, `--ignore-*`). Scoped grants (`--allow-read=/data`) and
+   * exceptions are read from this process's command line (readable under
+   * `--allow-all`, or with `--allow-run`); a grant with exceptions that
+   * cannot be read makes the constructor throw `InvalidStateError`, and
+   * scoped grants that cannot be read are not passed on: pass `permissions`
+   * then. `"none"`, or an object like `Deno.PermissionOptionsObject` (a
+   * missing name is not granted), narrows them; relative paths are resolved
+   * against `cwd`; a grant this process lacks is a `RangeError`. Children
+   * need read access to their task modules. Granting `run` grants
+   * everything: a child may start any program without Deno's checks.
+   * Ignored on Bun.
    */
   permissions?: ChildPermissions;
 }
@@ -58,6 +74,7 @@ export interface ProcessQueueOptions extends QueueOptions, PoolOptions {
 const processOptionNames = [
   ...poolOptionNames,
   "env",
+  "inheritEnv",
   "cwd",
   "permissions",
 ] as const;
@@ -85,14 +102,17 @@ const standaloneMessage = "ProcessQueue cannot start child processes in a standa
 function processPoolOptions(options: ProcessQueueOptions | undefined): ProcessPoolOptions {
   if (options === null || typeof options !== "object") return {};
   const given = options as Record<string, unknown>;
-  return {
-    ...resolvePoolOptions(given, action),
-    env: given.env === undefined ? undefined : checkEnv(given.env),
-    cwd: given.cwd === undefined ? undefined : checkString(action, "cwd", given.cwd),
-    permissions: given.permissions === undefined
-      ? undefined
-      : checkChildPermissions(given.permissions, heldPermission),
-  };
+  const pool = resolvePoolOptions(given, action);
+  const env = given.env === undefined ? undefined : checkEnv(given.env);
+  const inheritEnv = given.inheritEnv === undefined
+    ? undefined
+    : checkBoolean(action, "inheritEnv", given.inheritEnv);
+  const cwd = given.cwd === undefined ? undefined : checkString(action, "cwd", given.cwd);
+  const permissions = given.permissions === undefined
+    ? undefined
+    : checkChildPermissions(given.permissions, heldPermission, cwd);
+  checkSpawnable(permissions);
+  return { ...pool, env, inheritEnv, cwd, permissions };
 }
 
 /**

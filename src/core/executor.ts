@@ -6,6 +6,7 @@
  * @module
  */
 
+import type { ResolvedTaskOptions } from "./options.ts";
 import type { TaskReference } from "./task_reference.ts";
 
 /** How the last attempt of a task ended. */
@@ -73,6 +74,15 @@ export interface AttemptRequest {
   report(ok: boolean, value: unknown): void;
   /** Which worker ran the attempt: a thread index or a child pid. */
   worker: number | null;
+  /** The options the task was submitted with. */
+  readonly options: ResolvedTaskOptions;
+  /**
+   * For an executor that drives attempts ({@linkcode Executor.drivesAttempts}):
+   * the attempt that began failed and another will follow. The task is
+   * `retrying` (`onRetry` fires with `error`) until the next `began()`, which
+   * counts the next attempt.
+   */
+  retrying(error: unknown): void;
 }
 
 /**
@@ -94,7 +104,16 @@ export const REPORTED_LATER: unique symbol = Symbol("osiiso.reportedLater");
  */
 export interface Executor {
   /** Which backend this is; used in messages. */
-  readonly kind: "async" | "thread" | "process";
+  readonly kind: "async" | "thread" | "process" | "distributed";
+  /**
+   * True when the executor runs every attempt of a task itself, as a broker
+   * does: it honours `delay`/`runAt`, retries with backoff and `retryOn`, and
+   * enforces `timeout`, reading them from `request.options`. The engine then
+   * hands a task over at once, arms no timeout, retries nothing, and learns
+   * of each attempt through `began()` and `retrying()`; a `TaskTimeoutError`
+   * outcome ends the task with `endedBy: "timeout"`.
+   */
+  readonly drivesAttempts?: boolean;
   /**
    * Checks a task source at submit time (before anything is queued) and
    * throws a `TypeError` it cannot run.

@@ -160,6 +160,8 @@ export class QueueEngine {
   // completion starts in the same synchronous step (a clock read costs as much
   // as a tenth of a tiny task on Deno). Forgotten as soon as user code runs.
   #stepNow: number | undefined = undefined;
+  /** Inside a task's own synchronous code (or its onStart hook) now. */
+  #inTaskCode = false;
   #peakWorkers = 0;
   // For the progress line: failed tasks since the queue was made, tasks waiting to retry now.
   #failedCount = 0;
@@ -330,7 +332,8 @@ export class QueueEngine {
       this,
     );
     this.#outstanding++;
-    if (dueAt > now) {
+    // An executor that drives attempts waits for the due time itself.
+    if (dueAt > now && this.#executor.drivesAttempts !== true) {
       task.place = Place.Scheduled;
       this.#scheduled.push(task);
       this.#scheduledCount++;
@@ -469,7 +472,12 @@ export class QueueEngine {
     this.#notBegun++;
     let outcome: unknown;
     try {
-      outcome = this.#executor.execute(attempt);
+      this.#inTaskCode = true;
+      try {
+        outcome = this.#executor.execute(attempt);
+      } finally {
+        this.#inTaskCode = false;
+      }
       this.#stepNow = undefined; // the task's own code ran
       if (outcome === REPORTED_LATER) return; // Attempt.report() brings the outcome
       if (isThenable(outcome)) {
@@ -511,11 +519,30 @@ export class QueueEngine {
       if (attempt.settled || task.attempt !== attempt || task.place !== Place.Active) return false;
     }
     const timeout = task.options.timeout;
-    if (timeout !== undefined) {
+    if (timeout !== undefined && this.#executor.drivesAttempts !== true) {
       task.timer = this.#clock.setTimer(() => {
         task.timer = undefined;
         this.#attemptTimedOut(attempt);
       }, timeout);
+    }
+    return true;
+  }
+
+  /**
+   * Called through `AttemptRequest.retrying()` (executors that drive
+   * attempts): the attempt failed and the executor will run another. False
+   * when the task is over or the attempt had not begun.
+   */
+  attemptRetrying(attempt: Attempt, error: unknown): boolean {
+    const task = attempt.task;
+    if (
+      !attempt.hasBegun || attempt.settled || task.attempt !== attempt ||
+      task.place !== Place.Active
+    ) return false;
+    task._status = "retrying";
+    this.#notBegun++; // the next began() leaves the window again
+    if (this.#options.onRetry !== undefined) {
+      this.#callHook("onRetry", this.#options.onRetry, task, error);
     }
     return true;
   }
@@ -566,7 +593,11 @@ export class QueueEngine {
 
   #attemptFailed(attempt: Attempt, error: unknown): void {
     if (!this.#settle(attempt)) return;
-    const endedBy = error instanceof WorkerCrashedError ? "worker-crashed" : "threw";
+    const endedBy = error instanceof WorkerCrashedError
+      ? "worker-crashed"
+      : error instanceof TaskTimeoutError && this.#executor.drivesAttempts === true
+      ? "timeout"
+      : "threw";
     this.#completing = true;
     try {
       this.#failAttempt(attempt, error, endedBy);
@@ -588,7 +619,7 @@ export class QueueEngine {
     const options = task.options;
     if (
       task._attempts <= options.retries && !(this.#halted() && !task.mustComplete) &&
-      this.#retryAllowed(options, error)
+      this.#executor.drivesAttempts !== true && this.#retryAllowed(options, error)
     ) {
       attempt.recordInHistory(this.#clock.now(), endedBy, messageOf(error));
       task._status = "retrying";
@@ -954,6 +985,13 @@ export class QueueEngine {
     const force = given.force === undefined
       ? false
       : checkBoolean("shut down queue", "force", given.force);
+    if (!force && this.#inTaskCode) {
+      // A graceful shutdown waits for every task, this one included: forever.
+      throw new InvalidStateError(
+        "Cannot shut down the queue gracefully from inside one of its own tasks: it would " +
+          "wait for that task forever; use shutdown({ force: true }), or shut down after run()",
+      );
+    }
     if (this.#phase === Phase.Closed) {
       this.#notify(this.#wakeWaiters);
       if (this.#closing !== undefined) await this.#closing;

@@ -231,6 +231,10 @@ export class Attempt implements AttemptRequest {
     return this.task.options.timeout;
   }
 
+  get options(): ResolvedTaskOptions {
+    return this.task.options;
+  }
+
   get signal(): AbortSignal {
     if (this.controller === undefined) {
       this.controller = new AbortController();
@@ -247,6 +251,11 @@ export class Attempt implements AttemptRequest {
 
   report(ok: boolean, value: unknown): void {
     this.engine.attemptReported(this, ok, value);
+  }
+
+  retrying(error: unknown): void {
+    // The next began() counts the next attempt.
+    if (this.engine.attemptRetrying(this, error)) this.hasBegun = false;
   }
 
   onAbort(listener: (() => void) | undefined): void {

@@ -10,6 +10,7 @@
  * @module
  */
 
+import { resolve } from "node:path";
 import { invalidMessage } from "../core/validate.ts";
 import type { MainMessage, WorkerMessage } from "./protocol.ts";
 
@@ -100,15 +101,25 @@ export type HeldPermission = (name: ChildPermissionName, item?: string) => boole
 
 const action = "create queue";
 
+/** Whether an item of `name` is a path; `run` items are paths when they hold a slash. */
+export function isPathItem(name: ChildPermissionName, item: string): boolean {
+  return name === "read" || name === "write" || name === "ffi" ||
+    (name === "run" && item.includes("/"));
+}
+
 /**
- * Checks the `permissions` option of a `ProcessQueue` and returns it
- * unchanged: a `TypeError` for a malformed value or unknown names, and,
- * given what this process holds (`held`, Deno), a `RangeError` for a grant
- * it lacks. Values are checked in {@linkcode CHILD_PERMISSION_NAMES} order.
+ * Checks the `permissions` option of a `ProcessQueue`: a `TypeError` for a
+ * malformed value or unknown names, and, given what this process holds
+ * (`held`, Deno), a `RangeError` for a grant it lacks. With `held`, relative
+ * paths are resolved against the child's directory `cwd` (itself relative
+ * to this process's), then checked, and the value is returned with absolute
+ * paths (unchanged when there were none). Values are checked in
+ * {@linkcode CHILD_PERMISSION_NAMES} order.
  */
 export function checkChildPermissions(
   permissions: unknown,
   held?: HeldPermission,
+  cwd?: string,
 ): ChildPermissions {
   if (permissions === "inherit" || permissions === "none") return permissions;
   if (permissions === null || typeof permissions !== "object" || Array.isArray(permissions)) {
@@ -123,10 +134,24 @@ export function checkChildPermissions(
     throw new TypeError(`Unknown permission name(s): ${unknown.sort().join(", ")}`);
   }
   const given = permissions as Record<ChildPermissionName, unknown>;
+  const resolved: Record<string, unknown> = { ...given };
+  let changed = false;
   for (const name of CHILD_PERMISSION_NAMES) {
-    checkPermissionValue(name, given[name], held);
+    let value = given[name];
+    if (held !== undefined && Array.isArray(value)) {
+      const items: unknown[] = value;
+      const absolute = items.map((item) =>
+        typeof item === "string" && isPathItem(name, item) ? resolve(cwd ?? ".", item) : item
+      );
+      if (absolute.some((item, index) => item !== items[index])) {
+        value = absolute;
+        resolved[name] = absolute;
+        changed = true;
+      }
+    }
+    checkPermissionValue(name, value, held);
   }
-  return permissions as ChildPermissions;
+  return (changed ? resolved : permissions) as ChildPermissions;
 }
 
 function checkPermissionValue(
@@ -152,7 +177,14 @@ function checkPermissionValue(
   for (const item of value as string[]) {
     if (!held(name, item)) {
       throw new RangeError(
-        invalidMessage(action, field, notHeld, `${JSON.stringify(item)} (not granted here)`),
+        invalidMessage(
+          action,
+          field,
+          notHeld,
+          `${
+            JSON.stringify(item)
+          } (not granted here, or granted with exceptions this process cannot read to pass on)`,
+        ),
       );
     }
   }
@@ -162,6 +194,8 @@ function checkPermissionValue(
 export interface ChildSpawnOptions {
   /** Variables added to (or overriding) the parent's environment. */
   readonly env?: Readonly<Record<string, string>>;
+  /** `false`: the child gets only `env` and this process's `PATH`, nothing else of its environment. */
+  readonly inheritEnv?: boolean;
   /** The child's working directory (default: the parent's). */
   readonly cwd?: string;
   /** Deno only: the child's permissions, checked already (default `"inherit"`). */

@@ -24,7 +24,7 @@
  */
 
 import { TaskHost } from "./task_host.ts";
-import { fromWire, toWire, type WireValue } from "./codec.ts";
+import { fromWire, JSON_MESSAGE_LIMIT, toWire, type WireValue } from "./codec.ts";
 import { coalesceRuns, type MainMessage, type WorkerMessage } from "./protocol.ts";
 
 interface BunChildProcess {
@@ -48,7 +48,7 @@ function post(message: WorkerMessage): void {
   // Encoded here, so a value that cannot cross throws to the host, which
   // then fails only the task it belongs to. No completion callback: Bun's
   // first `process.send` with one costs ~2 ms of start-up.
-  send!([toWire(message, "base64")]);
+  send!([toWire(message, "base64", JSON_MESSAGE_LIMIT)]);
 }
 
 /**

@@ -1,7 +1,9 @@
 /**
  * The entry script of every `ProcessQueue` child on Deno: it wires a
  * {@linkcode TaskHost} to framed messages (`framing.ts`, `codec.ts`) on its
- * stdin (from the parent) and stdout (to the parent).
+ * stdin (from the parent) and stdout (to the parent). The first 8 bytes on
+ * stdin are the key of this child's frames; any byte on stdin that is not
+ * part of a frame means a subprocess read some of it, and the child ends.
  *
  * Keeping stdout for the protocol: the real `Deno.stdout` is captured here
  * first; then `console` is replaced by one that writes everything to stderr,
@@ -22,8 +24,8 @@
 
 import { Console } from "node:console";
 import { denoExitCaller, TaskHost } from "./task_host.ts";
-import { decodeValue, encodeValueInto } from "./codec.ts";
-import { FrameBuilder, FrameDecoder } from "./framing.ts";
+import { decodeValue } from "./codec.ts";
+import { appendMessageFrame, FRAME_KEY_BYTES, FrameBuilder, FrameDecoder } from "./framing.ts";
 import { coalesceRuns, type MainMessage, type WorkerMessage } from "./protocol.ts";
 
 const protocolOut = Deno.stdout;
@@ -59,17 +61,17 @@ let stderrConsole: Console | undefined;
 
 // ---------------------------------------------------------------- channel
 
-const outbox = new FrameBuilder();
+/** Frames to the parent, keyed with the parent's key (the first bytes on stdin). */
+let outbox: FrameBuilder | undefined;
+/** Messages posted before the key arrived (a start-up failure), sent once it has. */
+const early: WorkerMessage[] = [];
 
 function post(message: WorkerMessage): void {
-  const start = outbox.beginFrame();
-  try {
-    encodeValueInto(message, outbox);
-  } catch (error) {
-    outbox.truncate(start);
-    throw error;
+  if (outbox === undefined) {
+    early.push(message);
+    return;
   }
-  outbox.endFrame(start);
+  appendMessageFrame(outbox, message);
   const bytes = outbox.view();
   try {
     let written = 0;
@@ -121,11 +123,24 @@ host.preload(Deno.args);
 
 // Messages that arrive in one read are handed over together (see `coalesceRuns`).
 let arrived: MainMessage[] = [];
-const decoder = new FrameDecoder((payload) => {
-  // Decoding copies everything it keeps, so the read buffer can be reused.
-  arrived.push(decodeValue(payload) as MainMessage);
-});
+let decoder: FrameDecoder | undefined;
 const readBuffer = new Uint8Array(1 << 16);
+const keyBuffer = new Uint8Array(FRAME_KEY_BYTES);
+let keyFill = 0;
+
+/** Starts the channel once the key has arrived. */
+function keyed(): FrameDecoder {
+  outbox = new FrameBuilder(keyBuffer);
+  for (const message of early.splice(0)) post(message);
+  return new FrameDecoder(keyBuffer, {
+    // Decoding copies everything it keeps, so the read buffer can be reused.
+    onFrame: (payload) => arrived.push(decodeValue(payload) as MainMessage),
+    // Something else read part of this child's input (a subprocess of a task):
+    // what follows cannot be trusted, so the child ends.
+    onForeign: (error) => host.fatal(error),
+  });
+}
+
 while (true) {
   let count: number | null;
   try {
@@ -134,7 +149,16 @@ while (true) {
     count = null;
   }
   if (count === null) break;
-  decoder.push(readBuffer.subarray(0, count));
+  let chunk = readBuffer.subarray(0, count);
+  if (decoder === undefined) {
+    const take = Math.min(FRAME_KEY_BYTES - keyFill, chunk.length);
+    keyBuffer.set(chunk.subarray(0, take), keyFill);
+    keyFill += take;
+    chunk = chunk.subarray(take);
+    if (keyFill < FRAME_KEY_BYTES) continue;
+    decoder = keyed();
+  }
+  decoder.push(chunk);
   if (arrived.length > 0) {
     const messages = coalesceRuns(arrived);
     arrived = [];

@@ -12,6 +12,56 @@ import type { MainMessage } from "./protocol.ts";
 import type { ChildExit, ChildProcessHandle } from "./child_contract.ts";
 
 /**
+ * The watchdog of one child (`sh -c WATCHDOG_SCRIPT sh <pid>`), started by
+ * the parent next to it: it waits on a pipe from the parent and kills the
+ * child's process group when that pipe ends without a "done" line, that is
+ * when the parent died. A child learns of its parent's death by itself only
+ * when its event loop is free; a task stuck in synchronous code would keep
+ * it alive. The watchdog ignores the signals a terminal sends (its own
+ * process group keeps it out of the child's group kill), and it uses shell
+ * built-ins only.
+ */
+export const WATCHDOG_SCRIPT = `trap '' INT TERM HUP QUIT
+read -r line
+[ "$line" = done ] || kill -s KILL -- "-$1" 2>/dev/null`;
+
+/** What the parent writes to a watchdog whose child ended: it exits without a kill. */
+export const WATCHDOG_DONE = "done\n";
+
+/**
+ * How long after its child a watchdog starts: spawning it at once would
+ * compete with the child's start-up for the CPU, and a child blocked in its
+ * first 100 ms while its parent dies is a narrow case.
+ */
+export const WATCHDOG_DELAY_MS = 100;
+
+/**
+ * Runs `start` (which starts a watchdog and returns how to stand it down)
+ * after {@linkcode WATCHDOG_DELAY_MS}, on a timer that does not keep the
+ * program alive. Returns how to stand the watchdog down once its child has
+ * ended: the start is cancelled if it has not happened yet.
+ */
+export function deferredWatchdog(
+  start: () => (() => Promise<void>) | undefined,
+): () => Promise<void> {
+  let stop: (() => Promise<void>) | undefined;
+  let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(() => {
+    timer = undefined;
+    stop = start();
+  }, WATCHDOG_DELAY_MS);
+  if (typeof timer === "number") {
+    (globalThis as unknown as { Deno?: { unrefTimer(id: number): void } }).Deno?.unrefTimer(timer);
+  } else {
+    (timer as { unref?: () => void }).unref?.();
+  }
+  return () => {
+    if (timer !== undefined) clearTimeout(timer);
+    timer = undefined;
+    return stop?.() ?? Promise.resolve();
+  };
+}
+
+/**
  * A child process handle that batches its outgoing messages per tick.
  */
 export abstract class BatchedChild implements ChildProcessHandle {

@@ -104,6 +104,8 @@ class Encoder {
   tagged = false;
   busy = false;
   binary: BinaryMode | "blobs" = "blobs";
+  /** A rough size of the JSON so far: string lengths plus 8 per value. */
+  size = 0;
 }
 
 // One encoder is reused (a fresh Map per message costs more than the message);
@@ -115,6 +117,7 @@ function acquireEncoder(binary: BinaryMode | "blobs"): Encoder {
   encoder.busy = true;
   encoder.binary = binary;
   encoder.tagged = false;
+  encoder.size = 0;
   return encoder;
 }
 
@@ -147,8 +150,10 @@ function releaseEncoder(encoder: Encoder): void {
 }
 
 function encodeAny(value: unknown, encoder: Encoder): unknown {
+  encoder.size += 8;
   switch (typeof value) {
     case "string":
+      encoder.size += value.length;
       // UTF-8 cannot carry a lone surrogate; such a string stays in the JSON (escaped).
       if (value.length < longString || encoder.binary !== "blobs" || !isWellFormed(value)) {
         return value;
@@ -200,6 +205,9 @@ function encodeArray(array: readonly unknown[], encoder: Encoder): unknown {
   const length = array.length;
   for (let index = 0; index < length; index++) {
     const item = array[index];
+    if (item === undefined && !(index in array)) {
+      return encodeHoleyArray(array, copy ?? array.slice(0, index), encoder);
+    }
     const encoded = encodeAny(item, encoder);
     if (copy !== null) copy.push(encoded);
     else if (encoded !== item) {
@@ -208,6 +216,22 @@ function encodeArray(array: readonly unknown[], encoder: Encoder): unknown {
     }
   }
   return copy ?? array;
+}
+
+/**
+ * An array with holes, from its first hole on: its dense start (encoded
+ * already), then its remaining own keys (indices and named properties) with
+ * their values, so `a[1e8] = 1` costs one entry, not 10⁸ `undefined`s.
+ */
+function encodeHoleyArray(array: readonly unknown[], start: unknown[], encoder: Encoder): unknown {
+  encoder.tagged = true;
+  const entries: unknown[] = [];
+  for (const key of Object.keys(array)) {
+    const index = Number(key);
+    if (index < start.length && String(index) === key) continue;
+    entries.push(key, encodeAny((array as unknown as Record<string, unknown>)[key], encoder));
+  }
+  return { [TAG]: "H", n: array.length, v: start, k: entries };
 }
 
 function encodePlainObject(
@@ -334,7 +358,11 @@ function encodeBuffer(buffer: ArrayBufferLike, encoder: Encoder): unknown {
 /** The tag of a buffer already recorded as seen. */
 function encodeBufferBytes(buffer: ArrayBuffer, encoder: Encoder): unknown {
   const bytes = new Uint8Array(buffer);
-  if (encoder.binary === "base64") return { [TAG]: "A", s: toBase64(bytes) };
+  if (encoder.binary === "base64") {
+    const text = toBase64(bytes);
+    encoder.size += text.length;
+    return { [TAG]: "A", s: text };
+  }
   if (encoder.binary === "raw") return { [TAG]: "A", u: bytes };
   return { [TAG]: "A", b: encoder.blobs.push(bytes) - 1 };
 }
@@ -455,6 +483,24 @@ function decodeTagged(tagged: Tagged, tag: string, decoder: Decoder): unknown {
       for (const item of tagged.v as unknown[]) set.add(decodeAny(item, decoder));
       return set;
     }
+    case "H": {
+      const array: unknown[] = [];
+      objects.push(array);
+      const start = tagged.v as unknown[];
+      for (let index = 0; index < start.length; index++) {
+        array.push(decodeAny(start[index], decoder));
+      }
+      const entries = tagged.k as unknown[];
+      for (let index = 0; index < entries.length; index += 2) {
+        setOwn(
+          array as unknown as Record<string, unknown>,
+          entries[index] as string,
+          decodeAny(entries[index + 1], decoder),
+        );
+      }
+      array.length = tagged.n as number;
+      return array;
+    }
     case "P": {
       const object: Record<string, unknown> = {};
       objects.push(object);
@@ -533,13 +579,47 @@ function fromBase64(text: string): Uint8Array {
  *
  * @throws {TaskSerializationError} If `value` holds something that cannot cross.
  */
-export function toWire(value: unknown, binary: BinaryMode): WireValue {
+export function toWire(value: unknown, binary: BinaryMode, limit = Infinity): WireValue {
   const encoder = acquireEncoder(binary);
   try {
     const tree = walk(value, encoder);
-    return [encoder.tagged ? 1 : 0, tree];
+    const wire: WireValue = [encoder.tagged ? 1 : 0, tree];
+    lastWireSize = encoder.size;
+    // The rough size is exact enough to pass small messages unmeasured.
+    if (encoder.size * 2 > limit) checkJsonSize(wire, limit);
+    return wire;
   } finally {
     releaseEncoder(encoder);
+  }
+}
+
+let lastWireSize = 0;
+
+/** A rough size of the JSON of the last tree {@linkcode toWire} made (for batching). */
+export function lastWireSizeEstimate(): number {
+  return lastWireSize;
+}
+
+/**
+ * The longest message, as JSON text, sent over Bun's IPC channel: above
+ * about 256 MiB Bun's `send()` fails (measured on Bun 1.4: it throws "Out of
+ * memory" for a 400 MB message whose 300 MB of bytes travel as base64).
+ */
+export const JSON_MESSAGE_LIMIT = 256 * 1024 * 1024;
+
+function checkJsonSize(wire: WireValue, limit: number): void {
+  let length: number;
+  try {
+    length = JSON.stringify(wire).length;
+  } catch {
+    length = Infinity;
+  }
+  if (length > limit) {
+    const size = Number.isFinite(length) ? `${length} characters of JSON` : "too large to measure";
+    throw new TaskSerializationError(
+      `value is too large to send over the IPC channel: ${size}, over the limit of ` +
+        `${limit / (1024 * 1024)} MiB`,
+    );
   }
 }
 

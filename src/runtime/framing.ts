@@ -1,19 +1,31 @@
 /**
  * Length-prefixed binary frames for a byte stream (a child's stdin/stdout),
- * and an incremental decoder.
+ * keyed so that bytes from anyone else cannot pass for a frame, and an
+ * incremental decoder.
  *
- * A frame is an 8-byte header, then the payload:
+ * A frame is a 16-byte header, the payload, and an 8-byte trailer:
  *
  * ```text
- * 0x00 'o' 's' 0x01 | payload length, u32 big-endian | payload
+ * 0x00 'o' 's' 0x02 | payload length, u32 big-endian | key (8 bytes) | payload | key (8 bytes)
  * ```
  *
- * The four magic bytes make the stream self-synchronising: bytes that do not
- * start with the magic at a frame boundary (something a task or one of its
- * own subprocesses wrote straight to the child's stdout) are handed to
- * `onStray` instead of being read as a length, so stray output between frames
- * cannot wedge or corrupt the protocol. Text output never contains a NUL
- * byte, so the scan for the next frame is a plain `indexOf(0)`.
+ * The key is 8 random bytes per child, which the parent writes first on the
+ * child's stdin, before the child runs any task (so no subprocess of a task
+ * has seen it). The channel is the child's stdin and stdout, which every
+ * subprocess a task starts inherits: such a process may write to it (text,
+ * stray bytes, a forged frame, a header claiming 2 GiB) or read from it.
+ *
+ * - Bytes that do not start with the magic at a frame boundary (a task's
+ *   subprocess printing to the inherited stdout) are handed to `onStray`:
+ *   text output never contains a NUL byte, so the scan for the next frame is
+ *   a plain `indexOf(0)`.
+ * - A header with the magic but not the key, or a length over the decoder's
+ *   limit, a frame whose trailer is not the key (bytes written into the
+ *   middle of a frame shift it), and on a stream only frames are written to
+ *   (a child's stdin) any byte outside a frame (bytes went missing) are
+ *   foreign: `onForeign` is told once and
+ *   the decoder reads nothing more. The parent then fails that child; a
+ *   child whose input was read by one of its subprocesses fails itself.
  *
  * The decoder copies as little as it can: a frame that lies whole inside one
  * chunk is passed on as a `subarray` of that chunk (no copy); a frame split
@@ -22,25 +34,42 @@
  * @module
  */
 
-/**
- * Size of a frame header in bytes: four magic bytes and a u32 length.
- */
-export const FRAME_HEADER_BYTES = 8;
+import { TaskSerializationError } from "../core/errors.ts";
+import { messageOf } from "../core/_util.ts";
+import { encodeValueInto } from "./codec.ts";
 
-/**
- * Largest payload a frame can carry (the length field is a u32).
- */
+/** Size of a frame key in bytes. */
+export const FRAME_KEY_BYTES = 8;
+
+/** Size of a frame header in bytes: four magic bytes, a u32 length and the key. */
+export const FRAME_HEADER_BYTES = 8 + FRAME_KEY_BYTES;
+
+/** Size of a frame trailer in bytes: the key again. */
+export const FRAME_TRAILER_BYTES = FRAME_KEY_BYTES;
+
+/** Largest payload a frame can carry (the length field is a u32). */
 export const MAX_FRAME_BYTES = 0xffff_ffff;
 
 const MAGIC_0 = 0x00;
 const MAGIC_1 = 0x6f; // "o"
 const MAGIC_2 = 0x73; // "s"
-const MAGIC_3 = 0x01;
+const MAGIC_3 = 0x02; // version 2: keyed frames
+
+/** A new random frame key. */
+export function newFrameKey(): Uint8Array {
+  return crypto.getRandomValues(new Uint8Array(FRAME_KEY_BYTES));
+}
 
 /**
- * Writes a frame header for `payloadLength` bytes into `target` at `offset`.
+ * Writes a frame header for `payloadLength` bytes, keyed with `key`, into
+ * `target` at `offset`.
  */
-export function writeFrameHeader(target: Uint8Array, offset: number, payloadLength: number): void {
+export function writeFrameHeader(
+  target: Uint8Array,
+  offset: number,
+  payloadLength: number,
+  key: Uint8Array,
+): void {
   if (!(payloadLength >= 0 && payloadLength <= MAX_FRAME_BYTES)) {
     throw new RangeError(`frame payload of ${payloadLength} bytes exceeds ${MAX_FRAME_BYTES}`);
   }
@@ -52,26 +81,15 @@ export function writeFrameHeader(target: Uint8Array, offset: number, payloadLeng
   target[offset + 5] = (payloadLength >>> 16) & 0xff;
   target[offset + 6] = (payloadLength >>> 8) & 0xff;
   target[offset + 7] = payloadLength & 0xff;
+  target.set(key, offset + 8);
 }
 
-/**
- * Turns a buffer whose first {@linkcode FRAME_HEADER_BYTES} bytes were left
- * free (see `encode(value, headroom)` in `codec.ts`) into a frame, in place:
- * the payload is not copied.
- */
-export function sealFrame(buffer: Uint8Array): Uint8Array {
-  writeFrameHeader(buffer, 0, buffer.length - FRAME_HEADER_BYTES);
-  return buffer;
-}
-
-/**
- * Frames `payload` (one copy). Prefer {@linkcode sealFrame} when the payload
- * can be produced with header room in front of it.
- */
-export function encodeFrame(payload: Uint8Array): Uint8Array {
-  const frame = new Uint8Array(FRAME_HEADER_BYTES + payload.length);
-  writeFrameHeader(frame, 0, payload.length);
+/** Frames `payload` with `key` (one copy; the builder below frames without one). */
+export function encodeFrame(payload: Uint8Array, key: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(FRAME_HEADER_BYTES + payload.length + FRAME_TRAILER_BYTES);
+  writeFrameHeader(frame, 0, payload.length, key);
   frame.set(payload, FRAME_HEADER_BYTES);
+  frame.set(key, FRAME_HEADER_BYTES + payload.length);
   return frame;
 }
 
@@ -92,37 +110,59 @@ export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
   return joined;
 }
 
+/** What a {@linkcode FrameDecoder} calls. */
+export interface FrameHandlers {
+  /** Each complete payload (a view into the chunk when possible: consume or copy it at once). */
+  readonly onFrame: (payload: Uint8Array) => void;
+  /**
+   * Bytes found between frames. Without it, such bytes are foreign: a
+   * stream only frames are written to (a child's stdin) that holds any has
+   * lost bytes to another reader.
+   */
+  readonly onStray?: (bytes: Uint8Array) => void;
+  /** Bytes that claim to be a frame and are not one; called once, then the decoder stops. */
+  readonly onForeign: (error: Error) => void;
+}
+
 /**
- * Reassembles frames from a byte stream delivered in arbitrary chunks.
- * `onFrame` gets each payload as soon as it is complete (a view into the
- * chunk when possible, so it must be consumed or copied before the chunk's
- * memory is reused); `onStray` gets bytes that are not part of any frame.
+ * Reassembles frames keyed with `key` from a byte stream delivered in
+ * arbitrary chunks (see the module documentation for what is foreign).
  */
 export class FrameDecoder {
+  readonly #key: Uint8Array;
+  readonly #maxPayload: number;
   readonly #onFrame: (payload: Uint8Array) => void;
   readonly #onStray: (bytes: Uint8Array) => void;
+  readonly #onForeign: (error: Error) => void;
   /** Header bytes (or magic candidates) carried over from the previous chunk. */
   #header = new Uint8Array(FRAME_HEADER_BYTES);
   #headerFill = 0;
-  /** The payload being assembled across chunks, and how much of it has arrived. */
+  /** The payload and trailer being assembled across chunks, and how much has arrived. */
   #payload: Uint8Array | null = null;
   #payloadFill = 0;
+  #broken = false;
 
   /**
-   * @param onFrame Called with each complete payload.
-   * @param onStray Called with bytes found between frames (default: dropped).
+   * @param key The key every frame must carry.
+   * @param handlers Where frames, stray bytes and foreign bytes go.
+   * @param maxPayloadBytes Longest payload a header may claim.
    */
-  constructor(
-    onFrame: (payload: Uint8Array) => void,
-    onStray: (bytes: Uint8Array) => void = () => {},
-  ) {
-    this.#onFrame = onFrame;
-    this.#onStray = onStray;
+  constructor(key: Uint8Array, handlers: FrameHandlers, maxPayloadBytes = MAX_FRAME_BYTES) {
+    this.#key = key;
+    this.#maxPayload = maxPayloadBytes;
+    this.#onFrame = handlers.onFrame;
+    this.#onStray = handlers.onStray ?? (() => this.#foreign("is missing: bytes outside a frame"));
+    this.#onForeign = handlers.onForeign;
   }
 
   /** Whether the decoder holds part of a frame (a stream that ends now was cut short). */
   get partial(): boolean {
-    return this.#headerFill > 0 || this.#payload !== null;
+    return !this.#broken && (this.#headerFill > 0 || this.#payload !== null);
+  }
+
+  /** Whether foreign bytes were found (the decoder reads nothing more). */
+  get broken(): boolean {
+    return this.#broken;
   }
 
   /**
@@ -131,7 +171,7 @@ export class FrameDecoder {
   push(chunk: Uint8Array): void {
     let offset = 0;
     const end = chunk.length;
-    while (offset < end) {
+    while (offset < end && !this.#broken) {
       if (this.#payload !== null) {
         offset = this.#fillPayload(chunk, offset);
         continue;
@@ -139,13 +179,16 @@ export class FrameDecoder {
       if (this.#headerFill === 0) {
         // Fast path: a whole header, and often the whole frame, in this chunk.
         if (end - offset >= FRAME_HEADER_BYTES && isMagicAt(chunk, offset)) {
-          const length = readLength(chunk, offset + 4);
+          const length = this.#checkHeader(chunk, offset);
+          if (length < 0) return;
           const start = offset + FRAME_HEADER_BYTES;
-          if (end - start >= length) {
-            this.#onFrame(chunk.subarray(start, start + length));
-            offset = start + length;
+          const trailer = start + length;
+          if (end - trailer >= FRAME_TRAILER_BYTES) {
+            if (!this.#keyAt(chunk, trailer)) return this.#foreign("its trailer is not the key");
+            this.#onFrame(chunk.subarray(start, trailer));
+            offset = trailer + FRAME_TRAILER_BYTES;
           } else {
-            this.#payload = new Uint8Array(length);
+            this.#payload = new Uint8Array(length + FRAME_TRAILER_BYTES);
             this.#payloadFill = 0;
             offset = this.#fillPayload(chunk, start);
           }
@@ -156,6 +199,36 @@ export class FrameDecoder {
       }
       offset = this.#fillHeader(chunk, offset);
     }
+  }
+
+  #keyAt(bytes: Uint8Array, offset: number): boolean {
+    const key = this.#key;
+    for (let index = 0; index < FRAME_KEY_BYTES; index++) {
+      if (bytes[offset + index] !== key[index]) return false;
+    }
+    return true;
+  }
+
+  #foreign(why: string): void {
+    if (this.#broken) return;
+    this.#broken = true;
+    this.#payload = null;
+    this.#headerFill = 0;
+    this.#onForeign(new Error(`foreign bytes on the channel: a frame ${why}`));
+  }
+
+  /** The payload length of the header at `offset`, or -1 (and foreign) if it is not ours. */
+  #checkHeader(bytes: Uint8Array, offset: number): number {
+    if (!this.#keyAt(bytes, offset + 8)) {
+      this.#foreign("header does not carry the key");
+      return -1;
+    }
+    const length = readLength(bytes, offset + 4);
+    if (length > this.#maxPayload) {
+      this.#foreign(`header claims ${length} bytes, over the limit of ${this.#maxPayload}`);
+      return -1;
+    }
+    return length;
   }
 
   /** Passes bytes up to the next possible frame start to `onStray`; returns that offset. */
@@ -191,19 +264,17 @@ export class FrameDecoder {
       header[this.#headerFill++] = byte;
     }
     if (this.#headerFill === FRAME_HEADER_BYTES) {
-      const length = readLength(header, 4);
       this.#headerFill = 0;
-      if (length === 0) {
-        this.#onFrame(new Uint8Array(0));
-      } else {
-        this.#payload = new Uint8Array(length);
+      const length = this.#checkHeader(header, 0);
+      if (length >= 0) {
+        this.#payload = new Uint8Array(length + FRAME_TRAILER_BYTES);
         this.#payloadFill = 0;
       }
     }
     return offset;
   }
 
-  /** Copies payload bytes into the frame being assembled; returns the new offset. */
+  /** Copies payload and trailer bytes into the frame being assembled; returns the new offset. */
   #fillPayload(chunk: Uint8Array, offset: number): number {
     const payload = this.#payload as Uint8Array;
     const take = Math.min(payload.length - this.#payloadFill, chunk.length - offset);
@@ -212,7 +283,12 @@ export class FrameDecoder {
     if (this.#payloadFill === payload.length) {
       this.#payload = null;
       this.#payloadFill = 0;
-      this.#onFrame(payload);
+      const length = payload.length - FRAME_TRAILER_BYTES;
+      if (!this.#keyAt(payload, length)) {
+        this.#foreign("trailer is not the key");
+      } else {
+        this.#onFrame(payload.subarray(0, length));
+      }
     }
     return offset + take;
   }
@@ -239,12 +315,20 @@ const keepBytes = 1 << 20;
  * (see `codec.ts`).
  */
 export class FrameBuilder {
+  readonly #key: Uint8Array;
+  readonly #maxPayload: number;
   readonly #initialBytes: number;
   #bytes: Uint8Array;
   #length = 0;
 
-  /** @param initialBytes Size of the first buffer (it grows as needed). */
-  constructor(initialBytes: number = 1 << 16) {
+  /**
+   * @param key The key the frames carry.
+   * @param initialBytes Size of the first buffer (it grows as needed).
+   * @param maxPayloadBytes Longest payload a frame may have.
+   */
+  constructor(key: Uint8Array, initialBytes: number = 1 << 16, maxPayloadBytes = MAX_FRAME_BYTES) {
+    this.#key = key;
+    this.#maxPayload = maxPayloadBytes;
     this.#initialBytes = initialBytes;
     this.#bytes = new Uint8Array(initialBytes);
   }
@@ -277,9 +361,22 @@ export class FrameBuilder {
     return start;
   }
 
-  /** Completes the frame begun at `start`: everything written since is its payload. */
+  /**
+   * Completes the frame begun at `start`: everything written since is its
+   * payload. Throws a `RangeError` naming the limit, and writes nothing,
+   * when the payload is longer than the builder's limit.
+   */
   endFrame(start: number): void {
-    writeFrameHeader(this.#bytes, start, this.#length - start - FRAME_HEADER_BYTES);
+    const length = this.#length - start - FRAME_HEADER_BYTES;
+    if (length > this.#maxPayload) {
+      throw new RangeError(
+        `a message of ${length} bytes is over the channel's limit of ${this.#maxPayload} bytes`,
+      );
+    }
+    const bytes = this.room(FRAME_TRAILER_BYTES);
+    writeFrameHeader(bytes, start, length, this.#key);
+    bytes.set(this.#key, this.#length);
+    this.#length += FRAME_TRAILER_BYTES;
   }
 
   /** Drops what was written after `length` (an encoding that failed half-way). */
@@ -306,5 +403,23 @@ export class FrameBuilder {
     const taken = this.#bytes.subarray(0, length);
     this.#bytes = new Uint8Array(this.#initialBytes);
     return taken;
+  }
+}
+
+/**
+ * Appends `message` to `outbox` as one frame of the byte codec, or nothing:
+ * a value that cannot cross, or a message over the frame limit, leaves the
+ * outbox as it was and throws `TaskSerializationError`.
+ */
+export function appendMessageFrame(outbox: FrameBuilder, message: unknown): void {
+  const start = outbox.beginFrame();
+  try {
+    encodeValueInto(message, outbox);
+    outbox.endFrame(start);
+  } catch (error) {
+    outbox.truncate(start);
+    throw error instanceof TaskSerializationError
+      ? error
+      : new TaskSerializationError(messageOf(error));
   }
 }

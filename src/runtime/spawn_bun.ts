@@ -15,8 +15,14 @@
  * @module
  */
 
-import { BatchedChild } from "./child_handle.ts";
-import { fromWire, toWire, type WireValue } from "./codec.ts";
+import { BatchedChild, deferredWatchdog, WATCHDOG_DONE, WATCHDOG_SCRIPT } from "./child_handle.ts";
+import {
+  fromWire,
+  JSON_MESSAGE_LIMIT,
+  lastWireSizeEstimate,
+  toWire,
+  type WireValue,
+} from "./codec.ts";
 import { nodeProcess } from "./detect.ts";
 import type { MainMessage, WorkerMessage } from "./protocol.ts";
 import type { ChildExit, ChildProcessHandle, ChildSpawnOptions } from "./child_contract.ts";
@@ -44,8 +50,16 @@ interface BunSpawnOptions {
   onExit(subprocess: unknown, exitCode: number | null, signalCode: number | string | null): void;
 }
 
+/** The parts of a watchdog's `Subprocess` used here (its stdin is a pipe). */
+interface BunWatchdog {
+  readonly stdin: { write(text: string): unknown; end(): unknown };
+  readonly exited: Promise<unknown>;
+  unref(): void;
+}
+
 interface BunGlobal {
   spawn(command: string[], options: BunSpawnOptions): BunSubprocess;
+  spawn(command: string[], options: Record<string, unknown>): BunWatchdog;
 }
 
 interface NodeEnvProcess {
@@ -69,22 +83,68 @@ export function spawnBunChild(options: ChildSpawnOptions): ChildProcessHandle {
   return new BunChild(options);
 }
 
+/**
+ * Starts the watchdog of child `pid` (see `WATCHDOG_SCRIPT`); returns how to
+ * stand it down, or `undefined` when `sh` cannot be started.
+ */
+function startWatchdog(bun: BunGlobal, pid: number): (() => Promise<void>) | undefined {
+  try {
+    const watchdog = bun.spawn(["sh", "-c", WATCHDOG_SCRIPT, "sh", String(pid)], {
+      stdin: "pipe",
+      stdout: "ignore",
+      stderr: "ignore",
+      detached: true,
+    });
+    watchdog.unref();
+    return () => stoodDown(watchdog);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Tells a watchdog its child ended; settles when it has gone (200 ms at most). */
+function stoodDown(watchdog: BunWatchdog): Promise<void> {
+  try {
+    watchdog.stdin.write(WATCHDOG_DONE);
+    watchdog.stdin.end();
+  } catch {
+    // It is gone already.
+  }
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, 200);
+    watchdog.exited.then(() => {
+      clearTimeout(timer);
+      resolve();
+    }, resolve);
+  });
+}
+
 class BunChild extends BatchedChild {
   readonly pid: number;
   readonly exited: Promise<ChildExit>;
   readonly #subprocess: BunSubprocess;
   #outbox: WireValue[] = [];
+  /** The rough JSON size of the outbox. */
+  #outboxSize = 0;
 
   constructor(options: ChildSpawnOptions) {
     super();
     const bun = (globalThis as unknown as { Bun: BunGlobal }).Bun;
     const process = nodeProcess() as unknown as NodeEnvProcess;
     let settleExit!: (exit: ChildExit) => void;
-    this.exited = new Promise((resolve) => settleExit = resolve);
+    const exited = new Promise<ChildExit>((resolve) => settleExit = resolve);
     const onMessage = options.onMessage;
-    this.#subprocess = bun.spawn([process.execPath, CHILD_ENTRY, ...(options.preload ?? [])], {
+    // No bunfig.toml (its `preload` would run in every child) and no .env
+    // file is read from the child's directory: the child is the library's.
+    const command = [process.execPath, "--config=/dev/null", "--no-env-file", CHILD_ENTRY];
+    const path = process.env.PATH;
+    this.#subprocess = bun.spawn([...command, ...(options.preload ?? [])], {
       cwd: options.cwd,
-      env: options.env === undefined ? undefined : { ...process.env, ...options.env },
+      env: options.inheritEnv === false
+        ? { ...(path === undefined ? {} : { PATH: path }), ...options.env }
+        : options.env === undefined
+        ? undefined
+        : { ...process.env, ...options.env },
       stdin: "ignore",
       stdout: 2,
       stderr: 2,
@@ -114,10 +174,23 @@ class BunChild extends BatchedChild {
       },
     });
     this.pid = this.#subprocess.pid;
+    const pid = this.pid;
+    const releaseWatchdog = deferredWatchdog(() => startWatchdog(bun, pid));
+    this.exited = exited.then(async (exit) => {
+      await releaseWatchdog();
+      return exit;
+    });
   }
 
   protected enqueue(message: MainMessage): void {
-    this.#outbox.push(toWire(message, "base64"));
+    const wire = toWire(message, "base64", JSON_MESSAGE_LIMIT);
+    const size = lastWireSizeEstimate();
+    // A batch stays under the channel's limit: a large message goes on its own.
+    if (this.#outbox.length > 0 && (this.#outboxSize + size) * 2 > JSON_MESSAGE_LIMIT) {
+      this.writeQueued();
+    }
+    this.#outbox.push(wire);
+    this.#outboxSize += size;
   }
 
   protected queued(): number {
@@ -127,6 +200,7 @@ class BunChild extends BatchedChild {
   protected writeQueued(): void {
     const batch = this.#outbox;
     this.#outbox = [];
+    this.#outboxSize = 0;
     try {
       this.#subprocess.send(batch);
     } catch {

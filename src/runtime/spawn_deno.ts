@@ -2,145 +2,26 @@
  * Deno children: `Deno.Command` running `child_entry_deno.ts`, spawned
  * `detached` (a process group of its own) with piped stdin and stdout and
  * the parent's stderr. Messages travel as frames (`framing.ts`) of the byte
- * codec (`codec.ts`): main → child on stdin, child → main on stdout. Bytes on
- * the child's stdout that are not a frame (something that wrote to it behind
- * the child's back) are copied to the parent's stderr.
+ * codec (`codec.ts`): main → child on stdin, child → main on stdout, keyed
+ * with a random key per child that goes first on its stdin. Bytes on the
+ * child's stdout between frames (something that wrote to it behind the
+ * child's back) are copied to the parent's stderr; bytes that pass for a
+ * frame and are not one (forged, spliced into a frame) fail that child.
  *
- * Permissions: a child gets the parent's by default. Deno cannot list a
- * process's scoped grants, so each permission the parent holds in full is
- * passed as `--allow-<name>`, and scoped flags (`--allow-read=/data`, deny
- * flags) are copied from the parent's command line when `/proc/self/cmdline`
- * is readable; otherwise pass `permissions` explicitly. A child also needs
- * read access to its task modules (dynamic imports of files need it).
+ * Permissions: a child gets the parent's by default, never more
+ * (`deno_permissions.ts` builds the flags). A child also needs read access
+ * to its task modules (dynamic imports of files need it).
  *
  * @module
  */
 
-import { TaskSerializationError } from "../core/errors.ts";
 import { countTimer } from "../core/resources.ts";
-import { decodeValue, encodeValueInto } from "./codec.ts";
-import { BatchedChild } from "./child_handle.ts";
-import { FrameBuilder, FrameDecoder } from "./framing.ts";
+import { decodeValue } from "./codec.ts";
+import { BatchedChild, deferredWatchdog, WATCHDOG_DONE, WATCHDOG_SCRIPT } from "./child_handle.ts";
+import { appendMessageFrame, FrameBuilder, FrameDecoder, newFrameKey } from "./framing.ts";
 import type { MainMessage, WorkerMessage } from "./protocol.ts";
-import {
-  CHILD_PERMISSION_NAMES,
-  type ChildExit,
-  type ChildPermissionName,
-  type ChildPermissions,
-  type ChildPermissionValue,
-  type ChildProcessHandle,
-  type ChildSpawnOptions,
-  type HeldPermission,
-} from "./child_contract.ts";
-
-/** The descriptor field that names one item of each permission, for queries. */
-const ITEM_FIELD: Readonly<Record<ChildPermissionName, string>> = {
-  read: "path",
-  write: "path",
-  net: "host",
-  env: "variable",
-  run: "command",
-  ffi: "path",
-  sys: "kind",
-  import: "host",
-};
-
-const SHORT_FLAGS: Readonly<Record<string, ChildPermissionName>> = {
-  R: "read",
-  W: "write",
-  N: "net",
-  E: "env",
-  S: "sys",
-  I: "import",
-};
-
-function grantedInFull(name: ChildPermissionName): boolean {
-  return Deno.permissions.querySync({ name } as Deno.PermissionDescriptor).state === "granted";
-}
-
-function grantedItem(name: ChildPermissionName, item: string): boolean {
-  const descriptor = { name, [ITEM_FIELD[name]]: item } as unknown as Deno.PermissionDescriptor;
-  try {
-    return Deno.permissions.querySync(descriptor).state === "granted";
-  } catch {
-    return false;
-  }
-}
-
-let parentFlags: ReadonlyMap<ChildPermissionName, readonly string[]> | undefined;
-
-/** The parent's own scoped permission flags, by permission (read once). */
-function scopedParentFlags(): ReadonlyMap<ChildPermissionName, readonly string[]> {
-  if (parentFlags !== undefined) return parentFlags;
-  const flags = new Map<ChildPermissionName, string[]>();
-  let tokens: string[] = [];
-  try {
-    tokens = Deno.readTextFileSync("/proc/self/cmdline").split("\u0000");
-  } catch {
-    // Not Linux, or no read access there: only full grants are passed on.
-  }
-  for (const token of tokens) {
-    if (token === "--") break;
-    let name: ChildPermissionName | undefined;
-    let flag = token;
-    const long = /^--(?:allow|deny)-([a-z]+)(?:=|$)/.exec(token);
-    if (long !== null && (CHILD_PERMISSION_NAMES as readonly string[]).includes(long[1])) {
-      name = long[1] as ChildPermissionName;
-    } else {
-      const short = /^-([RWNESI])(=.*)?$/.exec(token);
-      if (short !== null) {
-        name = SHORT_FLAGS[short[1]];
-        flag = `--allow-${name}${short[2] ?? ""}`;
-      }
-    }
-    if (name === undefined) continue;
-    const list = flags.get(name) ?? [];
-    list.push(flag);
-    flags.set(name, list);
-  }
-  parentFlags = flags;
-  return flags;
-}
-
-/** Flags that give a child what the parent has of permission `name`. */
-function inheritedFlags(name: ChildPermissionName): string[] {
-  if (grantedInFull(name)) {
-    // A full grant may still come with deny flags; those go along.
-    return [
-      `--allow-${name}`,
-      ...(scopedParentFlags().get(name) ?? []).filter((flag) => flag.startsWith("--deny-")),
-    ];
-  }
-  return [...(scopedParentFlags().get(name) ?? [])];
-}
-
-/**
- * What this process holds of permission `name`, in full or for `item`. An
- * item with a comma cannot be passed on: commas separate a flag's items.
- */
-export const denoHeldPermission: HeldPermission = (name, item) =>
-  item === undefined ? grantedInFull(name) : !item.includes(",") && grantedItem(name, item);
-
-/** Flags for one permission of a checked `permissions` option. */
-function flagsFor(name: ChildPermissionName, value: ChildPermissionValue | undefined): string[] {
-  if (value === undefined || value === false) return [];
-  if (value === "inherit") return inheritedFlags(name);
-  if (value === true) return [`--allow-${name}`];
-  return value.length === 0 ? [] : [`--allow-${name}=${value.join(",")}`];
-}
-
-/**
- * The `deno run` permission flags for a child with `permissions`, checked
- * already (`checkChildPermissions` with {@linkcode denoHeldPermission}).
- */
-function denoPermissionFlags(permissions: ChildPermissions = "inherit"): string[] {
-  if (permissions === "none") return [];
-  if (permissions === "inherit") {
-    if (CHILD_PERMISSION_NAMES.every(grantedInFull)) return ["--allow-all"];
-    return CHILD_PERMISSION_NAMES.flatMap(inheritedFlags);
-  }
-  return CHILD_PERMISSION_NAMES.flatMap((name) => flagsFor(name, permissions[name]));
-}
+import type { ChildExit, ChildProcessHandle, ChildSpawnOptions } from "./child_contract.ts";
+import { denoPermissionFlags } from "./deno_permissions.ts";
 
 const CHILD_ENTRY = new URL("./child_entry_deno.ts", import.meta.url).href;
 
@@ -157,14 +38,58 @@ export function spawnDenoChild(options: ChildSpawnOptions): ChildProcessHandle {
       ...(options.preload ?? []),
     ],
     cwd: options.cwd,
-    env: options.env === undefined ? undefined : { ...options.env },
+    clearEnv: options.inheritEnv === false,
+    env: options.inheritEnv === false
+      ? { ...pathOnly(), ...options.env }
+      : options.env === undefined
+      ? undefined
+      : { ...options.env },
     stdin: "piped",
     stdout: "piped",
     stderr: "inherit",
     detached: true,
   });
   const child = command.spawn();
-  return new DenoChild(child, options);
+  return new DenoChild(child, deferredWatchdog(() => startWatchdog(child.pid)), options);
+}
+
+/** This process's `PATH`, for a child that inherits nothing else (none without `--allow-env` for it). */
+function pathOnly(): Record<string, string> {
+  try {
+    const path = Deno.env.get("PATH");
+    return path === undefined ? {} : { PATH: path };
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Starts the watchdog of child `pid` (see `WATCHDOG_SCRIPT`); returns how
+ * to stand it down once the child has ended, or `undefined` when `sh` cannot
+ * be run (no `--allow-run` for it): the child then ends with its parent
+ * only when its event loop is free.
+ */
+function startWatchdog(pid: number): (() => Promise<void>) | undefined {
+  let watchdog: Deno.ChildProcess;
+  try {
+    watchdog = new Deno.Command("sh", {
+      args: ["-c", WATCHDOG_SCRIPT, "sh", String(pid)],
+      stdin: "piped",
+      stdout: "null",
+      stderr: "null",
+      detached: true,
+    }).spawn();
+  } catch {
+    return undefined;
+  }
+  watchdog.unref();
+  const writer = watchdog.stdin.getWriter();
+  writer.closed.catch(() => {});
+  return () => {
+    writer.write(new TextEncoder().encode(WATCHDOG_DONE)).catch(() => {});
+    writer.close().catch(() => {});
+    return watchdog.status.then(() => {}, () => {});
+  };
 }
 
 /** How long a dead child's stdout may stay open before its last frames are given up. */
@@ -202,15 +127,22 @@ class DenoChild extends BatchedChild {
   readonly exited: Promise<ChildExit>;
   readonly #child: Deno.ChildProcess;
   readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
-  readonly #outbox = new FrameBuilder();
+  readonly #key = newFrameKey();
+  readonly #outbox = new FrameBuilder(this.#key);
 
-  constructor(child: Deno.ChildProcess, options: ChildSpawnOptions) {
+  constructor(
+    child: Deno.ChildProcess,
+    releaseWatchdog: () => Promise<void>,
+    options: ChildSpawnOptions,
+  ) {
     super();
     this.#child = child;
     this.pid = child.pid;
     this.#writer = child.stdin.getWriter();
     // A write to a child that just died rejects; its death is reported by `exited`.
     this.#writer.closed.catch(() => {});
+    // The key goes first, before the child can have started anything that reads its stdin.
+    this.#writer.write(this.#key).catch(() => {});
     const reader = child.stdout.getReader();
     const drained = this.#read(reader, options);
     this.exited = child.status.then(
@@ -220,6 +152,7 @@ class DenoChild extends BatchedChild {
         // open, so the wait is bounded and the read then abandoned.
         await settleWithin(drained, stdoutDrainMs);
         reader.cancel().catch(() => {});
+        await settleWithin(releaseWatchdog(), stdoutDrainMs);
         return { code: status.signal === null ? status.code : null, signal: status.signal };
       },
       () => ({ code: null, signal: null }),
@@ -230,16 +163,20 @@ class DenoChild extends BatchedChild {
     reader: ReadableStreamDefaultReader<Uint8Array>,
     options: ChildSpawnOptions,
   ): Promise<void> {
-    const decoder = new FrameDecoder((payload) => {
-      let message: WorkerMessage;
-      try {
-        message = decodeValue(payload) as WorkerMessage;
-      } catch (error) {
-        options.onProtocolError(error as Error);
-        return;
-      }
-      options.onMessage(message);
-    }, writeStray);
+    const decoder = new FrameDecoder(this.#key, {
+      onFrame(payload) {
+        let message: WorkerMessage;
+        try {
+          message = decodeValue(payload) as WorkerMessage;
+        } catch (error) {
+          options.onProtocolError(error as Error);
+          return;
+        }
+        options.onMessage(message);
+      },
+      onStray: writeStray,
+      onForeign: options.onProtocolError,
+    });
     try {
       while (true) {
         const { value, done } = await reader.read();
@@ -252,17 +189,7 @@ class DenoChild extends BatchedChild {
   }
 
   protected enqueue(message: MainMessage): void {
-    const outbox = this.#outbox;
-    const start = outbox.beginFrame();
-    try {
-      encodeValueInto(message, outbox);
-    } catch (error) {
-      outbox.truncate(start);
-      throw error instanceof TaskSerializationError
-        ? error
-        : new TaskSerializationError(String((error as Error)?.message ?? error));
-    }
-    outbox.endFrame(start);
+    appendMessageFrame(this.#outbox, message);
   }
 
   protected queued(): number {

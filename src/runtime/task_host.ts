@@ -217,13 +217,16 @@ export class TaskHost {
       args = [context, ...args];
     }
     let value: unknown;
+    let thenable: boolean;
     try {
       value = fn(...args);
+      // A `then` getter that throws is the task's own error, as on AsyncQueue.
+      thenable = isThenable(value);
     } catch (error) {
       this.#replyError(run, error);
       return undefined;
     }
-    if (!isThenable(value)) {
+    if (!thenable) {
       this.#reply([run.call, ReplyOutcome.ok, value], run.timed);
       return undefined;
     }
@@ -301,25 +304,26 @@ export class TaskHost {
       // Some value or error in the batch cannot be cloned: find it, and
       // fail only that task.
       for (const reply of replies) {
-        this.#postSafely({ type: "replies", replies: [reply], busyMs: 0 }, () => ({
+        this.#postSafely({ type: "replies", replies: [reply], busyMs: 0 }, (why) => ({
           type: "replies",
-          replies: [uncloneableReply(reply)],
+          replies: [uncloneableReply(reply, why)],
           busyMs: 0,
         }));
       }
     }
   }
 
-  /** Posts `message`; if it cannot be cloned, posts `fallback()` instead. */
-  #postSafely(message: WorkerMessage, fallback: () => WorkerMessage): void {
+  /** Posts `message`; if it cannot be cloned, posts `fallback(why)` instead. */
+  #postSafely(message: WorkerMessage, fallback: (why: unknown) => WorkerMessage): void {
+    let why: unknown;
     try {
       this.#channel.post(message);
       return;
-    } catch {
-      // Fall through to the reduced form.
+    } catch (error) {
+      why = error; // Fall through to the reduced form.
     }
     try {
-      this.#channel.post(fallback());
+      this.#channel.post(fallback(why));
     } catch (error) {
       // The channel itself is gone; nothing can be reported any more.
       if (!this.#ended) throw error;
@@ -328,11 +332,14 @@ export class TaskHost {
 }
 
 /** What to send instead of a reply that could not be cloned. */
-function uncloneableReply(reply: Reply): Reply {
+function uncloneableReply(reply: Reply, why: unknown): Reply {
   if (reply[1] === ReplyOutcome.ok) {
-    const error = new TaskSerializationError(
-      `task result could not be cloned to send it back: ${describe(reply[2])}`,
-    );
+    // The channel's own size limit is the reason to give, not the value's type.
+    const error = why instanceof TaskSerializationError && /over the limit/.test(why.message)
+      ? why
+      : new TaskSerializationError(
+        `task result could not be cloned to send it back: ${describe(reply[2])}`,
+      );
     return [reply[0], ReplyOutcome.error, serializeThrown(error, true)];
   }
   if (reply[1] === ReplyOutcome.error) {

@@ -10,6 +10,7 @@ import {
   amap,
   AsyncQueue,
   type Clock,
+  InvalidStateError,
   ManualClock,
   type TaskContext,
   TaskHandle,
@@ -32,6 +33,20 @@ const never = (): Promise<never> => new Promise<never>(() => {});
 
 describe("AsyncQueue only", () => {
   useLeakCheck();
+
+  it("a graceful shutdown() from inside one of the queue's own tasks is an InvalidStateError, not a deadlock", async () => {
+    await withQueue(() => new AsyncQueue({ workers: 1 }), async (q) => {
+      const h = q.submit(async () => {
+        await q.shutdown();
+        return "never";
+      });
+      const forced = q.submit(async () => "after");
+      await q.run();
+      assert.ok(h.result().exception instanceof InvalidStateError, h.result().message);
+      assert.match(h.result().message, /from inside one of its own tasks/);
+      assert.equal(forced.value(), "after");
+    });
+  });
 
   describe("task functions", () => {
     it("runs closures", async () => {

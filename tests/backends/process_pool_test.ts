@@ -666,34 +666,43 @@ describe("ProcessQueue and its children seen from outside", () => {
   });
 
   it("start() boots one child ahead of work; it does not keep the program alive and ends with it", async () => {
-    const parsed = runsToItsEnd<{ booted: number; pids: number[] }>("process_started_main.ts");
+    const parsed = runsToItsEnd<{ booted: number; pids: number[]; watchdogs: number[] }>(
+      "process_started_main.ts",
+    );
     assert.equal(parsed.booted, 1);
     assert.equal(parsed.pids.length, 1, `children right after start(): ${parsed.pids}`);
-    await waitUntilGone(parsed.pids, 3_000, "the child booted by start()");
+    await waitUntilGone(
+      [...parsed.pids, ...parsed.watchdogs],
+      3_000,
+      "the child booted by start(), and its watchdog",
+    );
   });
 
-  it("a child whose parent is killed notices (EOF on stdin) and takes its group with it", async () => {
-    const [command, ...args] = fixtureCommand("process_orphan_main.ts");
-    const parent = spawn(command, args, { stdio: ["ignore", "pipe", "inherit"] });
-    let output = "";
-    parent.stdout!.setEncoding("utf8");
-    const line = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error("no pids from the fixture")), 30_000);
-      parent.stdout!.on("data", (chunk: string) => {
-        output += chunk;
-        if (output.includes("\n")) {
-          clearTimeout(timer);
-          resolve(output.split("\n")[0]);
-        }
+  for (const busy of ["waits", "spins in synchronous code"]) {
+    it(`a child whose parent is killed while its task ${busy} ends, with its group`, async () => {
+      const [command, ...args] = fixtureCommand("process_orphan_main.ts");
+      const spin = busy.startsWith("spins") ? ["spin"] : [];
+      const parent = spawn(command, [...args, ...spin], { stdio: ["ignore", "pipe", "inherit"] });
+      let output = "";
+      parent.stdout!.setEncoding("utf8");
+      const line = await new Promise<string>((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error("no pids from the fixture")), 30_000);
+        parent.stdout!.on("data", (chunk: string) => {
+          output += chunk;
+          if (output.includes("\n")) {
+            clearTimeout(timer);
+            resolve(output.split("\n")[0]);
+          }
+        });
       });
+      const { child, grandchild } = JSON.parse(line) as { child: number; grandchild: number };
+      assert.ok(isAlive(child) && isAlive(grandchild));
+      const exited = new Promise((resolve) => parent.on("exit", resolve));
+      parent.kill("SIGKILL");
+      await exited;
+      await waitUntilGone([child, grandchild], 3_000, "the orphaned child and its grandchild");
     });
-    const { child, grandchild } = JSON.parse(line) as { child: number; grandchild: number };
-    assert.ok(isAlive(child) && isAlive(grandchild));
-    const exited = new Promise((resolve) => parent.on("exit", resolve));
-    parent.kill("SIGKILL");
-    await exited;
-    await waitUntilGone([child, grandchild], 3_000, "the orphaned child and its grandchild");
-  });
+  }
 
   it("a grandchild that escaped a killed child's group and holds its pipes does not keep the program alive", () => {
     const seconds = 6;

@@ -41,6 +41,24 @@ describe("ProcessQueue only", () => {
     });
   });
 
+  it("a huge sparse array crosses both ways in a moment, holes and named properties kept", async () => {
+    await withQueue(() => new ProcessQueue({ workers: 1 }), async (q) => {
+      const sparse: number[] & { label?: string } = [];
+      sparse[1e8] = 1;
+      sparse.label = "kept";
+      const started = performance.now();
+      const h = q.submit((a: number[] & { label?: string }) => {
+        a[5] = 5;
+        return a;
+      }, [sparse]);
+      await q.run();
+      assert.ok(performance.now() - started < 5_000, "the parent did not walk 10⁸ holes");
+      const back = h.value();
+      assert.equal(back.length, 1e8 + 1);
+      assert.deepEqual(Object.keys(back), ["5", "100000000", "label"]);
+    });
+  });
+
   it("a task that exits its child fails as worker-crashed; the next task runs in a new child", async () => {
     await withQueue(() => new ProcessQueue({ workers: 1 }), async (q) => {
       const crash = q.submit(() => {

@@ -18,6 +18,23 @@ import { stopwatch, waitFor } from "../helpers/timing.ts";
 export function outcomeTests(b: BackendUnderTest): void {
   const t = b.tasks;
 
+  it("a result whose 'then' getter throws is the task's own error (threw)", async () => {
+    await withQueue(() => b.make({ workers: 1 }), async (q) => {
+      const h = q.submit(() => ({
+        get then(): never {
+          throw new Error("then getter");
+        },
+      }));
+      const after = q.submit(() => "after");
+      await q.run();
+      const result = h.result();
+      assert.equal(result.status, "failed");
+      assert.equal(result.endedBy, "threw", result.message);
+      assert.equal(result.message, "then getter");
+      assert.equal(after.value(), "after", "the worker lives on");
+    });
+  });
+
   describe("retries", () => {
     it("retries a flaky task until it succeeds", async () => {
       await withQueue(() => b.make({ workers: 1 }), async (q) => {

@@ -14,6 +14,7 @@ import {
   type TaskSource,
 } from "../../src/core/executor.ts";
 import { TaskTimeoutError } from "../../src/core/errors.ts";
+import { DEFAULT_TASK_OPTIONS } from "../../src/core/options.ts";
 
 /** An attempt request as the engine would make it, with what the tests look at. */
 export interface TestRequest extends AttemptRequest {
@@ -69,6 +70,8 @@ export function request(
       else controller.signal.addEventListener("abort", listener, { once: true });
     },
     timeout: options.timeout,
+    options: DEFAULT_TASK_OPTIONS,
+    retrying() {},
     worker: null,
     begunAt: undefined,
     began() {

@@ -56,8 +56,35 @@ describe("checkChildPermissions", () => {
       () => checkChildPermissions({ net: ["api.example.com", "other.example"] }, held),
       (error: unknown) =>
         error instanceof RangeError &&
-        error.message.includes(`'"other.example" (not granted here)'`),
+        error.message.includes(`'"other.example" (not granted here, or granted with exceptions`),
     );
+  });
+
+  it("with what this process holds, resolves relative paths against the child's cwd", () => {
+    const paths: string[] = [];
+    const recording: HeldPermission = (name, item) => {
+      if (item !== undefined) paths.push(`${name}:${item}`);
+      return true;
+    };
+    const checked = checkChildPermissions(
+      { read: [".", "/etc/hosts"], write: ["../out"], run: ["./bin/tool", "git"], env: ["."] },
+      recording,
+      "/srv/app",
+    );
+    assert.deepEqual(checked, {
+      read: ["/srv/app", "/etc/hosts"],
+      write: ["/srv/out"],
+      run: ["/srv/app/bin/tool", "git"],
+      env: ["."],
+    });
+    assert.deepEqual(paths, [
+      "read:/srv/app",
+      "read:/etc/hosts",
+      "write:/srv/out",
+      "env:.",
+      "run:/srv/app/bin/tool",
+      "run:git",
+    ]);
   });
 
   it("checks permissions in a fixed order, whatever the object's key order", () => {

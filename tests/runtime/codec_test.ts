@@ -208,11 +208,6 @@ describe("codec: what crosses", () => {
     assert.ok(back.tagged.d instanceof Date);
   });
 
-  eachPath("sparse arrays arrive dense, holes as undefined", (through) => {
-    const sparse = [1, , 3]; // eslint-disable-line no-sparse-arrays
-    assert.deepEqual(through(sparse), [1, undefined, 3]);
-  });
-
   eachPath("long strings (beside the JSON on the byte path), ASCII or not", (through) => {
     const ascii = "a".repeat(200_000);
     const mixed = "ü✓𝄞".repeat(30_000) + "\u0000 \ud800 end";
@@ -220,6 +215,60 @@ describe("codec: what crosses", () => {
     assert.equal(back.ascii, ascii);
     assert.equal(back.mixed, mixed);
     assert.equal(back.again, ascii);
+  });
+});
+
+describe("codec: arrays with holes", () => {
+  eachPath(
+    "holes stay holes, with the array's named properties and shared references",
+    (through) => {
+      const shared = { id: 1 };
+      const holey: unknown[] & { label?: string } = [shared, , undefined, shared]; // eslint-disable-line no-sparse-arrays
+      holey[7] = "last";
+      holey.label = "named";
+      const back = through({ holey, shared }) as { holey: typeof holey; shared: object };
+      assert.equal(back.holey.length, 8);
+      assert.deepEqual(Object.keys(back.holey), ["0", "2", "3", "7", "label"]);
+      assert.equal(1 in back.holey, false, "index 1 is a hole");
+      assert.equal(back.holey[2], undefined);
+      assert.equal(back.holey.label, "named");
+      assert.equal(back.holey[0], back.shared, "references keep their identity");
+      assert.equal(back.holey[3], back.shared);
+    },
+  );
+
+  eachPath("a huge sparse array costs its entries, not its length", (through) => {
+    const sparse: number[] = [];
+    sparse[1e8] = 1;
+    const started = performance.now();
+    const back = through(sparse);
+    assert.ok(performance.now() - started < 1_000, "encoded without walking 10⁸ holes");
+    assert.equal(back.length, 1e8 + 1);
+    assert.deepEqual(Object.keys(back), ["100000000"]);
+    assert.ok(encodeValue(sparse).length < 100, "a few bytes");
+  });
+
+  eachPath("a dense array with named properties crosses as its elements", (through, path) => {
+    const dense: number[] & { label?: string } = [1, 2];
+    dense.label = "dropped";
+    // A structured-clone channel carries the array itself, and clones its properties.
+    const expected = path === "clone" ? ["0", "1", "label"] : ["0", "1"];
+    assert.deepEqual(Object.keys(through(dense)), expected);
+  });
+});
+
+describe("codec: size limit of a JSON channel", () => {
+  it("toWire refuses a message over its limit, naming the limit", () => {
+    const limit = 2 * 1024 * 1024;
+    assert.throws(
+      () => toWire({ text: "x".repeat(limit) }, "base64", limit),
+      (error: unknown) =>
+        error instanceof TaskSerializationError &&
+        /over the limit of 2 MiB/.test(error.message),
+    );
+    assert.throws(() => toWire(new Uint8Array(limit), "base64", limit), TaskSerializationError);
+    const fits = toWire({ text: "x".repeat(limit / 2) }, "base64", limit);
+    assert.equal(JSON.stringify(fits).length < limit, true);
   });
 });
 

@@ -1,0 +1,123 @@
+/**
+ * What a distributed task is on Redis: the job data a producer writes, the
+ * outcome a worker returns, and the settings every worker shares. Both sides
+ * import this one file, so the two ends cannot disagree on the format.
+ *
+ * @module
+ */
+
+import { DEFAULT_TASK_OPTIONS, type ResolvedTaskOptions, retryDelayFor } from "../core/options.ts";
+import { isTaskReference } from "../core/task_reference.ts";
+import { functionSource } from "../backends/function_source.ts";
+import type { TaskSource } from "../core/executor.ts";
+import type { SourceDescriptor } from "../runtime/protocol.ts";
+import type { WireValue } from "../runtime/codec.ts";
+
+/** The format version written in every job; a worker refuses others. */
+export const JOB_FORMAT = 1;
+
+/** The name of the backoff strategy workers register (osiiso's delays). */
+export const BACKOFF_TYPE = "osiiso";
+
+/**
+ * The stalled-job settings every worker uses. They are fixed, not options:
+ * BullMQ's stalled check is rate-limited by a key any worker sets, so one
+ * worker with other values slows recovery for all (measured: ~28 s when one
+ * worker kept BullMQ's defaults; ~4.5 s from a SIGKILL to the job's result
+ * elsewhere with these on every worker, a 0.5 s job included).
+ */
+export const STALLED_SETTINGS = Object.freeze({
+  /** A job's lock lasts this long; a live worker renews it at half of it. */
+  lockDuration: 4_000,
+  /** How often workers look for jobs whose lock expired (their worker died). */
+  stalledInterval: 1_000,
+  /** Stalls a job survives before it fails (each is a worker lost mid-job). */
+  maxStalledCount: 3,
+});
+
+/** The data of one job, as a producer writes it. */
+export interface JobData {
+  /** {@linkcode JOB_FORMAT}. */
+  readonly v: number;
+  /** The task's name. */
+  readonly name: string;
+  /** Where the task's code comes from. */
+  readonly source: SourceDescriptor;
+  /** The arguments, encoded with the project's codec. */
+  readonly args: WireValue;
+  /** Whether the task takes a `TaskContext` first. */
+  readonly bind: boolean;
+  /** The per-attempt timeout in ms, or null. */
+  readonly timeout: number | null;
+  /** `retryOn`'s source, evaluated on the worker; null retries every error. */
+  readonly retryOn: string | null;
+  /** Retry delay settings: first delay, multiplier, cap (null: no cap). */
+  readonly retryDelay: number;
+  readonly backoff: number;
+  readonly maxRetryDelay: number | null;
+}
+
+/** What a worker returns for a job's last attempt (success, or a failure not retried). */
+export type JobOutcome =
+  & {
+    /** The worker process's pid, or its child's for the process backend. */ readonly worker:
+      number;
+  }
+  & (
+    | { readonly ok: true; readonly value: WireValue }
+    | { readonly ok: false; readonly error: WireValue }
+  );
+
+/** Describes a task's code for a worker elsewhere (throws `TaskSerializationError`). */
+export function describeSource(source: TaskSource, name: string): SourceDescriptor {
+  if (isTaskReference(source)) {
+    return { kind: "ref", url: source.url, exportName: source.exportName };
+  }
+  return { kind: "inline", code: functionSource(source, name) };
+}
+
+/** The job data of a task (throws when its code or `retryOn` cannot be sent). */
+export function jobDataFor(
+  source: TaskSource,
+  name: string,
+  args: WireValue,
+  options: ResolvedTaskOptions,
+): JobData {
+  return {
+    v: JOB_FORMAT,
+    name,
+    source: describeSource(source, name),
+    args,
+    bind: options.bind,
+    timeout: options.timeout ?? null,
+    retryOn: options.retryOn === undefined ? null : functionSource(
+      options.retryOn as (...args: never[]) => unknown,
+      `${name}'s retryOn`,
+    ),
+    retryDelay: options.retryDelay,
+    backoff: options.backoff,
+    maxRetryDelay: Number.isFinite(options.maxRetryDelay) ? options.maxRetryDelay : null,
+  };
+}
+
+/** BullMQ priorities are integers from 1 (first) to 2^21; osiiso's are any finite number. */
+const PRIORITY_OFFSET = 1 << 20;
+
+/**
+ * The BullMQ priority of an osiiso priority: lower still runs first. Every
+ * job gets one (BullMQ runs jobs without a priority before all others);
+ * fractions are rounded down and values beyond ±1,048,575 are clamped.
+ */
+export function bullPriority(priority: number): number {
+  const shifted = Math.floor(priority) + PRIORITY_OFFSET;
+  return Math.min(Math.max(shifted, 1), 2 * PRIORITY_OFFSET);
+}
+
+/** The delay before retry `retry` (1 for the first) of a job, in ms. */
+export function jobRetryDelay(data: JobData, retry: number): number {
+  const { retryDelay, backoff } = data;
+  const maxRetryDelay = data.maxRetryDelay ?? Infinity;
+  return Math.round(
+    retryDelayFor({ ...DEFAULT_TASK_OPTIONS, retryDelay, backoff, maxRetryDelay }, retry),
+  );
+}

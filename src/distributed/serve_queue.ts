@@ -1,0 +1,259 @@
+/**
+ * The worker side of a distributed queue: a BullMQ worker that runs each job
+ * on a local AsyncQueue, ThreadQueue or ProcessQueue, so that a timeout
+ * really stops the work and CPU work does not block the lock renewal that
+ * tells BullMQ the worker is alive.
+ *
+ * @module
+ */
+
+import { type Job, Worker } from "bullmq";
+import type { Redis } from "ioredis";
+import { CancelledError } from "../core/errors.ts";
+import type { Task } from "../core/queue_types.ts";
+import type { TaskQueue } from "../core/task_queue.ts";
+import { reviveFunction, taskModule } from "../core/task_reference.ts";
+import {
+  checkChoice,
+  checkInteger,
+  checkKnownNames,
+  checkOptionsObject,
+  checkPositive,
+  checkString,
+} from "../core/validate.ts";
+import { AsyncQueue } from "../backends/async_queue.ts";
+import { ProcessQueue } from "../backends/process_queue.ts";
+import { ThreadQueue } from "../backends/thread_queue.ts";
+import { fromWire, toWire } from "../runtime/codec.ts";
+import { nodeProcess } from "../runtime/detect.ts";
+import {
+  checkConnection,
+  checkEvictionPolicy,
+  CONNECT_TIMEOUT_MS,
+  createClient,
+  type RedisConnection,
+  whenConnected,
+} from "./connection.ts";
+import { throwable } from "./errors.ts";
+import {
+  BACKOFF_TYPE,
+  JOB_FORMAT,
+  type JobData,
+  type JobOutcome,
+  jobRetryDelay,
+  STALLED_SETTINGS,
+} from "./job.ts";
+
+/** Where a worker runs its jobs: a local queue of that kind. */
+export type WorkerBackend = "async" | "thread" | "process";
+
+const BACKENDS: readonly WorkerBackend[] = ["async", "thread", "process"];
+const OPTION_NAMES: ReadonlySet<string> = new Set([
+  "name",
+  "connection",
+  "backend",
+  "workers",
+  "concurrency",
+  "prefix",
+  "connectTimeout",
+]);
+
+/** Options of {@linkcode serveQueue}. */
+export interface ServeQueueOptions {
+  /** The queue's name, as its producers use it. */
+  name: string;
+  /** Where Redis is: a `redis://` URL, or {@linkcode RedisConnectionOptions}. */
+  connection: RedisConnection;
+  /** The local queue that runs each job. Default `"process"`. */
+  backend?: WorkerBackend;
+  /** Workers (threads, children, async slots) of the local queue. Default: the CPU count. */
+  workers?: number;
+  /** Jobs taken from Redis at once. Default: `workers`. */
+  concurrency?: number;
+  /** Prefix of the queue's keys on Redis. Default `"osiiso"`. */
+  prefix?: string;
+  /** How long to wait for an unreachable Redis before rejecting, in ms. Default 10,000. */
+  connectTimeout?: number;
+}
+
+/** A running worker of a distributed queue, from {@linkcode serveQueue}. */
+export interface QueueWorker extends AsyncDisposable {
+  /** The queue it serves. */
+  readonly name: string;
+  /** Jobs finished by this worker so far (succeeded or failed). */
+  readonly processed: number;
+  /**
+   * Stops taking jobs, lets the running ones finish, then stops the local
+   * queue and closes the connections. Calling it again is harmless.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Serves a distributed queue: takes its jobs from Redis and runs each on a
+ * local queue (`backend`), `concurrency` at a time. Every worker uses the
+ * same stalled-job settings, so a worker that dies mid-job has its jobs
+ * taken over by another within a few seconds. Rejects within 10 s with
+ * `RedisUnavailableError` when Redis cannot be reached.
+ *
+ * @example
+ * ```ts ignore
+ * import { serveQueue } from "@osiiso/osiiso/distributed";
+ * const worker = await serveQueue({
+ *   name: "thumbs",
+ *   connection: "redis://127.0.0.1:6379",
+ *   backend: "process",
+ *   workers: 4,
+ * });
+ * // … later, to stop: running jobs finish first
+ * await worker.close();
+ * ```
+ */
+export async function serveQueue(options: ServeQueueOptions): Promise<QueueWorker> {
+  const action = "serve queue";
+  const given = checkOptionsObject(action, "options", options);
+  checkKnownNames("serveQueue", given, OPTION_NAMES);
+  const name = checkString(action, "name", given.name);
+  const connection = checkConnection(action, given.connection);
+  const backend = given.backend === undefined
+    ? "process"
+    : checkChoice(action, "backend", given.backend, BACKENDS);
+  const workers = given.workers === undefined
+    ? Math.max(1, globalThis.navigator?.hardwareConcurrency ?? 1)
+    : checkInteger(action, "workers", given.workers, 1);
+  const concurrency = given.concurrency === undefined
+    ? workers
+    : checkInteger(action, "concurrency", given.concurrency, 1);
+  const prefix = given.prefix === undefined
+    ? "osiiso"
+    : checkString(action, "prefix", given.prefix);
+
+  const connectTimeout = given.connectTimeout === undefined
+    ? CONNECT_TIMEOUT_MS
+    : checkPositive(action, "connectTimeout", given.connectTimeout);
+  const client = createClient(connection);
+  client.on("error", () => {});
+  try {
+    await whenConnected(client, connection, connectTimeout);
+  } catch (error) {
+    client.disconnect();
+    throw error;
+  }
+  await checkEvictionPolicy(client, connection, (message) => console.warn(message));
+  const local = localQueue(backend, workers).start();
+  return new JobRunner(name, client, local, prefix, concurrency);
+}
+
+function localQueue(backend: WorkerBackend, workers: number): TaskQueue {
+  const options = { workers, mode: "infinite" as const };
+  if (backend === "async") return new AsyncQueue(options);
+  if (backend === "thread") return new ThreadQueue(options);
+  return new ProcessQueue(options);
+}
+
+/** A BullMQ worker whose jobs run on a local queue. */
+class JobRunner implements QueueWorker {
+  readonly name: string;
+  readonly #client: Redis;
+  readonly #local: TaskQueue;
+  readonly #worker: Worker;
+  readonly #pid = nodeProcess().pid;
+  #processed = 0;
+  #closing: Promise<void> | undefined;
+
+  constructor(name: string, client: Redis, local: TaskQueue, prefix: string, concurrency: number) {
+    this.name = name;
+    this.#client = client;
+    this.#local = local;
+    this.#worker = new Worker(name, (job) => this.#run(job), {
+      connection: client,
+      prefix,
+      concurrency,
+      ...STALLED_SETTINGS,
+      settings: {
+        backoffStrategy: (attemptsMade, type, _error, job) =>
+          type === BACKOFF_TYPE && job !== undefined
+            ? jobRetryDelay(job.data as JobData, attemptsMade)
+            : 0,
+      },
+    });
+    // Connection trouble is retried by the client; a restarted Redis is found again.
+    this.#worker.on("error", () => {});
+  }
+
+  get processed(): number {
+    return this.#processed;
+  }
+
+  async #run(job: Job): Promise<JobOutcome> {
+    const data = job.data as JobData;
+    const attempt = job.attemptsMade + 1;
+    let worker = this.#pid;
+    let error: unknown;
+    try {
+      if (data.v !== JOB_FORMAT) {
+        throw new TypeError(`job format ${String(data.v)} is not ${JOB_FORMAT}: update the worker`);
+      }
+      const source = (data.source.kind === "ref"
+        ? taskModule(data.source.url)[data.source.exportName]
+        : reviveFunction(data.source.code)) as Task<unknown[], unknown>;
+      const args = fromWire(data.args) as unknown[];
+      const handle = this.#local.submit(source, args, {
+        name: data.name,
+        timeout: data.timeout,
+        bind: data.bind,
+      });
+      const result = await handle.wait();
+      // The local queue keeps no history: each job's result goes back to Redis.
+      this.#local.clearResults();
+      worker = result.worker ?? worker;
+      if (result.status === "succeeded") {
+        return this.#done({ ok: true, value: toWire(result.value, "base64"), worker });
+      }
+      error = result.status === "cancelled" ? new CancelledError(result.message) : result.exception;
+    } catch (thrown) {
+      error = thrown;
+    }
+    if (attempt < (job.opts.attempts ?? 1) && retryAllowed(data, error)) {
+      throw throwable(error);
+    }
+    let encoded;
+    try {
+      encoded = toWire(error, "base64");
+    } catch (encodeError) {
+      encoded = toWire(encodeError, "base64");
+    }
+    return this.#done({ ok: false, error: encoded, worker });
+  }
+
+  #done(outcome: JobOutcome): JobOutcome {
+    this.#processed++;
+    return outcome;
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    await this.#worker.close();
+    await this.#local.shutdown();
+    await this.#client.quit().catch(() => this.#client.disconnect());
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
+  }
+}
+
+/** Whether the task's `retryOn` (run here, on the worker) allows a retry of `error`. */
+function retryAllowed(data: JobData, error: unknown): boolean {
+  if (data.retryOn === null) return true;
+  try {
+    return reviveFunction(data.retryOn)(error) === true;
+  } catch (hookError) {
+    console.error("osiiso: retryOn threw; the task is not retried:", hookError);
+    return false;
+  }
+}
