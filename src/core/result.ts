@@ -382,13 +382,14 @@ const LANE_NAMES: Readonly<Record<string, string>> = {
  * A summary that keeps `results` itself instead of copying it: for a queue,
  * whose run builds a fresh array for it (200k results: one copy fewer).
  * `results` must not be used by the caller afterwards. `backend` (the
- * executor's kind) names the timeline's lanes: slot, thread or pid.
+ * executor's kind) names the timeline's lanes: slot, thread or pid (any
+ * other backend's lanes are called workers).
  * @ignore
  */
 export function summaryAdopting<T>(
   results: TaskResult<T>[],
   options: FromResultsOptions,
-  backend?: "async" | "thread" | "process",
+  backend?: string,
 ): RunSummary<T> {
   adoptNext = results;
   laneNameNext = backend === undefined ? undefined : LANE_NAMES[backend];
