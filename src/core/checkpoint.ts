@@ -36,7 +36,7 @@ import {
   checkString,
   invalidMessage,
 } from "./validate.ts";
-import { fromWire, toWire } from "../runtime/codec.ts";
+import { fromWire, toWire } from "./codec.ts";
 
 /** One recorded completion found by {@linkcode Checkpoint.lookup}. */
 export interface CheckpointHit {
