@@ -32,18 +32,16 @@ import { WorkerCrashedError } from "../core/errors.ts";
 import { countTimer } from "../core/resources.ts";
 import { isTaskReference } from "../core/task_reference.ts";
 import {
-  deserializeThrown,
   type InitMessage,
   type MainMessage,
   type PackedRun,
   type Reply,
   ReplyOutcome,
   RunFlags,
-  type SerializedThrown,
-  serializeThrown,
   type SourceDescriptor,
   type WorkerMessage,
 } from "../runtime/protocol.ts";
+import { deserializeThrown, type SerializedThrown, serializeThrown } from "../core/error_codec.ts";
 import { unrefTimer } from "../runtime/process_control.ts";
 import { checkCallableSource } from "./callable_source.ts";
 import { functionSource } from "./function_source.ts";

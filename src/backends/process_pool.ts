@@ -35,7 +35,7 @@ import { messageOf } from "../core/_util.ts";
 import { TaskSerializationError } from "../core/errors.ts";
 import { releaseResource, trackResource } from "../core/resources.ts";
 import { isTaskReference } from "../core/task_reference.ts";
-import { unsendableReason } from "../runtime/codec.ts";
+import { unsendableReason } from "../core/codec.ts";
 import type { MainMessage, RunsMessage } from "../runtime/protocol.ts";
 import type { ChildExit, ChildPermissions, ChildProcessHandle } from "../runtime/child_contract.ts";
 import { onProcessExit } from "../runtime/process_control.ts";

@@ -16,7 +16,7 @@ import type { GroupEntry, Task } from "../core/queue_types.ts";
 import { TaskResult } from "../core/result.ts";
 import { isTaskReference, sourceName } from "../core/task_reference.ts";
 import { checkArray, checkOptionsObject, invalidMessage } from "../core/validate.ts";
-import { deserializeThrown } from "../runtime/protocol.ts";
+import { deserializeThrown } from "../core/error_codec.ts";
 import { functionSource } from "./function_source.ts";
 import { iterableToArray } from "../core/submission.ts";
 

@@ -26,7 +26,6 @@
  * @module
  */
 
-import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { InvalidStateError } from "./errors.ts";
 import {
   checkBoolean,
@@ -36,7 +35,7 @@ import {
   checkString,
   invalidMessage,
 } from "./validate.ts";
-import { fromWire, toWire } from "../runtime/codec.ts";
+import { fromWire, toWire } from "./codec.ts";
 
 /** One recorded completion found by {@linkcode Checkpoint.lookup}. */
 export interface CheckpointHit {
@@ -151,7 +150,33 @@ const SCHEMA = `CREATE TABLE IF NOT EXISTS completions (
     PRIMARY KEY (namespace, key)
 ) WITHOUT ROWID`;
 
-type SqliteModule = typeof import("node:sqlite");
+/** A value SQLite binds or returns. */
+type SqliteValue = null | number | bigint | string | Uint8Array;
+
+/**
+ * The part of `node:sqlite` the store uses, declared here: the module is
+ * loaded lazily (below), and its own types would need Node's type package
+ * wherever a `node_modules` folder is used for type checks.
+ */
+interface StatementSync {
+  run(...parameters: SqliteValue[]): { changes: number | bigint };
+  get(...parameters: SqliteValue[]): unknown;
+  all(...parameters: SqliteValue[]): unknown[];
+  setReturnArrays(enabled: boolean): void;
+}
+
+/** A `node:sqlite` connection, as far as the store uses it. */
+interface DatabaseSync {
+  exec(sql: string): void;
+  prepare(sql: string): StatementSync;
+  close(): void;
+  readonly isTransaction: boolean;
+}
+
+/** The `node:sqlite` module, as far as the store uses it. */
+interface SqliteModule {
+  readonly DatabaseSync: new (path: string) => DatabaseSync;
+}
 
 let sqlite: SqliteModule | undefined;
 
@@ -180,9 +205,9 @@ interface PendingRow {
 /** `key, value, encoding`, as an array: rows as objects cost Deno twice the time. */
 type StoredRow = readonly [key: string, value: string | Uint8Array | null, encoding: string];
 
-/** `setReturnArrays` exists on both runtimes but not yet in the bundled Node types. */
+/** Rows as arrays: objects cost Deno twice the time. */
 function returnArrays(statement: StatementSync): void {
-  (statement as StatementSync & { setReturnArrays(enabled: boolean): void }).setReturnArrays(true);
+  statement.setReturnArrays(true);
 }
 
 const NO_VALUE: CheckpointHit = Object.freeze({ value: undefined, hasValue: false });

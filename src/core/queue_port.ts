@@ -18,7 +18,7 @@ import type { TaskOptions } from "./options.ts";
 import type { GroupEntry, Task } from "./queue_types.ts";
 import type { TaskResult, TaskResultInit } from "./result.ts";
 import { reviveFunction, taskModule } from "./task_reference.ts";
-import { type SerializedThrown, serializeThrown } from "../runtime/protocol.ts";
+import { type SerializedThrown, serializeThrown } from "./error_codec.ts";
 
 /** A task as it crosses a port: a module export, or a self-contained function's source. */
 export type PortSource =

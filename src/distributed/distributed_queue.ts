@@ -19,7 +19,7 @@ import type { RunSummary } from "../core/result.ts";
 import { checkPositive, checkString, invalidMessage } from "../core/validate.ts";
 import type { TaskHandle } from "../core/handle.ts";
 import { checkCallableSource } from "../backends/callable_source.ts";
-import { fromWire, toWire } from "../runtime/codec.ts";
+import { fromWire, toWire } from "../core/codec.ts";
 import { errorFromStack } from "./errors.ts";
 import {
   checkConnection,

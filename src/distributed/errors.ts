@@ -5,7 +5,7 @@
  * @module
  */
 
-import { defineOwn, rebuildError } from "../runtime/protocol.ts";
+import { defineOwn, rebuildError } from "../core/error_codec.ts";
 
 /**
  * Rebuilds an error from the message and stack BullMQ stored for a failed

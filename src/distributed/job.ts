@@ -11,7 +11,7 @@ import { isTaskReference } from "../core/task_reference.ts";
 import { functionSource } from "../backends/function_source.ts";
 import type { TaskSource } from "../core/executor.ts";
 import type { SourceDescriptor } from "../runtime/protocol.ts";
-import type { WireValue } from "../runtime/codec.ts";
+import type { WireValue } from "../core/codec.ts";
 
 /** The format version written in every job; a worker refuses others. */
 export const JOB_FORMAT = 1;

@@ -24,7 +24,7 @@ import {
 import { AsyncQueue } from "../backends/async_queue.ts";
 import { ProcessQueue } from "../backends/process_queue.ts";
 import { ThreadQueue } from "../backends/thread_queue.ts";
-import { fromWire, toWire } from "../runtime/codec.ts";
+import { fromWire, toWire } from "../core/codec.ts";
 import { nodeProcess } from "../runtime/detect.ts";
 import {
   checkConnection,

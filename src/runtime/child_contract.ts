@@ -10,7 +10,6 @@
  * @module
  */
 
-import { resolve } from "node:path";
 import { invalidMessage } from "../core/validate.ts";
 import type { MainMessage, WorkerMessage } from "./protocol.ts";
 
@@ -141,7 +140,7 @@ export function checkChildPermissions(
     if (held !== undefined && Array.isArray(value)) {
       const items: unknown[] = value;
       const absolute = items.map((item) =>
-        typeof item === "string" && isPathItem(name, item) ? resolve(cwd ?? ".", item) : item
+        typeof item === "string" && isPathItem(name, item) ? absolutePath(cwd, item) : item
       );
       if (absolute.some((item, index) => item !== items[index])) {
         value = absolute;
@@ -231,4 +230,36 @@ export interface ChildProcessHandle {
   ref(): void;
   /** Lets the parent exit even though the child runs (while it is idle). */
   unref(): void;
+}
+
+/**
+ * `path`, made absolute against `base` (itself against the current
+ * directory) and normalised, as `node:path`'s `resolve` does on POSIX: the
+ * library does not load `node:path` (nor need Node's types) for this one use.
+ */
+export function absolutePath(base: string | undefined, path: string): string {
+  if (path.startsWith("/")) return normalizePath(path);
+  const start = base !== undefined && base.startsWith("/")
+    ? base
+    : `${currentDirectory()}/${base ?? "."}`;
+  return normalizePath(`${start}/${path}`);
+}
+
+/** Removes `.`, `..`, empty parts and a trailing slash from an absolute path. */
+function normalizePath(path: string): string {
+  const parts: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") parts.pop();
+    else parts.push(part);
+  }
+  return `/${parts.join("/")}`;
+}
+
+/** The process's current directory on either runtime. */
+function currentDirectory(): string {
+  const deno = (globalThis as { Deno?: { cwd(): string } }).Deno;
+  return deno !== undefined ? deno.cwd() : (globalThis as unknown as {
+    process: { cwd(): string };
+  }).process.cwd();
 }

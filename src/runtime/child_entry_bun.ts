@@ -24,7 +24,7 @@
  */
 
 import { TaskHost } from "./task_host.ts";
-import { fromWire, JSON_MESSAGE_LIMIT, toWire, type WireValue } from "./codec.ts";
+import { fromWire, JSON_MESSAGE_LIMIT, toWire, type WireValue } from "../core/codec.ts";
 import { coalesceRuns, type MainMessage, type WorkerMessage } from "./protocol.ts";
 
 interface BunChildProcess {

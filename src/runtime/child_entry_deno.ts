@@ -24,7 +24,7 @@
 
 import { Console } from "node:console";
 import { denoExitCaller, TaskHost } from "./task_host.ts";
-import { decodeValue } from "./codec.ts";
+import { decodeValue } from "../core/codec.ts";
 import { appendMessageFrame, FRAME_KEY_BYTES, FrameBuilder, FrameDecoder } from "./framing.ts";
 import { coalesceRuns, type MainMessage, type WorkerMessage } from "./protocol.ts";
 

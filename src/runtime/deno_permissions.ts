@@ -18,9 +18,9 @@
  * @module
  */
 
-import { resolve } from "node:path";
 import { InvalidStateError } from "../core/errors.ts";
 import {
+  absolutePath,
   CHILD_PERMISSION_NAMES,
   type ChildPermissionName,
   type ChildPermissions,
@@ -136,7 +136,7 @@ function absoluteItems(name: ChildPermissionName, value: string): string[] | nul
     } else if (startDirectory === undefined) {
       return null;
     } else {
-      made.push(resolve(startDirectory, item));
+      made.push(absolutePath(startDirectory, item));
     }
   }
   return made;

@@ -36,7 +36,7 @@
 
 import { TaskSerializationError } from "../core/errors.ts";
 import { messageOf } from "../core/_util.ts";
-import { encodeValueInto } from "./codec.ts";
+import { encodeValueInto } from "../core/codec.ts";
 
 /** Size of a frame key in bytes. */
 export const FRAME_KEY_BYTES = 8;

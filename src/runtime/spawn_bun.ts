@@ -22,7 +22,7 @@ import {
   lastWireSizeEstimate,
   toWire,
   type WireValue,
-} from "./codec.ts";
+} from "../core/codec.ts";
 import { nodeProcess } from "./detect.ts";
 import type { MainMessage, WorkerMessage } from "./protocol.ts";
 import type { ChildExit, ChildProcessHandle, ChildSpawnOptions } from "./child_contract.ts";

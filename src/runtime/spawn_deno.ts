@@ -16,7 +16,7 @@
  */
 
 import { countTimer } from "../core/resources.ts";
-import { decodeValue } from "./codec.ts";
+import { decodeValue } from "../core/codec.ts";
 import { BatchedChild, deferredWatchdog, WATCHDOG_DONE, WATCHDOG_SCRIPT } from "./child_handle.ts";
 import { appendMessageFrame, FrameBuilder, FrameDecoder, newFrameKey } from "./framing.ts";
 import type { MainMessage, WorkerMessage } from "./protocol.ts";

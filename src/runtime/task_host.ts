@@ -16,18 +16,16 @@ import { isThenable } from "../core/_util.ts";
 import { TaskSerializationError } from "../core/errors.ts";
 import { preloadTaskModule, resolveTaskReference, reviveFunction } from "../core/task_reference.ts";
 import {
-  deserializeThrown,
   type InitMessage,
   type MainMessage,
   type Reply,
   ReplyOutcome,
   type RunMessage,
-  type SerializedThrown,
-  serializeThrown,
   type SourceDescriptor,
   unpackRun,
   type WorkerMessage,
 } from "./protocol.ts";
+import { deserializeThrown, type SerializedThrown, serializeThrown } from "../core/error_codec.ts";
 
 /** How a {@linkcode TaskHost} talks to the main side and ends its worker. */
 export interface HostChannel {

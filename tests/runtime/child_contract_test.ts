@@ -2,6 +2,7 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 
 import {
+  absolutePath,
   checkChildPermissions,
   type ChildPermissionName,
   type HeldPermission,
@@ -93,5 +94,20 @@ describe("checkChildPermissions", () => {
       (error: unknown) =>
         error instanceof RangeError && error.message.includes("'permissions.write'"),
     );
+  });
+});
+
+describe("absolutePath", () => {
+  it("resolves against an absolute base and normalises . and ..", () => {
+    assert.equal(absolutePath("/srv/app", "data"), "/srv/app/data");
+    assert.equal(absolutePath("/srv/app", "./a/../b/"), "/srv/app/b");
+    assert.equal(absolutePath("/srv/app", "../../../etc"), "/etc");
+    assert.equal(absolutePath("/srv/app", "/tmp//x/."), "/tmp/x");
+  });
+
+  it("resolves a relative or missing base against the current directory", () => {
+    const here = (globalThis as unknown as { process: { cwd(): string } }).process.cwd();
+    assert.equal(absolutePath(undefined, "x"), `${here}/x`);
+    assert.equal(absolutePath("sub", "x"), `${here}/sub/x`);
   });
 });

@@ -10,7 +10,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { TaskSerializationError } from "../../src/core/errors.ts";
-import { decodeValue } from "../../src/runtime/codec.ts";
+import { decodeValue } from "../../src/core/codec.ts";
 import {
   appendMessageFrame,
   concatBytes,

@@ -10,16 +10,18 @@ import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import { TaskHost } from "../../src/runtime/task_host.ts";
 import {
-  deserializeThrown,
   type MainMessage,
   type Reply,
   ReplyOutcome,
   RunFlags,
-  type SerializedThrown,
-  serializeThrown,
   type SourceDescriptor,
   type WorkerMessage,
 } from "../../src/runtime/protocol.ts";
+import {
+  deserializeThrown,
+  type SerializedThrown,
+  serializeThrown,
+} from "../../src/core/error_codec.ts";
 import { TaskSerializationError, TaskTimeoutError } from "../../src/core/errors.ts";
 
 const tasksUrl = new URL("../fixtures/thread_tasks.ts", import.meta.url).href;

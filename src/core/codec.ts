@@ -33,15 +33,15 @@
  * @module
  */
 
-import { TaskSerializationError } from "../core/errors.ts";
-import { isError } from "../core/_util.ts";
+import { TaskSerializationError } from "./errors.ts";
+import { isError } from "./_util.ts";
 import {
   defineOwn,
   errorClassName,
   errorText,
   forEachErrorField,
   rebuildError,
-} from "./protocol.ts";
+} from "./error_codec.ts";
 
 /** The reserved key that marks a tagged value. */
 const TAG = "\u0000";

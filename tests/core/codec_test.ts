@@ -18,7 +18,7 @@ import {
   encodeValueInto,
   fromWire,
   toWire,
-} from "../../src/runtime/codec.ts";
+} from "../../src/core/codec.ts";
 
 type Path = "bytes" | "json" | "clone";
 const PATHS: readonly Path[] = ["bytes", "json", "clone"];
