@@ -7,6 +7,7 @@
  */
 
 import { isThenable, messageOf } from "./_util.ts";
+import { AbortWatch } from "./abort_watch.ts";
 import type { Clock, Timer } from "./clock.ts";
 import {
   CancelledError,
@@ -27,14 +28,15 @@ import {
   type ResolvedQueueOptions,
   resolveQueueOptions,
   resolveRunOptions,
+  resolveShutdownForce,
   type RunOptions,
 } from "./queue_options.ts";
-import type { ProgressBoard, ProgressCounts } from "./progress_line.ts";
+import { NotStartedWarning } from "./not_started_warning.ts";
+import type { ProgressBoard } from "./progress_line.ts";
 import type { QueueStats } from "./queue_types.ts";
 import { Attempt, QueuedTask } from "./queued_task.ts";
 import { RateGate } from "./rate_gate.ts";
 import { ReadyQueue } from "./ready_queue.ts";
-import { releaseResource, trackResource } from "./resources.ts";
 import {
   type CancelReason,
   type RunInterruption,
@@ -44,10 +46,9 @@ import {
   type TaskStatus,
 } from "./result.ts";
 import { sourceName } from "./task_reference.ts";
+import { addRunLine } from "./run_progress.ts";
 import { TimerHeap } from "./timer_heap.ts";
-import { checkBoolean, checkKnownNames, checkOptionsObject } from "./validate.ts";
-
-const SHUTDOWN_OPTION_NAMES: ReadonlySet<string> = new Set(["force"]);
+import { Waiters } from "./waiters.ts";
 
 function noop(): void {}
 
@@ -170,10 +171,7 @@ export class QueueEngine {
   #progress: ProgressBoard | undefined = undefined;
   readonly #progressBoard: (() => ProgressBoard) | undefined;
 
-  #idleWaiters: (() => void)[] = [];
-  #wakeWaiters: (() => void)[] = [];
-  #spaceWaiters: (() => void)[] = [];
-  #interruptRun: (() => void) | undefined = undefined;
+  readonly #waiters: Waiters;
   // The run in progress was ended by the runner's signal (it spares mustComplete tasks).
   #interrupted = false;
   // Why the last abort happened (a task the abort finds later is cancelled for it).
@@ -181,10 +179,10 @@ export class QueueEngine {
   // What cut the run in progress short, for its summary.
   #runInterruption: RunInterruption | null = null;
   #closing: Promise<void> | undefined = undefined;
-  // The one-time warning about awaiting a task of a queue that is not started.
-  #notStartedWarning: "none" | "armed" | "given" = "none";
-  #signalToken: number | undefined = undefined;
-  #onSignalAbort: (() => void) | undefined = undefined;
+  // Made the first time a task of this queue is awaited before it starts.
+  #notStartedWarning: NotStartedWarning | undefined = undefined;
+  // Cancels the queue when its `signal` option aborts, until it closes.
+  readonly #signalWatch = new AbortWatch();
 
   /**
    * Checks the queue options (a backend's own names are its to check).
@@ -201,6 +199,7 @@ export class QueueEngine {
     this.#executor = executor;
     this.#progressBoard = progressBoard;
     const clock = this.#clock = this.#options.clock;
+    this.#waiters = new Waiters(clock);
     this.#random = clock.random === undefined ? Math.random : () => clock.random!();
     this.#failPolicy = this.#options.failPolicy;
     this.#gate = this.#options.rate === undefined
@@ -210,13 +209,9 @@ export class QueueEngine {
     else this.#watchSignal();
   }
 
-  /** Cancels the queue when its `signal` aborts (until `#releaseSignal()`). */
+  /** Cancels the queue when its `signal` aborts (until it is shut down). */
   #watchSignal(): void {
-    const signal = this.#options.signal;
-    if (signal === undefined || signal.aborted) return;
-    this.#onSignalAbort = () => void this.cancel();
-    signal.addEventListener("abort", this.#onSignalAbort, { once: true });
-    this.#signalToken = trackResource("listeners", "queue signal");
+    this.#signalWatch.watch(this.#options.signal, () => void this.cancel());
   }
 
   /** Whether an abort holds: what is not spared is cancelled, nothing is retried. */
@@ -714,7 +709,8 @@ export class QueueEngine {
     this.#results.push(result);
     if (result.detached) this.#detachedResults++;
     this.#outstanding--;
-    if (this.#spaceWaiters.length > 0) this.#notify(this.#spaceWaiters);
+    const waiters = this.#waiters;
+    if (waiters.space.length > 0) waiters.notify(waiters.space);
     if (status === "failed") {
       this.#failedCount++;
       if (this.#failPolicy === "failFirst" && !this.#halted()) this.#abort(false, "failFirst");
@@ -725,7 +721,7 @@ export class QueueEngine {
       this.#callHook("onComplete", this.#options.onComplete, result);
     }
     // Idle is announced last, so a task that onComplete submits keeps the run going.
-    if (this.#outstanding === 0 && this.#idleWaiters.length > 0) this.#notify(this.#idleWaiters);
+    if (this.#outstanding === 0 && waiters.idle.length > 0) waiters.notify(waiters.idle);
   }
 
   // ----------------------------------------------------------- scheduling
@@ -860,7 +856,10 @@ export class QueueEngine {
     try {
       this.start(false);
       const finite = this.#options.mode === "finite";
-      const finished = await this.#waitBounded(finite, limit);
+      // A finite run waits for idle, an endless one for the queue to close.
+      const finished = await (finite
+        ? this.#waiters.waitBounded(this.#waiters.idle, this.#outstanding === 0, limit)
+        : this.#waiters.waitBounded(this.#waiters.wake, this.closed, limit));
       if (!finished) {
         timedOut = true;
         // A signal (the runner) counts as a timeout that spares mustComplete tasks.
@@ -868,7 +867,9 @@ export class QueueEngine {
         this.#abort(kill, this.#interrupted ? "signal" : "timeout");
         await this.#waitIdle();
       }
-      if ((finite || timedOut) && !this.closed) this.#stopWorkers();
+      if ((finite || timedOut) && !this.closed) {
+        this.#stopWorkers();
+      }
     } finally {
       hideProgress();
       const now = this.#clock.now();
@@ -898,26 +899,13 @@ export class QueueEngine {
     const mode = this.#options.progress;
     if (mode === false || this.#progressBoard === undefined) return noop;
     const board = this.#progressBoard();
-    const failedBefore = this.#failedCount;
     const finite = this.#options.mode === "finite";
-    const kind = this.#executor.kind;
-    const results = (): TaskResult<unknown>[] => this.#results;
-    const remove = board.add({
-      mode,
-      // The first finished task's name tells stacked lines (a pipeline's stages) apart.
-      get label(): string {
-        return results()[from]?.name ?? kind;
-      },
-      read: (): ProgressCounts => {
-        const done = Math.max(0, this.#results.length - from);
-        return {
-          done,
-          total: finite ? done + this.#outstanding : undefined,
-          failed: this.#failedCount - failedBefore,
-          retrying: this.#retryingCount,
-          active: this.activeCount,
-        };
-      },
+    const remove = addRunLine(board, mode, this.#executor.kind, finite, from, {
+      results: () => this.#results,
+      outstanding: () => this.#outstanding,
+      failed: () => this.#failedCount,
+      retrying: () => this.#retryingCount,
+      active: () => this.activeCount,
     });
     this.#progress = board;
     return () => {
@@ -926,38 +914,9 @@ export class QueueEngine {
     };
   }
 
-  /** Resolves true when the run's condition is met, false when its limit expires first. */
-  #waitBounded(finite: boolean, limit: number | undefined): Promise<boolean> {
-    return new Promise<boolean>((resolve) => {
-      let timer: Timer | undefined;
-      let done = false;
-      const finish = (value: boolean) => {
-        if (done) return;
-        done = true;
-        if (timer !== undefined) this.#clock.clearTimer(timer);
-        this.#interruptRun = undefined;
-        resolve(value);
-      };
-      this.#interruptRun = () => finish(false);
-      if (limit !== undefined) timer = this.#clock.setTimer(() => finish(false), limit);
-      if (finite) {
-        if (this.#outstanding === 0) finish(true);
-        else this.#idleWaiters.push(() => finish(true));
-      } else {
-        if (this.#phase === Phase.Closed) finish(true);
-        else this.#wakeWaiters.push(() => finish(true));
-      }
-    });
-  }
-
+  /** Resolves when nothing is outstanding. */
   #waitIdle(): Promise<void> {
-    if (this.#outstanding === 0) return Promise.resolve();
-    return new Promise((resolve) => this.#idleWaiters.push(resolve));
-  }
-
-  #notify(waiters: (() => void)[]): void {
-    const list = waiters.splice(0);
-    for (const wake of list) wake();
+    return this.#waiters.waitIdle(this.#outstanding === 0);
   }
 
   /** The end of a finite run, or a shutdown: the executor may let idle workers go. */
@@ -980,11 +939,7 @@ export class QueueEngine {
 
   /** `TaskQueue.shutdown()`: graceful (drain, then stop) or forced. */
   async shutdown(options?: { force?: boolean }): Promise<void> {
-    const given = checkOptionsObject("shut down queue", "options", options);
-    checkKnownNames("shutdown", given, SHUTDOWN_OPTION_NAMES);
-    const force = given.force === undefined
-      ? false
-      : checkBoolean("shut down queue", "force", given.force);
+    const force = resolveShutdownForce(options);
     if (!force && this.#inTaskCode) {
       // A graceful shutdown waits for every task, this one included: forever.
       throw new InvalidStateError(
@@ -993,7 +948,7 @@ export class QueueEngine {
       );
     }
     if (this.#phase === Phase.Closed) {
-      this.#notify(this.#wakeWaiters);
+      this.#waiters.notify(this.#waiters.wake);
       if (this.#closing !== undefined) await this.#closing;
       return;
     }
@@ -1011,10 +966,10 @@ export class QueueEngine {
     this.#phase = Phase.Closed;
     this.#keepWorkers = false;
     this.#stopWorkers();
-    this.#releaseSignal();
+    this.#signalWatch.release();
     this.#closing = this.#executor.close(force);
-    this.#notify(this.#wakeWaiters);
-    this.#notify(this.#spaceWaiters);
+    this.#waiters.notify(this.#waiters.wake);
+    this.#waiters.notify(this.#waiters.space);
     await this.#closing;
   }
 
@@ -1025,22 +980,11 @@ export class QueueEngine {
 
   /** Used by the `run(main)` runner on SIGINT/SIGTERM: a run timeout, `onTimeout: "complete"`. */
   interrupt(): void {
-    if (this.#interruptRun !== undefined) {
+    if (this.#waiters.waitingBounded) {
       this.#interrupted = true;
-      this.#interruptRun();
+      this.#waiters.cutShort();
     } else {
       this.#abort(false, "signal");
-    }
-  }
-
-  #releaseSignal(): void {
-    if (this.#onSignalAbort !== undefined && this.#options.signal !== undefined) {
-      this.#options.signal.removeEventListener("abort", this.#onSignalAbort);
-      this.#onSignalAbort = undefined;
-    }
-    if (this.#signalToken !== undefined) {
-      releaseResource(this.#signalToken);
-      this.#signalToken = undefined;
     }
   }
 
@@ -1078,13 +1022,7 @@ export class QueueEngine {
   whenSpace(): Promise<void> {
     const size = this.#options.size;
     if (size === 0 || this.#outstanding < size || this.closed) return Promise.resolve();
-    return new Promise((resolve) => {
-      const check = () => {
-        if (this.#outstanding < size || this.closed) resolve();
-        else this.#spaceWaiters.push(check);
-      };
-      this.#spaceWaiters.push(check);
-    });
+    return this.#waiters.whenSpace(() => this.#outstanding < size || this.closed);
   }
 
   // ----------------------------------------------------------- inspection
@@ -1150,27 +1088,15 @@ export class QueueEngine {
   }
 
   /**
-   * Called by a handle when someone starts waiting for its unfinished task.
-   * A queue that is not started would leave that wait pending forever (Deno
-   * ends the program with "Top-level await promise never resolved", Bun
-   * hangs), so once per queue, if it is still not started after the current
-   * task of the event loop (a `start()` right after the await is fine), it
-   * warns on the console.
+   * Called by a handle when someone starts waiting for its unfinished task:
+   * on a queue that is not started that wait never ends, so it may warn.
    */
   awaited(): void {
-    if (this.#started || this.#notStartedWarning !== "none") return;
-    this.#notStartedWarning = "armed";
-    setTimeout(() => {
-      if (this.#started || this.#phase === Phase.Closed || this.#outstanding === 0) {
-        this.#notStartedWarning = "none";
-        return;
-      }
-      this.#notStartedWarning = "given";
-      console.warn(
-        "osiiso: a task is awaited on a queue that is not started, so it will not run: " +
-          "call start(), run() or join() on the queue, or create it with autoStart: true",
-      );
-    }, 0);
+    if (this.#started) return;
+    this.#notStartedWarning ??= new NotStartedWarning(() =>
+      !this.#started && this.#phase !== Phase.Closed && this.#outstanding !== 0
+    );
+    this.#notStartedWarning.arm();
   }
 
   /** Called by handles for `onDone` errors. */

@@ -242,3 +242,12 @@ function checkRunOptions(options: unknown): ResolvedRunOptions {
       : checkChoice(action, "failPolicy", given.failPolicy, FAIL_POLICIES),
   };
 }
+
+const SHUTDOWN_OPTION_NAMES: ReadonlySet<string> = new Set(["force"]);
+
+/** Checks `shutdown()` options; returns whether the shutdown is forced. */
+export function resolveShutdownForce(options: unknown): boolean {
+  const given = checkOptionsObject("shut down queue", "options", options);
+  checkKnownNames("shutdown", given, SHUTDOWN_OPTION_NAMES);
+  return given.force === undefined ? false : checkBoolean("shut down queue", "force", given.force);
+}

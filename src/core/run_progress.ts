@@ -1,0 +1,55 @@
+/**
+ * A run's line on the progress board: what it is called and the counts it
+ * reads from its queue each time the board redraws.
+ *
+ * @module
+ */
+
+import type { ProgressBoard, ProgressCounts, ProgressMode } from "./progress_line.ts";
+import type { TaskResult } from "./result.ts";
+
+/** What a run's line reads from its queue each time the board redraws. */
+export interface RunCounters {
+  /** Every result the queue holds now; the run's begin at the `from` given to the line. */
+  results(): readonly TaskResult<unknown>[];
+  /** Tasks submitted and not finished. */
+  outstanding(): number;
+  /** Tasks that failed since the queue was made. */
+  failed(): number;
+  /** Tasks waiting to retry now. */
+  retrying(): number;
+  /** Tasks running now. */
+  active(): number;
+}
+
+/**
+ * Adds a run's line to `board` and returns what removes it. `from` is where
+ * the run's results begin in `counters.results()`; a finite run shows a total.
+ */
+export function addRunLine(
+  board: ProgressBoard,
+  mode: ProgressMode,
+  label: string,
+  finite: boolean,
+  from: number,
+  counters: RunCounters,
+): () => void {
+  const failedBefore = counters.failed();
+  return board.add({
+    mode,
+    // The first finished task's name tells stacked lines (a pipeline's stages) apart.
+    get label(): string {
+      return counters.results()[from]?.name ?? label;
+    },
+    read: (): ProgressCounts => {
+      const done = Math.max(0, counters.results().length - from);
+      return {
+        done,
+        total: finite ? done + counters.outstanding() : undefined,
+        failed: counters.failed() - failedBefore,
+        retrying: counters.retrying(),
+        active: counters.active(),
+      };
+    },
+  });
+}
