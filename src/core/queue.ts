@@ -45,8 +45,8 @@ import {
   type TaskResult,
   type TaskStatus,
 } from "./result.ts";
-import { sourceName } from "./task_reference.ts";
 import { addRunLine } from "./run_progress.ts";
+import { sourceName } from "./task_reference.ts";
 import { TimerHeap } from "./timer_heap.ts";
 import { Waiters } from "./waiters.ts";
 
@@ -857,9 +857,10 @@ export class QueueEngine {
       this.start(false);
       const finite = this.#options.mode === "finite";
       // A finite run waits for idle, an endless one for the queue to close.
-      const finished = await (finite
-        ? this.#waiters.waitBounded(this.#waiters.idle, this.#outstanding === 0, limit)
-        : this.#waiters.waitBounded(this.#waiters.wake, this.closed, limit));
+      const waiters = this.#waiters;
+      const finished = finite
+        ? await waiters.waitBounded(waiters.idle, this.#outstanding === 0, limit)
+        : await waiters.waitBounded(waiters.wake, this.closed, limit);
       if (!finished) {
         timedOut = true;
         // A signal (the runner) counts as a timeout that spares mustComplete tasks.
@@ -867,9 +868,7 @@ export class QueueEngine {
         this.#abort(kill, this.#interrupted ? "signal" : "timeout");
         await this.#waitIdle();
       }
-      if ((finite || timedOut) && !this.closed) {
-        this.#stopWorkers();
-      }
+      if ((finite || timedOut) && !this.closed) this.#stopWorkers();
     } finally {
       hideProgress();
       const now = this.#clock.now();
