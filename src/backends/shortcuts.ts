@@ -8,7 +8,7 @@
 import type { CheckpointMapOptions } from "../core/checkpointed.ts";
 import type { TaskOptions } from "../core/options.ts";
 import type { TaskQueue } from "../core/task_queue.ts";
-import type { Task } from "../core/queue_types.ts";
+import type { BoundTaskFunction, Task, UnboundOptions } from "../core/queue_types.ts";
 import { checkOptionsObject } from "../core/validate.ts";
 import { AsyncQueue } from "./async_queue.ts";
 import { ProcessQueue } from "./process_queue.ts";
@@ -81,12 +81,23 @@ export function splitMapOptions(
  * ```
  */
 export function amap<T, R>(
+  task: BoundTaskFunction<[T], R>,
+  items: Iterable<T>,
+  options: MapOptions<T> & { bind: true },
+): Promise<Awaited<R>[]>;
+/** `task(item)` for every item (a task that takes no `TaskContext`, so no `bind: true`). */
+export function amap<T, R, const O extends MapOptions<T> = MapOptions<T>>(
   task: Task<[T], R>,
+  items: Iterable<T>,
+  options?: UnboundOptions<O, MapOptions<T>>,
+): Promise<Awaited<R>[]>;
+export function amap<T, R>(
+  task: Task<[T], R> | BoundTaskFunction<[T], R>,
   items: Iterable<T>,
   options?: MapOptions<T>,
 ): Promise<Awaited<R>[]> {
   const { runTimeout, taskOptions, ...queueOptions } = splitMapOptions("map tasks", options);
-  return mapOn(new AsyncQueue(queueOptions), task, items, taskOptions, runTimeout);
+  return mapOn(new AsyncQueue(queueOptions), task as Task<[T], R>, items, taskOptions, runTimeout);
 }
 
 /**
@@ -103,12 +114,23 @@ export function amap<T, R>(
  * ```
  */
 export function tmap<T, R>(
+  task: BoundTaskFunction<[T], R>,
+  items: Iterable<T>,
+  options: MapOptions<T> & { bind: true },
+): Promise<Awaited<R>[]>;
+/** `task(item)` for every item (a task that takes no `TaskContext`, so no `bind: true`). */
+export function tmap<T, R, const O extends MapOptions<T> = MapOptions<T>>(
   task: Task<[T], R>,
+  items: Iterable<T>,
+  options?: UnboundOptions<O, MapOptions<T>>,
+): Promise<Awaited<R>[]>;
+export function tmap<T, R>(
+  task: Task<[T], R> | BoundTaskFunction<[T], R>,
   items: Iterable<T>,
   options?: MapOptions<T>,
 ): Promise<Awaited<R>[]> {
   const { runTimeout, taskOptions, ...queueOptions } = splitMapOptions("map tasks", options);
-  return mapOn(new ThreadQueue(queueOptions), task, items, taskOptions, runTimeout);
+  return mapOn(new ThreadQueue(queueOptions), task as Task<[T], R>, items, taskOptions, runTimeout);
 }
 
 /**
@@ -125,10 +147,27 @@ export function tmap<T, R>(
  * ```
  */
 export function pmap<T, R>(
+  task: BoundTaskFunction<[T], R>,
+  items: Iterable<T>,
+  options: MapOptions<T> & { bind: true },
+): Promise<Awaited<R>[]>;
+/** `task(item)` for every item (a task that takes no `TaskContext`, so no `bind: true`). */
+export function pmap<T, R, const O extends MapOptions<T> = MapOptions<T>>(
   task: Task<[T], R>,
+  items: Iterable<T>,
+  options?: UnboundOptions<O, MapOptions<T>>,
+): Promise<Awaited<R>[]>;
+export function pmap<T, R>(
+  task: Task<[T], R> | BoundTaskFunction<[T], R>,
   items: Iterable<T>,
   options?: MapOptions<T>,
 ): Promise<Awaited<R>[]> {
   const { runTimeout, taskOptions, ...queueOptions } = splitMapOptions("map tasks", options);
-  return mapOn(new ProcessQueue(queueOptions), task, items, taskOptions, runTimeout);
+  return mapOn(
+    new ProcessQueue(queueOptions),
+    task as Task<[T], R>,
+    items,
+    taskOptions,
+    runTimeout,
+  );
 }

@@ -10,7 +10,9 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 import {
+  amap,
   type AsyncQueue,
+  type MapOptions,
   type TaskContext,
   type TaskGroup,
   type TaskHandle,
@@ -42,6 +44,11 @@ function _accepted(q: AsyncQueue): void {
   q.map((x: number) => x, [1, 2], { priority: 1 });
   q.starmap((a: number, b: string) => a + b, [[1, "a"]], { retries: 1 });
   q.task((x: number) => x, { name: "x" });
+  // The one-call shortcuts take bind: true for a task whose first parameter is a TaskContext.
+  void amap((context, n: number) => `${context.attempt}:${n}`, [1], { bind: true });
+  void amap((n: number) => n * 2, [1], { retries: 1 });
+  const mapOptions: MapOptions = { retries: 1 };
+  void amap((n: number) => n * 2, [1], mapOptions);
   // Typed group values.
   const group: TaskGroup<number> = q.group((n: number) => n * 2, [1, 2]);
   sameType<Promise<number[]>, ReturnType<typeof group.values>>(true);
@@ -60,6 +67,8 @@ function _rejected(q: AsyncQueue): void {
   q.map((n: number) => n, [1], { bind: true });
   // @ts-expect-error the context would arrive as `n`
   q.task((n: number) => n, { bind: true });
+  // @ts-expect-error the context would arrive as `n`
+  void amap((n: number) => n, [1], { bind: true });
   // A task that takes a TaskContext first, submitted without bind: true.
   // @ts-expect-error args ask for { bind: true }
   q.submit((context: TaskContext, url: string) => `${context.id}${url}`, ["u"]);
