@@ -234,6 +234,28 @@ export function connectQueue(port: MessagePort): RemoteQueue {
     return name === "anonymous" ? options : { ...options, name };
   };
 
+  // map and starmap: one task over a list, one handle per element.
+  const submitEach = (
+    op: "map" | "starmap",
+    action: string,
+    listName: string,
+    task: unknown,
+    items: Iterable<unknown>,
+    options: TaskOptions | undefined,
+  ): TaskHandle<never>[] => {
+    const list = iterableToArray(action, listName, items);
+    checkOptionsObject(action, "options", options);
+    const source = portSource(task, action);
+    const name = nameOf(task, options);
+    return request(
+      action,
+      (id) => ({ op, id, source, payload: list, options: named(task, options) }),
+      list.map(() => name),
+      options,
+      false,
+    ).handles as TaskHandle<never>[];
+  };
+
   return {
     submit(task: unknown, args: unknown = [], options?: TaskOptions): TaskHandle<never> {
       const action = "submit task";
@@ -250,32 +272,10 @@ export function connectQueue(port: MessagePort): RemoteQueue {
       return entry.handles[0] as TaskHandle<never>;
     },
     map(task: unknown, items: Iterable<unknown>, options?: TaskOptions): TaskHandle<never>[] {
-      const action = "map tasks";
-      const list = iterableToArray(action, "items", items);
-      checkOptionsObject(action, "options", options);
-      const source = portSource(task, action);
-      const name = nameOf(task, options);
-      return request(
-        action,
-        (id) => ({ op: "map", id, source, payload: list, options: named(task, options) }),
-        list.map(() => name),
-        options,
-        false,
-      ).handles as TaskHandle<never>[];
+      return submitEach("map", "map tasks", "items", task, items, options);
     },
     starmap(task: unknown, argLists: Iterable<unknown>, options?: TaskOptions) {
-      const action = "starmap tasks";
-      const lists = iterableToArray(action, "argLists", argLists);
-      checkOptionsObject(action, "options", options);
-      const source = portSource(task, action);
-      const name = nameOf(task, options);
-      return request(
-        action,
-        (id) => ({ op: "starmap", id, source, payload: lists, options: named(task, options) }),
-        lists.map(() => name),
-        options,
-        false,
-      ).handles as TaskHandle<never>[];
+      return submitEach("starmap", "starmap tasks", "argLists", task, argLists, options);
     },
     group(first: unknown, second?: unknown, third?: unknown): TaskGroup<never> {
       const action = "submit group";
