@@ -10,7 +10,7 @@
  */
 
 import { spawn, spawnSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import process from "node:process";
 import { describe, it } from "node:test";
@@ -26,7 +26,7 @@ import { liveResources } from "../../src/core/resources.ts";
 import { taskModule } from "../../src/core/task_reference.ts";
 import { spawnChild } from "../../src/runtime/spawn.ts";
 import { outcome, rejection, request, runOn, withStartedPool } from "../helpers/attempt_request.ts";
-import { sleep } from "../helpers/timing.ts";
+import { sleep, waitFor } from "../helpers/timing.ts";
 import { useLeakCheck } from "../helpers/leaks.ts";
 import { processesInGroups, processTable } from "../helpers/process_table.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
@@ -401,10 +401,14 @@ describe("ProcessPool", () => {
       const hangingDone = outcome(runOn(pool, hanging));
       const queuedDone = queued.map((r) => runOn(pool, r));
       while (hanging.begunAt === undefined) await sleep(10);
-      await sleep(200); // time to start the grandchild
       const group = hanging.worker!;
-      const sleepers = processesInGroups([group]).filter((entry) => entry.pid !== group);
-      assert.ok(sleepers.length >= 1, "the task started a grandchild in the child's group");
+      const grandchildren = () => processesInGroups([group]).filter((entry) => entry.pid !== group);
+      await waitFor(
+        () => grandchildren().length >= 1,
+        10_000,
+        "the task starting a grandchild in the child's group",
+      );
+      const sleepers = grandchildren();
       const abortedAt = performance.now();
       hanging.abort();
       const result = await hangingDone;
@@ -426,22 +430,25 @@ describe("ProcessPool", () => {
   });
 
   it("a spinning task (no chance to see its signal) is stopped by the kill", async () => {
-    await withPool({ workers: 1, killGrace: 100 }, async (pool) => {
-      const spinning = request(tasks.spin, [60_000], { timeout: 50 });
-      const done = outcome(runOn(pool, spinning));
-      while (spinning.begunAt === undefined) await sleep(10);
-      // began() says the child was sent the task; give it time to be inside the
-      // loop, or the abort arrives first and the child just drops the task.
-      await sleep(300);
-      spinning.abort();
-      await done;
-      await waitUntilGone([spinning.worker!], 3_000, "the spinning child");
-      const next = request((x: number) => x + 1, [1]);
-      assert.equal(await runOn(pool, next), 2);
+    await withTempDir("osiiso-spin-", async (dir) => {
+      await withPool({ workers: 1, killGrace: 100 }, async (pool) => {
+        const mark = join(dir, "spinning");
+        const spinning = request(tasks.spinAfterMark, [mark, 60_000], { timeout: 50 });
+        const done = outcome(runOn(pool, spinning));
+        // began() says only that the child was sent the task: an abort before
+        // the loop starts would just drop it. The mark says it is in the loop.
+        await waitFor(() => existsSync(mark), 10_000, "the task spinning");
+        spinning.abort();
+        await done;
+        await waitUntilGone([spinning.worker!], 3_000, "the spinning child");
+        const next = request((x: number) => x + 1, [1]);
+        assert.equal(await runOn(pool, next), 2);
+      });
     });
   });
 
-  it("carries a 50 MB argument and a 50 MB result", async () => {
+  // Bun's default 5 s per test is not enough on a loaded machine for 200 MB through pipes.
+  it("carries a 50 MB argument and a 50 MB result", { timeout: 60_000 }, async () => {
     await withPool({ workers: 1 }, async (pool) => {
       const size = 50 * 1024 * 1024;
       const bytes = new Uint8Array(size);
@@ -605,8 +612,12 @@ if (!isDeno) {
   });
 
   describe("Bun IPC facts the child relies on (child_entry_bun.ts)", () => {
-    /** What a bare IPC child sent before it exited, by how it exited. */
-    async function sentBeforeExit(how: "now" | "flush"): Promise<string[]> {
+    /**
+     * What a bare IPC child sent before it exited, by how it exited. Messages
+     * may arrive after the exit: waits until `expected` have (or 5 s passed),
+     * then a little longer for any more.
+     */
+    async function sentBeforeExit(how: "now" | "flush", expected: number): Promise<string[]> {
       const bun = (globalThis as unknown as { Bun: BunSpawner }).Bun;
       const got: string[] = [];
       const child = bun.spawn(fixtureCommand("bun_ipc_exit_child.ts"), {
@@ -618,16 +629,18 @@ if (!isDeno) {
       });
       child.send([10_000_000, how]);
       await child.exited;
+      const deadline = performance.now() + 5_000;
+      while (got.length < expected && performance.now() < deadline) await sleep(10);
       await sleep(100);
       return got;
     }
 
     it("Bun: a child that exits right after a large send loses what was still queued", async () => {
-      assert.deepEqual(await sentBeforeExit("now"), []);
+      assert.deepEqual(await sentBeforeExit("now", 0), []);
     });
 
     it("Bun: exiting in the callback of an empty send made last delivers everything before it", async () => {
-      assert.deepEqual(await sentBeforeExit("flush"), ["big", "small", "undefined"]);
+      assert.deepEqual(await sentBeforeExit("flush", 3), ["big", "small", "undefined"]);
     });
   });
 }

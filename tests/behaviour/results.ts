@@ -20,6 +20,10 @@ export function resultTests(b: BackendUnderTest): void {
   describe("results", () => {
     it("a succeeded result carries the handle's fields and its timing", async () => {
       await withQueue(() => b.make(), async (q) => {
+        // A pool's worker is booted first: its first task's start is seen with its "ready"
+        // message, which a loaded machine may deliver together with the task's reply.
+        q.start();
+        await q.submit(t.double, [1]);
         const h = q.submit(t.sleepThen, [20, "v"], { priority: 2, mustComplete: true });
         const summary = await q.run();
         assert.ok(summary instanceof RunSummary);

@@ -9,6 +9,7 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { ManualClock } from "../../mod.ts";
 import type { BackendUnderTest } from "./backend.ts";
 import { withQueue } from "../helpers/leaks.ts";
 import { uniqueKey } from "../helpers/asserts.ts";
@@ -124,13 +125,18 @@ export function schedulingTests(b: BackendUnderTest): void {
     });
 
     it("a delayed task waits without occupying a worker", async () => {
-      await withQueue(() => b.make({ workers: 1 }), async (q) => {
+      // On the queue's own clock the delay cannot pass while the others run, however slowly
+      // a loaded machine boots the worker: had the delayed task taken the one worker, the
+      // others would never finish.
+      const clock = new ManualClock();
+      await withQueue(() => b.make({ workers: 1, clock }), async (q) => {
         const delayed = q.submit(t.identity, ["delayed"], { delay: 200 });
         const quick = q.map(t.identity, ["a", "b", "c"]);
         q.start();
         await Promise.all(quick);
         assert.equal(delayed.done(), false);
         assert.equal(delayed.status, "pending");
+        await clock.advance(200);
         await q.join();
         assert.equal(delayed.value(), "delayed");
       });

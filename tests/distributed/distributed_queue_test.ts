@@ -114,7 +114,12 @@ describe("DistributedQueue", () => {
           q.submit(tasks.record, [log, `p${priority}`], { priority });
         }
         const running = q.run();
-        await new Promise((resolve) => setTimeout(resolve, 300)); // the jobs reach Redis
+        // The worker must find all five on Redis, or it takes the first that arrives.
+        const deadline = performance.now() + 20_000;
+        while ((await jobsOnRedis(redis.url, name)) < 5) {
+          assert.ok(performance.now() < deadline, "the jobs never reached Redis");
+          await new Promise((resolve) => setTimeout(resolve, 50));
+        }
         const worker = await startWorker(name, redis.url, ["--backend", "async", "--workers", "1"]);
         try {
           const summary = await running;

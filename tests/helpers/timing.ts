@@ -99,3 +99,18 @@ export async function waitFor(
 export function tick(): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
+
+/**
+ * How long after its first attempt started a task settled, in ms: a
+ * duration that leaves out the wait for a worker or a child to boot, which
+ * a loaded machine can stretch far beyond the task's own times.
+ *
+ * @example
+ * ```ts
+ * await q.run();
+ * assert.ok(ranFor(h.result()) < 1_000);
+ * ```
+ */
+export function ranFor(result: { startedAt: number | null; finishedAt: number }): number {
+  return result.finishedAt - (result.startedAt ?? result.finishedAt);
+}

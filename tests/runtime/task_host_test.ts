@@ -23,7 +23,9 @@ import {
   serializeThrown,
 } from "../../src/core/error_codec.ts";
 import { TaskSerializationError, TaskTimeoutError } from "../../src/core/errors.ts";
+import * as threadTasks from "../fixtures/thread_tasks.ts";
 
+// The same module the host imports from this URL: one instance, so its counters are shared.
 const tasksUrl = new URL("../fixtures/thread_tasks.ts", import.meta.url).href;
 
 /** A host wired to a channel that structured-clones (as postMessage does) and records. */
@@ -118,12 +120,14 @@ describe("TaskHost", () => {
   it("passes the bound context and aborts its signal; drops a queued task", async () => {
     const { host, sent } = makeHost();
     init(host);
+    const listening = threadTasks.abortWaitsBegun();
     host.receive({
       type: "runs",
       sources: [[0, ref("waitForAbort")], [1, ref("add")]],
       runs: [[1, 0, [], RunFlags.bind, "task-1", 2, "waiter"], [2, 1, [1, 1], 0]],
     });
-    await sleep(50);
+    // The host imports the module first: abort only once the task listens.
+    await until(() => threadTasks.abortWaitsBegun() > listening, "the waiter listening");
     host.receive({ type: "abort", call: 2, reason: serializeThrown(new Error("not needed")) });
     host.receive({
       type: "abort",
