@@ -889,12 +889,11 @@ export class QueueEngine {
 
   /** Used by the `run(main)` runner on SIGINT/SIGTERM: a run timeout, `onTimeout: "complete"`. */
   interrupt(): void {
-    if (this.#run !== undefined && this.#waiters.waitingBounded) {
-      this.#run.signalled = true;
-      this.#waiters.cutShort();
-    } else {
-      this.#abort(false, "signal");
+    if (this.#run === undefined || !this.#waiters.waitingBounded) {
+      return this.#abort(false, "signal");
     }
+    this.#run.signalled = true;
+    this.#waiters.cutShort();
   }
 
   /** `TaskQueue.reset()`: cancel what is pending and reopen for reuse. */
@@ -920,10 +919,11 @@ export class QueueEngine {
     this.#phase = Phase.Open;
   }
 
-  /** `TaskQueue.clearResults()`. */
+  /** `TaskQueue.clearResults()`: during a run, its summary keeps what finishes afterwards. */
   clearResults(): void {
     this.#results = [];
     this.#detachedResults = 0;
+    this.#run?.resultsCleared();
   }
 
   /** `TaskQueue.whenSpace()`: resolves when a bounded queue has room, or is closed. */

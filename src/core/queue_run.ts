@@ -41,7 +41,7 @@ export class QueueRun {
   readonly #clock: Clock;
   readonly #startedAt: number;
   /** Where the run's results begin among the queue's. */
-  readonly #from: number;
+  #from: number;
   #interruption: RunInterruption | null = null;
   #hideProgress: (() => void) | undefined = undefined;
 
@@ -87,8 +87,13 @@ export class QueueRun {
     const mode = this.#progressMode;
     if (mode === false || progressBoard === undefined) return undefined;
     const board = progressBoard();
-    this.#hideProgress = addRunLine(board, mode, label, this.finite, this.#from, counters);
+    this.#hideProgress = addRunLine(board, mode, label, this.finite, () => this.#from, counters);
     return board;
+  }
+
+  /** The queue's results were cleared: the run's begin at the start again. */
+  resultsCleared(): void {
+    this.#from = 0;
   }
 
   /** Removes the run's progress line, if it shows one. */

@@ -23,15 +23,17 @@ export interface RunCounters {
 }
 
 /**
- * Adds a run's line to `board` and returns what removes it. `from` is where
- * the run's results begin in `counters.results()`; a finite run shows a total.
+ * Adds a run's line to `board` and returns what removes it. `from()` is
+ * where the run's results begin in `counters.results()`, read at each
+ * redraw (`clearResults()` during the run moves it); a finite run shows a
+ * total.
  */
 export function addRunLine(
   board: ProgressBoard,
   mode: ProgressMode,
   label: string,
   finite: boolean,
-  from: number,
+  from: () => number,
   counters: RunCounters,
 ): () => void {
   const failedBefore = counters.failed();
@@ -39,10 +41,10 @@ export function addRunLine(
     mode,
     // The first finished task's name tells stacked lines (a pipeline's stages) apart.
     get label(): string {
-      return counters.results()[from]?.name ?? label;
+      return counters.results()[from()]?.name ?? label;
     },
     read: (): ProgressCounts => {
-      const done = Math.max(0, counters.results().length - from);
+      const done = Math.max(0, counters.results().length - from());
       return {
         done,
         total: finite ? done + counters.outstanding() : undefined,

@@ -40,6 +40,26 @@ describe("queue lifecycle", () => {
     });
   });
 
+  it("clearResults() during a run: the summary keeps only what finishes after it", async () => {
+    await withQueue(() => new AsyncQueue({ workers: 1 }), async (q) => {
+      q.map(async (n: number) => n, [1, 2, 3]);
+      await q.run(); // results from before this run: the next run's begin at 3
+      const gate = deferred<void>();
+      const before = q.submit(async () => "before the clear");
+      q.submit(async () => {
+        await gate.promise;
+        return "after the clear";
+      });
+      const running = q.run();
+      assert.equal(await before, "before the clear");
+      q.clearResults();
+      gate.resolve();
+      const summary = await running;
+      assert.deepEqual(summary.values, ["after the clear"]);
+      assert.equal(q.results.length, 1);
+    });
+  });
+
   it("start() ends an abort made outside a run", async () => {
     await withQueue(() => new AsyncQueue({ failPolicy: "failFirst" }), async (q) => {
       q.start();
@@ -425,6 +445,30 @@ describe("the progress line of a run", () => {
       await q.shutdown();
       await running;
       assert.equal(board.drawnLines, 0);
+    });
+  });
+
+  it("counts again from zero after clearResults() during the run", async () => {
+    const clock = new ManualClock();
+    const terminal = recordingTerminal();
+    const board = new ProgressBoard(terminal, clock);
+    await withQueue(() => new BoardQueue({ clock, progress: true }, board), async (q) => {
+      q.map(async (n: number) => n, [1, 2]);
+      await q.run(); // two results from before the next run
+      const gate = deferred<void>();
+      const first = q.submit(async () => 3);
+      q.submit(async () => {
+        await gate.promise;
+        return 4;
+      });
+      const running = q.run();
+      await first;
+      q.clearResults();
+      await q.submit(async () => 5);
+      await clock.advance(150);
+      assert.match(lineOf(terminal.frames.at(-1)!), /^1\/2 50% /);
+      gate.resolve();
+      await running;
     });
   });
 
