@@ -8,7 +8,7 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import type { RunSummary, TaskResult } from "../../mod.ts";
+import type { QueueOptions, RunSummary, TaskResult } from "../../mod.ts";
 import type { BackendUnderTest } from "./backend.ts";
 import { withQueue } from "../helpers/leaks.ts";
 import { uniqueKey } from "../helpers/asserts.ts";
@@ -107,7 +107,14 @@ export function observabilityTests(b: BackendUnderTest): void {
 
   describe("timings", () => {
     it("measures task time, queue wait, throughput and each worker's busy share", async () => {
-      await withQueue(() => b.make({ workers: 2 }), async (q) => {
+      // A pool sees a task start when it sends it to a ready worker, or else with the worker's
+      // "ready" or the reply before it, which a loaded machine may deliver together with the
+      // task's own reply (a 60 ms task then measured 0 ms). So both workers are booted first,
+      // and each holds one attempt at a time.
+      const oneAtATime = b.name === "async" ? {} : { maxInFlightPerWorker: 1 };
+      await withQueue(() => b.make({ workers: 2, ...oneAtATime } as QueueOptions), async (q) => {
+        q.start();
+        await Promise.all(q.map(t.double, [1, 2]));
         q.map(t.slow, [60, 60, 60, 60]);
         const summary = await q.run();
         const { duration, wait, throughput, busy } = summary.timings;
