@@ -119,6 +119,13 @@ interface Listeners {
   deferred: Deferred | undefined;
 }
 
+/**
+ * What `_result` holds once a task has succeeded and nobody has asked for its
+ * result yet: the engine builds a success's {@linkcode TaskResult} on first
+ * read (see `_finishSucceeded`). Never returned to a caller.
+ */
+const RESULT_ON_DEMAND = Object.freeze({}) as TaskResult<never>;
+
 function specOf(init: TaskHandleInit): HandleSpec {
   const given = (init as { [HANDLE_SPEC]?: HandleSpec })[HANDLE_SPEC];
   if (given !== undefined) return given;
@@ -174,6 +181,11 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
   _attempts = 0;
   /** @ignore */
   _result: TaskResult<T> | undefined = undefined;
+  /**
+   * The value of a succeeded task, so that awaiting it needs no result.
+   * @ignore
+   */
+  _value: T | undefined = undefined;
   /** @ignore */
   _owner: HandleOwner | undefined = undefined;
   /** @ignore */
@@ -264,13 +276,15 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
 
   /** True once the task has finished as cancelled. */
   cancelled(): boolean {
-    return this._result !== undefined && this._result.status === "cancelled";
+    return this._status === "cancelled";
   }
 
   /** The result; throws `InvalidStateError("result not ready")` while pending. */
   result(): TaskResult<T> {
-    if (this._result === undefined) throw new InvalidStateError("result not ready");
-    return this._result;
+    let result = this._result;
+    if (result === undefined) throw new InvalidStateError("result not ready");
+    if (result === RESULT_ON_DEMAND) result = this._result = this._makeResult();
+    return result;
   }
 
   /**
@@ -278,14 +292,15 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
    * `CancelledError` when it was cancelled, and `InvalidStateError` while pending.
    */
   value(): T {
+    if (this._status === "succeeded") return this._value as T;
     const result = this.result();
-    if (result.status === "succeeded") return result.value as T;
     if (result.status === "failed") throw result.exception;
     throw new CancelledError(result.message);
   }
 
   /** The error of a failed task; `undefined` for a succeeded or cancelled one. */
   exception(): unknown {
+    if (this._status === "succeeded") return undefined;
     return this.result().exception;
   }
 
@@ -313,7 +328,7 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
 
   /** Waits for the task and returns its {@linkcode TaskResult}; never rejects. */
   wait(): Promise<TaskResult<T>> {
-    if (this._result !== undefined) return Promise.resolve(this._result);
+    if (this._result !== undefined) return Promise.resolve(this.result());
     this._owner?.awaited?.();
     return new Promise((resolve) => (this.#listeners().waiters ??= []).push(resolve as Waiter));
   }
@@ -353,14 +368,45 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
     if (this._result !== undefined) return false;
     this._result = result;
     this._status = result.status;
+    if (result.status === "succeeded") this._value = result.value;
+    this.#notify();
+    return true;
+  }
+
+  /**
+   * Records a success whose {@linkcode TaskResult} is made by `_makeResult`
+   * when first read: most successes are only awaited or never looked at, and
+   * building and keeping a 21-field result per task was the largest cost of
+   * a tiny task.
+   * @ignore
+   */
+  _finishSucceeded(value: T): void {
+    this._result = RESULT_ON_DEMAND;
+    this._status = "succeeded";
+    this._value = value;
+    this.#notify();
+  }
+
+  /**
+   * The result of a handle finished with `_finishSucceeded`; only the
+   * engine's handles are, and they override it.
+   * @ignore
+   */
+  _makeResult(): TaskResult<T> {
+    throw new InvalidStateError("result not ready");
+  }
+
+  /** Settles whoever waits on the finished handle. */
+  #notify(): void {
     const listeners = this._listeners;
-    if (listeners === undefined) return true;
+    if (listeners === undefined) return;
     const waiters = listeners.waiters;
     if (waiters !== undefined) {
       listeners.waiters = undefined;
+      const result = this.result();
       for (const resolve of waiters) resolve(result);
     }
-    if (listeners.deferred !== undefined) settleDeferred(listeners.deferred, result);
+    if (listeners.deferred !== undefined) this.#settleDeferred(listeners.deferred);
     const callbacks = listeners.callbacks;
     if (callbacks !== undefined) {
       listeners.callbacks = undefined;
@@ -368,7 +414,15 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
         this.#runCallback(callback as (handle: TaskHandle<T>) => void);
       }
     }
-    return true;
+  }
+
+  #settleDeferred(deferred: Deferred): void {
+    if (this._status === "succeeded") deferred.resolve(this._value);
+    else {
+      const result = this.result();
+      if (result.status === "failed") deferred.reject(result.exception);
+      else deferred.reject(new CancelledError(result.message));
+    }
   }
 
   #runCallback(callback: (handle: TaskHandle<T>) => void): void {
@@ -394,15 +448,9 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
         reject = rej;
       });
       listeners.deferred = { promise, resolve, reject };
-      if (this._result !== undefined) settleDeferred(listeners.deferred, this._result);
+      if (this._result !== undefined) this.#settleDeferred(listeners.deferred);
       else this._owner?.awaited?.();
     }
     return listeners.deferred.promise;
   }
-}
-
-function settleDeferred(deferred: Deferred, result: TaskResult): void {
-  if (result.status === "succeeded") deferred.resolve(result.value);
-  else if (result.status === "failed") deferred.reject(result.exception);
-  else deferred.reject(new CancelledError(result.message));
 }

@@ -139,7 +139,9 @@ export class QueueEngine {
   #notBegun = 0;
   #outstanding = 0;
   #scheduledCount = 0;
-  #results: TaskResult<unknown>[] = [];
+  // Finished tasks in completion order: a result, or the task whose success has not built its
+  // result yet (made when first read; see `#resultsFrom`).
+  #results: (TaskResult<unknown> | QueuedTask)[] = [];
   /** How many of `#results` are detached (a run's summary leaves them out). */
   #detachedResults = 0;
   /** Numbers the groups that get no `groupId`. */
@@ -689,7 +691,12 @@ export class QueueEngine {
     const finishedAt = this.#stepNow ?? this.#clock.now();
     // A task that never started has no last attempt to describe.
     if (task._attempts === 0) endedBy = null;
-    const result = task.resultOf(
+    // Outside a run(), a success that needs no history builds its result only when asked (its
+    // handle is awaited, not read): the handle keeps the value and the queue the handle. A run's
+    // summary reads every result, and building them as tasks finish costs less than at its end.
+    const onDemand = !this.#running && status === "succeeded" && endedBy === "returned" &&
+      task.attempt?.history === undefined;
+    const result = onDemand ? undefined : task.resultOf(
       status,
       value,
       exception,
@@ -699,15 +706,23 @@ export class QueueEngine {
       finishedAt,
       cancelReason,
     );
-    // Let the task body and arguments be collected: a finished task keeps only its result.
+    // Let the task body and arguments be collected: a finished task keeps only its outcome.
     task.source = undefined;
     task.args = undefined;
     task.attempt = undefined;
-    // onDone callbacks are user code: the step's clock reading is stale after them.
-    if (task._listeners !== undefined) this.#stepNow = undefined;
-    task._finish(result);
-    this.#results.push(result);
-    if (result.detached) this.#detachedResults++;
+    // onDone callbacks are user code: the step's clock reading is stale after them. Settling
+    // an awaited handle's promise or a wait() runs none (their reactions are microtasks).
+    if (task._listeners?.callbacks !== undefined) this.#stepNow = undefined;
+    if (result === undefined) {
+      task.finishedAt = finishedAt;
+      task.lastWorker = worker;
+      task._finishSucceeded(value);
+      this.#results.push(task);
+    } else {
+      task._finish(result);
+      this.#results.push(result);
+    }
+    if (task.detached) this.#detachedResults++;
     this.#outstanding--;
     const waiters = this.#waiters;
     if (waiters.space.length > 0) waiters.notify(waiters.space);
@@ -718,7 +733,7 @@ export class QueueEngine {
     // Tasks that never yield starve the board's timer: it redraws from here when due.
     if (this.#progress !== undefined) this.#progress.tick(finishedAt);
     if (this.#options.onComplete !== undefined) {
-      this.#callHook("onComplete", this.#options.onComplete, result);
+      this.#callHook("onComplete", this.#options.onComplete, task.result());
     }
     // Idle is announced last, so a task that onComplete submits keeps the run going.
     if (this.#outstanding === 0 && waiters.idle.length > 0) waiters.notify(waiters.idle);
@@ -872,7 +887,7 @@ export class QueueEngine {
     } finally {
       hideProgress();
       const now = this.#clock.now();
-      let window = this.#results.slice(from);
+      let window = this.#resultsFrom(from);
       if (this.#detachedResults > 0) window = window.filter((result) => !result.detached);
       this.#interrupted = false;
       this.#resume();
@@ -1043,7 +1058,22 @@ export class QueueEngine {
 
   /** Every result since the last `reset()`/`clearResults()`, detached ones included. */
   get results(): readonly TaskResult<unknown>[] {
-    return this.#results.slice();
+    return this.#resultsFrom(0);
+  }
+
+  /**
+   * The results from index `from` on, in a new array; the results made now
+   * replace their tasks in `#results`, which can then be collected.
+   */
+  #resultsFrom(from: number): TaskResult<unknown>[] {
+    const entries = this.#results;
+    const results = new Array<TaskResult<unknown>>(entries.length - from);
+    for (let i = from; i < entries.length; i++) {
+      let entry = entries[i];
+      if (entry instanceof QueuedTask) entries[i] = entry = entry.result();
+      results[i - from] = entry;
+    }
+    return results;
   }
 
   /** Counters of the queue now. */
