@@ -400,6 +400,9 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
   #notify(): void {
     const listeners = this._listeners;
     if (listeners === undefined) return;
+    // Dropped: a queue may keep a finished handle (its result is made from it), and the
+    // promise and resolvers of an awaited one would stay alive with it.
+    this._listeners = undefined;
     const waiters = listeners.waiters;
     if (waiters !== undefined) {
       listeners.waiters = undefined;
@@ -418,11 +421,13 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
 
   #settleDeferred(deferred: Deferred): void {
     if (this._status === "succeeded") deferred.resolve(this._value);
-    else {
-      const result = this.result();
-      if (result.status === "failed") deferred.reject(result.exception);
-      else deferred.reject(new CancelledError(result.message));
-    }
+    else deferred.reject(this.#rejection());
+  }
+
+  /** What awaiting a finished handle that did not succeed rejects with. */
+  #rejection(): unknown {
+    const result = this.result();
+    return result.status === "failed" ? result.exception : new CancelledError(result.message);
   }
 
   #runCallback(callback: (handle: TaskHandle<T>) => void): void {
@@ -439,6 +444,12 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
   }
 
   #valuePromise(): Promise<unknown> {
+    // A finished handle keeps no promise: each call makes a settled one.
+    if (this._result !== undefined) {
+      return this._status === "succeeded"
+        ? Promise.resolve(this._value)
+        : Promise.reject(this.#rejection());
+    }
     const listeners = this.#listeners();
     if (listeners.deferred === undefined) {
       let resolve!: (value: unknown) => void;
@@ -448,8 +459,7 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
         reject = rej;
       });
       listeners.deferred = { promise, resolve, reject };
-      if (this._result !== undefined) this.#settleDeferred(listeners.deferred);
-      else this._owner?.awaited?.();
+      this._owner?.awaited?.();
     }
     return listeners.deferred.promise;
   }
