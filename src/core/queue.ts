@@ -691,10 +691,10 @@ export class QueueEngine {
     const finishedAt = this.#stepNow ?? this.#clock.now();
     // A task that never started has no last attempt to describe.
     if (task._attempts === 0) endedBy = null;
-    // Outside a run(), a success that needs no history builds its result only when asked (its
-    // handle is awaited, not read): the handle keeps the value and the queue the handle. A run's
-    // summary reads every result, and building them as tasks finish costs less than at its end.
-    const onDemand = !this.#running && status === "succeeded" && endedBy === "returned" &&
+    // A success that needs no history builds its result only when asked (most are only awaited,
+    // or counted and read for their values by a summary): the handle keeps the value and the
+    // queue the handle.
+    const onDemand = status === "succeeded" && endedBy === "returned" &&
       task.attempt?.history === undefined;
     const result = onDemand ? undefined : task.resultOf(
       status,
@@ -887,7 +887,7 @@ export class QueueEngine {
     } finally {
       hideProgress();
       const now = this.#clock.now();
-      let window = this.#resultsFrom(from);
+      let window = this.#results.slice(from);
       if (this.#detachedResults > 0) window = window.filter((result) => !result.detached);
       this.#interrupted = false;
       this.#resume();
