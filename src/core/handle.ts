@@ -105,19 +105,39 @@ export function shortTaskId(id: string): string {
   return id.startsWith(idPrefix) ? id.slice(idPrefix.length) : id.slice(0, 8);
 }
 
-interface Deferred {
-  promise: Promise<unknown>;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
+/** A `then()` on an unfinished handle: its callbacks, and how to settle the promise it returned. */
+interface Reaction {
+  onValue: ((value: never) => unknown) | null | undefined;
+  onError: ((error: unknown) => unknown) | null | undefined;
+  /** Undefined while no `then()` is kept (the listeners' own, inline reaction). */
+  resolve: ((value: unknown) => void) | undefined;
+  reject: ((error: unknown) => void) | undefined;
+  /** The next `then()` on the same handle, in call order. */
+  next: Reaction | undefined;
 }
 
-/** Who is waiting on a handle; allocated only when someone is. */
-interface Listeners {
+/**
+ * Who is waiting on a handle; allocated only when someone is. The first
+ * `then()` is kept inline: an awaited handle costs this one object and the
+ * promise `then()` returns.
+ */
+interface Listeners extends Reaction {
   waiters: Waiter[] | undefined;
   // Typed without T so that a TaskHandle<number> is a TaskHandle<unknown>.
   callbacks: ((handle: never) => void)[] | undefined;
-  deferred: Deferred | undefined;
 }
+
+// The resolvers of the promise being made: one capture function for every
+// `then()`, instead of a closure each.
+let capturedResolve: ((value: unknown) => void) | undefined;
+let capturedReject: ((error: unknown) => void) | undefined;
+function captureResolvers(resolve: (value: unknown) => void, reject: (error: unknown) => void) {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
+/** Finished handles whose reactions wait for the next microtask, each followed by its first reaction. */
+const reacting: unknown[] = [];
 
 /**
  * What `_result` holds once a task has succeeded and nobody has asked for its
@@ -333,22 +353,62 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
     return new Promise((resolve) => (this.#listeners().waiters ??= []).push(resolve as Waiter));
   }
 
-  /** Makes `await handle` give the value (or reject with the error). */
+  /**
+   * Makes `await handle` give the value (or reject with the error). The
+   * callbacks run from a microtask once the task has finished, as a
+   * promise's do.
+   */
   then<R1 = T, R2 = never>(
     onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    return (this.#valuePromise() as Promise<T>).then(onFulfilled, onRejected);
+    if (this._result !== undefined) {
+      // A finished handle keeps no promise: each call makes a settled one.
+      const settled = this._status === "succeeded"
+        ? Promise.resolve(this._value as T)
+        : Promise.reject(this.#rejection());
+      return settled.then(onFulfilled, onRejected);
+    }
+    // Not a promise made once and chained on: `await` and `Promise.all` already wrap a
+    // thenable in a promise of their own, and one promise per then() is all they need.
+    const promise = new Promise<unknown>(captureResolvers) as Promise<R1 | R2>;
+    const resolve = capturedResolve;
+    const reject = capturedReject;
+    capturedResolve = capturedReject = undefined;
+    const listeners = this._listeners;
+    if (listeners === undefined) {
+      this._listeners = {
+        waiters: undefined,
+        callbacks: undefined,
+        onValue: onFulfilled,
+        onError: onRejected,
+        resolve,
+        reject,
+        next: undefined,
+      };
+      this._owner?.awaited?.();
+    } else if (listeners.resolve === undefined) {
+      listeners.onValue = onFulfilled;
+      listeners.onError = onRejected;
+      listeners.resolve = resolve;
+      listeners.reject = reject;
+      this._owner?.awaited?.();
+    } else {
+      let last: Reaction = listeners;
+      while (last.next !== undefined) last = last.next;
+      last.next = { onValue: onFulfilled, onError: onRejected, resolve, reject, next: undefined };
+    }
+    return promise;
   }
 
   /** Like `Promise.prototype.catch` for the value. */
   catch<R = never>(onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
-    return (this.#valuePromise() as Promise<T>).catch(onRejected);
+    return this.then(undefined, onRejected);
   }
 
   /** Like `Promise.prototype.finally` for the value. */
   finally(onFinally?: (() => void) | null): Promise<T> {
-    return (this.#valuePromise() as Promise<T>).finally(onFinally);
+    return this.then().finally(onFinally);
   }
 
   /**
@@ -409,7 +469,10 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
       const result = this.result();
       for (const resolve of waiters) resolve(result);
     }
-    if (listeners.deferred !== undefined) this.#settleDeferred(listeners.deferred);
+    if (listeners.resolve !== undefined) {
+      // One microtask runs the reactions of every handle finished before it.
+      if (reacting.push(this, listeners) === 2) queueMicrotask(TaskHandle.#runReactions);
+    }
     const callbacks = listeners.callbacks;
     if (callbacks !== undefined) {
       listeners.callbacks = undefined;
@@ -419,9 +482,33 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
     }
   }
 
-  #settleDeferred(deferred: Deferred): void {
-    if (this._status === "succeeded") deferred.resolve(this._value);
-    else deferred.reject(this.#rejection());
+  /**
+   * Calls the `then()` callbacks of the handles that finished since the last
+   * call, in finish order and, per handle, in call order; each settles the
+   * promise its `then()` returned. Handles finished meanwhile (a callback
+   * that cancels a task) are served in the same pass.
+   */
+  static #runReactions(): void {
+    for (let i = 0; i < reacting.length; i += 2) {
+      const handle = reacting[i] as TaskHandle<unknown>;
+      let reaction = reacting[i + 1] as Reaction | undefined;
+      reacting[i] = reacting[i + 1] = undefined;
+      const ok = handle._status === "succeeded";
+      const outcome = ok ? handle._value : handle.#rejection();
+      for (; reaction !== undefined; reaction = reaction.next) {
+        const callback = ok ? reaction.onValue : reaction.onError;
+        if (typeof callback !== "function") {
+          (ok ? reaction.resolve! : reaction.reject!)(outcome);
+          continue;
+        }
+        try {
+          reaction.resolve!(callback(outcome as never));
+        } catch (error) {
+          reaction.reject!(error);
+        }
+      }
+    }
+    reacting.length = 0;
   }
 
   /** What awaiting a finished handle that did not succeed rejects with. */
@@ -440,27 +527,14 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
   }
 
   #listeners(): Listeners {
-    return this._listeners ??= { waiters: undefined, callbacks: undefined, deferred: undefined };
-  }
-
-  #valuePromise(): Promise<unknown> {
-    // A finished handle keeps no promise: each call makes a settled one.
-    if (this._result !== undefined) {
-      return this._status === "succeeded"
-        ? Promise.resolve(this._value)
-        : Promise.reject(this.#rejection());
-    }
-    const listeners = this.#listeners();
-    if (listeners.deferred === undefined) {
-      let resolve!: (value: unknown) => void;
-      let reject!: (error: unknown) => void;
-      const promise = new Promise<unknown>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      listeners.deferred = { promise, resolve, reject };
-      this._owner?.awaited?.();
-    }
-    return listeners.deferred.promise;
+    return this._listeners ??= {
+      waiters: undefined,
+      callbacks: undefined,
+      onValue: undefined,
+      onError: undefined,
+      resolve: undefined,
+      reject: undefined,
+      next: undefined,
+    };
   }
 }
