@@ -4,7 +4,7 @@
  * `node:fs` and `node:tty`; `process.stderr` only for a terminal's width).
  * Importing it only defines functions, and nothing is asked of stderr until
  * a progress board needs to know (on Bun the first look at `process.stderr`
- * costs about 9 ms, loading `node:tty` about 6; on Deno asking is cheap).
+ * costs about 9 ms; on Deno asking is cheap).
  *
  * @module
  */
@@ -20,11 +20,6 @@ interface NodeStderr {
   write(text: string): boolean;
   readonly isTTY?: boolean;
   readonly columns?: number;
-}
-
-/** The part of `node:fs` the Bun writer uses. */
-interface NodeFs {
-  writeSync(fd: number, bytes: Uint8Array): number;
 }
 
 let stderr: TerminalWriter | undefined;
@@ -62,22 +57,23 @@ function denoStderr(): TerminalWriter {
 function nodeStderr(): TerminalWriter {
   // Looked up on first use: Bun builds process.stderr lazily, and building it costs about 9 ms
   // of CPU (measured), more than a whole short run. Writes and the terminal check go to file
-  // descriptor 2 directly; only a terminal's width needs the stream.
+  // descriptor 2 directly; only a terminal's width needs the stream. node:tty and node:fs are
+  // loaded only when first needed too: on Bun, loading node:tty builds Node's streams (about
+  // 9 ms of CPU), which a run shorter than the progress line's delay never needs.
   const stream = (): NodeStderr =>
     (globalThis as unknown as { process: { stderr: NodeStderr } }).process.stderr;
-  // node:fs and node:tty are loaded on first use too (node:tty costs about 6 ms on Bun, node:fs
-  // 2 ms): a board is made at every run's start, and a run shorter than 2 s never draws.
   const load = (import.meta as unknown as { require: (id: string) => unknown }).require;
-  let fs: NodeFs | undefined;
-  const encoder = new TextEncoder();
+  let fs: { writeSync(fd: number, bytes: Uint8Array): number } | undefined;
+  let encoder: TextEncoder | undefined;
   let isTerminal: boolean | undefined;
-  const terminal =
-    (): boolean => (isTerminal ??= (load("node:tty") as { isatty(fd: number): boolean }).isatty(
-      STDERR_FD,
-    ));
+  const terminal = (): boolean => {
+    isTerminal ??= (load("node:tty") as { isatty(fd: number): boolean }).isatty(STDERR_FD);
+    return isTerminal;
+  };
   return {
     write(text: string): void {
-      fs ??= load("node:fs") as NodeFs;
+      fs ??= load("node:fs") as { writeSync(fd: number, bytes: Uint8Array): number };
+      encoder ??= new TextEncoder();
       let bytes = encoder.encode(text);
       // writeSync may write part of the bytes; the line must arrive whole.
       while (bytes.length > 0) bytes = bytes.subarray(fs.writeSync(STDERR_FD, bytes));
