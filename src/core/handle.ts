@@ -448,6 +448,14 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
   }
 
   /**
+   * Whether the result exists already (it may still be made on demand).
+   * @ignore
+   */
+  _resultMade(): boolean {
+    return this._result !== undefined && this._result !== RESULT_ON_DEMAND;
+  }
+
+  /**
    * The result of a handle finished with `_finishSucceeded`; only the
    * engine's handles are, and they override it.
    * @ignore

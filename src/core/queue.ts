@@ -111,8 +111,8 @@ export class QueueEngine {
   #notBegun = 0;
   #outstanding = 0;
   #scheduledCount = 0;
-  // Finished tasks in completion order: a result, or the task whose success has not built its
-  // result yet (made when first read; see `#resultsFrom`).
+  // Finished tasks in completion order: a result, or the task of a success whose result is
+  // not made yet (it is made when first read).
   #results: (TaskResult<unknown> | QueuedTask)[] = [];
   /** How many of `#results` are detached (a run's summary leaves them out). */
   #detachedResults = 0;
@@ -640,9 +640,9 @@ export class QueueEngine {
     if (task._attempts === 0) endedBy = null;
     // A success that needs no history builds its result only when asked (most are only awaited,
     // or counted and read for their values by a summary): the handle keeps the value and the
-    // queue the handle.
+    // queue the handle. onComplete asks for every result.
     const onDemand = status === "succeeded" && endedBy === "returned" &&
-      task.attempt?.history === undefined;
+      task.attempt?.history === undefined && this.#options.onComplete === undefined;
     const result = onDemand ? undefined : task.resultOf(
       status,
       value,
@@ -664,7 +664,8 @@ export class QueueEngine {
       task.finishedAt = finishedAt;
       task.lastWorker = worker;
       task._finishSucceeded(value);
-      this.#results.push(task);
+      // An onDone callback may have made the result: then the list keeps it, not the handle.
+      this.#results.push(task._resultMade() ? task.result() : task);
     } else {
       task._finish(result);
       this.#results.push(result);
@@ -967,22 +968,13 @@ export class QueueEngine {
 
   /** Every result since the last `reset()`/`clearResults()`, detached ones included. */
   get results(): readonly TaskResult<unknown>[] {
-    return this.#resultsFrom(0);
-  }
-
-  /**
-   * The results from index `from` on, in a new array; the results made now
-   * replace their tasks in `#results`, which can then be collected.
-   */
-  #resultsFrom(from: number): TaskResult<unknown>[] {
     const entries = this.#results;
-    const results = new Array<TaskResult<unknown>>(entries.length - from);
-    for (let i = from; i < entries.length; i++) {
-      let entry = entries[i];
-      if (entry instanceof QueuedTask) entries[i] = entry = entry.result();
-      results[i - from] = entry;
+    // The results made now replace their tasks in the list, which can then be collected.
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i];
+      if (entry instanceof QueuedTask) entries[i] = entry.result();
     }
-    return results;
+    return entries.slice() as TaskResult<unknown>[];
   }
 
   /** Counters of the queue now. */
