@@ -11,21 +11,42 @@
  * @module
  */
 
-import { Queue, QueueEvents } from "bullmq";
-import { Redis } from "ioredis";
-import { DistributedQueue } from "../../distributed.ts";
-import { EVENTS_KEPT } from "../../src/distributed/distributed_queue.ts";
-import { taskModule } from "../../src/core/task_reference.ts";
 import { type Program, startRedisServer, startWorkerProgram } from "../lib/programs.ts";
 import type { Measurement, Workload } from "../types.ts";
 import type * as Tasks from "../lib/distributed_tasks.ts";
 
 const JOBS = 10_000;
 const CONCURRENCY = "16";
-const tasks = taskModule<typeof Tasks>(new URL("../lib/distributed_tasks.ts", import.meta.url));
 const rawWorkerScript = new URL("../lib/raw_bullmq_worker.ts", import.meta.url).pathname;
 const ourWorkerScript = new URL("../../worker.ts", import.meta.url).pathname;
 const ourWorkerArgs = ["--backend", "async", "--workers", CONCURRENCY];
+
+/**
+ * BullMQ, ioredis and the distributed backend, imported when a W7 row runs.
+ * Every measurement process imports the workload registry, and so this
+ * module: importing them up front would load Node's streams and sockets into
+ * the processes of the other rows too, which a program that uses only the
+ * local queues never loads (and the rows would not show what it pays).
+ */
+async function loadDistributed() {
+  const [bullmq, ioredis, distributed, backend, references] = await Promise.all([
+    import("bullmq"),
+    import("ioredis"),
+    import("../../distributed.ts"),
+    import("../../src/distributed/distributed_queue.ts"),
+    import("../../src/core/task_reference.ts"),
+  ]);
+  return {
+    Queue: bullmq.Queue,
+    QueueEvents: bullmq.QueueEvents,
+    Redis: ioredis.Redis,
+    DistributedQueue: distributed.DistributedQueue,
+    EVENTS_KEPT: backend.EVENTS_KEPT,
+    tasks: references.taskModule<typeof Tasks>(
+      new URL("../lib/distributed_tasks.ts", import.meta.url),
+    ),
+  };
+}
 
 function startWorker(
   name: string,
@@ -53,6 +74,7 @@ function checkValues(values: readonly unknown[]): void {
 
 /** Ours: submit, start, optionally wait for Redis to hold every job and start the worker then. */
 async function ours(drain: boolean): Promise<Measurement> {
+  const { DistributedQueue, tasks } = await loadDistributed();
   return await withRedis(async (redis) => {
     const name = `w7-${drain ? "drain" : "trip"}`;
     let worker: Program | undefined = drain
@@ -82,6 +104,7 @@ async function ours(drain: boolean): Promise<Measurement> {
 
 /** Raw BullMQ: addBulk, QueueEvents for the results, jobs removed on completion. */
 async function raw(drain: boolean): Promise<Measurement> {
+  const { EVENTS_KEPT, Queue, QueueEvents, Redis } = await loadDistributed();
   return await withRedis(async (redis) => {
     const name = `w7-raw-${drain ? "drain" : "trip"}`;
     const rawArgs = ["--concurrency", CONCURRENCY];
@@ -132,6 +155,7 @@ async function raw(drain: boolean): Promise<Measurement> {
 
 /** Waits until Redis holds all W7 jobs (waiting or prioritized). */
 async function waitForJobs(url: string, name: string, prefix: string): Promise<void> {
+  const { Queue, Redis } = await loadDistributed();
   const client = new Redis(url, { maxRetriesPerRequest: null });
   const queue = new Queue(name, { connection: client, prefix });
   try {
@@ -147,6 +171,7 @@ async function waitForJobs(url: string, name: string, prefix: string): Promise<v
 }
 
 async function failover(): Promise<Measurement> {
+  const { DistributedQueue, tasks } = await loadDistributed();
   return await withRedis(async (redis) => {
     const name = "w7-failover";
     const args = ["--backend", "async", "--workers", "1"];
