@@ -105,19 +105,46 @@ export function shortTaskId(id: string): string {
   return id.startsWith(idPrefix) ? id.slice(idPrefix.length) : id.slice(0, 8);
 }
 
-interface Deferred {
-  promise: Promise<unknown>;
-  resolve: (value: unknown) => void;
-  reject: (error: unknown) => void;
+/** A `then()` on an unfinished handle: its callbacks, and how to settle the promise it returned. */
+interface Reaction {
+  onValue: ((value: never) => unknown) | null | undefined;
+  onError: ((error: unknown) => unknown) | null | undefined;
+  /** Undefined while no `then()` is kept (the listeners' own, inline reaction). */
+  resolve: ((value: unknown) => void) | undefined;
+  reject: ((error: unknown) => void) | undefined;
+  /** The next `then()` on the same handle, in call order. */
+  next: Reaction | undefined;
 }
 
-/** Who is waiting on a handle; allocated only when someone is. */
-interface Listeners {
+/**
+ * Who is waiting on a handle; allocated only when someone is. The first
+ * `then()` is kept inline: an awaited handle costs this one object and the
+ * promise `then()` returns.
+ */
+interface Listeners extends Reaction {
   waiters: Waiter[] | undefined;
   // Typed without T so that a TaskHandle<number> is a TaskHandle<unknown>.
   callbacks: ((handle: never) => void)[] | undefined;
-  deferred: Deferred | undefined;
 }
+
+// The resolvers of the promise being made: one capture function for every
+// `then()`, instead of a closure each.
+let capturedResolve: ((value: unknown) => void) | undefined;
+let capturedReject: ((error: unknown) => void) | undefined;
+function captureResolvers(resolve: (value: unknown) => void, reject: (error: unknown) => void) {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
+/** Finished handles whose reactions wait for the next microtask, each followed by its first reaction. */
+const reacting: unknown[] = [];
+
+/**
+ * What `_result` holds once a task has succeeded and nobody has asked for its
+ * result yet: the engine builds a success's {@linkcode TaskResult} on first
+ * read (see `_finishSucceeded`). Never returned to a caller.
+ */
+const RESULT_ON_DEMAND = Object.freeze({}) as TaskResult<never>;
 
 function specOf(init: TaskHandleInit): HandleSpec {
   const given = (init as { [HANDLE_SPEC]?: HandleSpec })[HANDLE_SPEC];
@@ -174,6 +201,11 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
   _attempts = 0;
   /** @ignore */
   _result: TaskResult<T> | undefined = undefined;
+  /**
+   * The value of a succeeded task, so that awaiting it needs no result.
+   * @ignore
+   */
+  _value: T | undefined = undefined;
   /** @ignore */
   _owner: HandleOwner | undefined = undefined;
   /** @ignore */
@@ -264,13 +296,15 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
 
   /** True once the task has finished as cancelled. */
   cancelled(): boolean {
-    return this._result !== undefined && this._result.status === "cancelled";
+    return this._status === "cancelled";
   }
 
   /** The result; throws `InvalidStateError("result not ready")` while pending. */
   result(): TaskResult<T> {
-    if (this._result === undefined) throw new InvalidStateError("result not ready");
-    return this._result;
+    let result = this._result;
+    if (result === undefined) throw new InvalidStateError("result not ready");
+    if (result === RESULT_ON_DEMAND) result = this._result = this._makeResult();
+    return result;
   }
 
   /**
@@ -278,14 +312,15 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
    * `CancelledError` when it was cancelled, and `InvalidStateError` while pending.
    */
   value(): T {
+    if (this._status === "succeeded") return this._value as T;
     const result = this.result();
-    if (result.status === "succeeded") return result.value as T;
     if (result.status === "failed") throw result.exception;
     throw new CancelledError(result.message);
   }
 
   /** The error of a failed task; `undefined` for a succeeded or cancelled one. */
   exception(): unknown {
+    if (this._status === "succeeded") return undefined;
     return this.result().exception;
   }
 
@@ -313,27 +348,67 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
 
   /** Waits for the task and returns its {@linkcode TaskResult}; never rejects. */
   wait(): Promise<TaskResult<T>> {
-    if (this._result !== undefined) return Promise.resolve(this._result);
+    if (this._result !== undefined) return Promise.resolve(this.result());
     this._owner?.awaited?.();
     return new Promise((resolve) => (this.#listeners().waiters ??= []).push(resolve as Waiter));
   }
 
-  /** Makes `await handle` give the value (or reject with the error). */
+  /**
+   * Makes `await handle` give the value (or reject with the error). The
+   * callbacks run from a microtask once the task has finished, as a
+   * promise's do.
+   */
   then<R1 = T, R2 = never>(
     onFulfilled?: ((value: T) => R1 | PromiseLike<R1>) | null,
     onRejected?: ((reason: unknown) => R2 | PromiseLike<R2>) | null,
   ): Promise<R1 | R2> {
-    return (this.#valuePromise() as Promise<T>).then(onFulfilled, onRejected);
+    if (this._result !== undefined) {
+      // A finished handle keeps no promise: each call makes a settled one.
+      const settled = this._status === "succeeded"
+        ? Promise.resolve(this._value as T)
+        : Promise.reject(this.#rejection());
+      return settled.then(onFulfilled, onRejected);
+    }
+    // Not a promise made once and chained on: `await` and `Promise.all` already wrap a
+    // thenable in a promise of their own, and one promise per then() is all they need.
+    const promise = new Promise<unknown>(captureResolvers) as Promise<R1 | R2>;
+    const resolve = capturedResolve;
+    const reject = capturedReject;
+    capturedResolve = capturedReject = undefined;
+    const listeners = this._listeners;
+    if (listeners === undefined) {
+      this._listeners = {
+        waiters: undefined,
+        callbacks: undefined,
+        onValue: onFulfilled,
+        onError: onRejected,
+        resolve,
+        reject,
+        next: undefined,
+      };
+      this._owner?.awaited?.();
+    } else if (listeners.resolve === undefined) {
+      listeners.onValue = onFulfilled;
+      listeners.onError = onRejected;
+      listeners.resolve = resolve;
+      listeners.reject = reject;
+      this._owner?.awaited?.();
+    } else {
+      let last: Reaction = listeners;
+      while (last.next !== undefined) last = last.next;
+      last.next = { onValue: onFulfilled, onError: onRejected, resolve, reject, next: undefined };
+    }
+    return promise;
   }
 
   /** Like `Promise.prototype.catch` for the value. */
   catch<R = never>(onRejected?: ((reason: unknown) => R | PromiseLike<R>) | null): Promise<T | R> {
-    return (this.#valuePromise() as Promise<T>).catch(onRejected);
+    return this.then(undefined, onRejected);
   }
 
   /** Like `Promise.prototype.finally` for the value. */
   finally(onFinally?: (() => void) | null): Promise<T> {
-    return (this.#valuePromise() as Promise<T>).finally(onFinally);
+    return this.then().finally(onFinally);
   }
 
   /**
@@ -353,14 +428,59 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
     if (this._result !== undefined) return false;
     this._result = result;
     this._status = result.status;
+    if (result.status === "succeeded") this._value = result.value;
+    this.#notify();
+    return true;
+  }
+
+  /**
+   * Records a success whose {@linkcode TaskResult} is made by `_makeResult`
+   * when first read: most successes are only awaited or never looked at, and
+   * building and keeping a 21-field result per task was the largest cost of
+   * a tiny task.
+   * @ignore
+   */
+  _finishSucceeded(value: T): void {
+    this._result = RESULT_ON_DEMAND;
+    this._status = "succeeded";
+    this._value = value;
+    this.#notify();
+  }
+
+  /**
+   * Whether the result exists already (it may still be made on demand).
+   * @ignore
+   */
+  _resultMade(): boolean {
+    return this._result !== undefined && this._result !== RESULT_ON_DEMAND;
+  }
+
+  /**
+   * The result of a handle finished with `_finishSucceeded`; only the
+   * engine's handles are, and they override it.
+   * @ignore
+   */
+  _makeResult(): TaskResult<T> {
+    throw new InvalidStateError("result not ready");
+  }
+
+  /** Settles whoever waits on the finished handle. */
+  #notify(): void {
     const listeners = this._listeners;
-    if (listeners === undefined) return true;
+    if (listeners === undefined) return;
+    // Dropped: a queue may keep a finished handle (its result is made from it), and the
+    // promise and resolvers of an awaited one would stay alive with it.
+    this._listeners = undefined;
     const waiters = listeners.waiters;
     if (waiters !== undefined) {
       listeners.waiters = undefined;
+      const result = this.result();
       for (const resolve of waiters) resolve(result);
     }
-    if (listeners.deferred !== undefined) settleDeferred(listeners.deferred, result);
+    if (listeners.resolve !== undefined) {
+      // One microtask runs the reactions of every handle finished before it.
+      if (reacting.push(this, listeners) === 2) queueMicrotask(TaskHandle.#runReactions);
+    }
     const callbacks = listeners.callbacks;
     if (callbacks !== undefined) {
       listeners.callbacks = undefined;
@@ -368,7 +488,41 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
         this.#runCallback(callback as (handle: TaskHandle<T>) => void);
       }
     }
-    return true;
+  }
+
+  /**
+   * Calls the `then()` callbacks of the handles that finished since the last
+   * call, in finish order and, per handle, in call order; each settles the
+   * promise its `then()` returned. Handles finished meanwhile (a callback
+   * that cancels a task) are served in the same pass.
+   */
+  static #runReactions(): void {
+    for (let i = 0; i < reacting.length; i += 2) {
+      const handle = reacting[i] as TaskHandle<unknown>;
+      let reaction = reacting[i + 1] as Reaction | undefined;
+      reacting[i] = reacting[i + 1] = undefined;
+      const ok = handle._status === "succeeded";
+      const outcome = ok ? handle._value : handle.#rejection();
+      for (; reaction !== undefined; reaction = reaction.next) {
+        const callback = ok ? reaction.onValue : reaction.onError;
+        if (typeof callback !== "function") {
+          (ok ? reaction.resolve! : reaction.reject!)(outcome);
+          continue;
+        }
+        try {
+          reaction.resolve!(callback(outcome as never));
+        } catch (error) {
+          reaction.reject!(error);
+        }
+      }
+    }
+    reacting.length = 0;
+  }
+
+  /** What awaiting a finished handle that did not succeed rejects with. */
+  #rejection(): unknown {
+    const result = this.result();
+    return result.status === "failed" ? result.exception : new CancelledError(result.message);
   }
 
   #runCallback(callback: (handle: TaskHandle<T>) => void): void {
@@ -381,28 +535,14 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
   }
 
   #listeners(): Listeners {
-    return this._listeners ??= { waiters: undefined, callbacks: undefined, deferred: undefined };
+    return this._listeners ??= {
+      waiters: undefined,
+      callbacks: undefined,
+      onValue: undefined,
+      onError: undefined,
+      resolve: undefined,
+      reject: undefined,
+      next: undefined,
+    };
   }
-
-  #valuePromise(): Promise<unknown> {
-    const listeners = this.#listeners();
-    if (listeners.deferred === undefined) {
-      let resolve!: (value: unknown) => void;
-      let reject!: (error: unknown) => void;
-      const promise = new Promise<unknown>((res, rej) => {
-        resolve = res;
-        reject = rej;
-      });
-      listeners.deferred = { promise, resolve, reject };
-      if (this._result !== undefined) settleDeferred(listeners.deferred, this._result);
-      else this._owner?.awaited?.();
-    }
-    return listeners.deferred.promise;
-  }
-}
-
-function settleDeferred(deferred: Deferred, result: TaskResult): void {
-  if (result.status === "succeeded") deferred.resolve(result.value);
-  else if (result.status === "failed") deferred.reject(result.exception);
-  else deferred.reject(new CancelledError(result.message));
 }

@@ -111,7 +111,9 @@ export class QueueEngine {
   #notBegun = 0;
   #outstanding = 0;
   #scheduledCount = 0;
-  #results: TaskResult<unknown>[] = [];
+  // Finished tasks in completion order: a result, or the task of a success whose result is
+  // not made yet (it is made when first read).
+  #results: (TaskResult<unknown> | QueuedTask)[] = [];
   /** How many of `#results` are detached (a run's summary leaves them out). */
   #detachedResults = 0;
   /** Numbers the groups that get no `groupId`. */
@@ -636,7 +638,12 @@ export class QueueEngine {
     const finishedAt = this.#stepNow ?? this.#clock.now();
     // A task that never started has no last attempt to describe.
     if (task._attempts === 0) endedBy = null;
-    const result = task.resultOf(
+    // A success that needs no history builds its result only when asked (most are only awaited,
+    // or counted and read for their values by a summary): the handle keeps the value and the
+    // queue the handle. onComplete asks for every result.
+    const onDemand = status === "succeeded" && endedBy === "returned" &&
+      task.attempt?.history === undefined && this.#options.onComplete === undefined;
+    const result = onDemand ? undefined : task.resultOf(
       status,
       value,
       exception,
@@ -646,15 +653,24 @@ export class QueueEngine {
       finishedAt,
       cancelReason,
     );
-    // Let the task body and arguments be collected: a finished task keeps only its result.
+    // Let the task body and arguments be collected: a finished task keeps only its outcome.
     task.source = undefined;
     task.args = undefined;
     task.attempt = undefined;
-    // onDone callbacks are user code: the step's clock reading is stale after them.
-    if (task._listeners !== undefined) this.#stepNow = undefined;
-    task._finish(result);
-    this.#results.push(result);
-    if (result.detached) this.#detachedResults++;
+    // onDone callbacks are user code: the step's clock reading is stale after them. Settling
+    // an awaited handle's promise or a wait() runs none (their reactions are microtasks).
+    if (task._listeners?.callbacks !== undefined) this.#stepNow = undefined;
+    if (result === undefined) {
+      task.finishedAt = finishedAt;
+      task.lastWorker = worker;
+      task._finishSucceeded(value);
+      // An onDone callback may have made the result: then the list keeps it, not the handle.
+      this.#results.push(task._resultMade() ? task.result() : task);
+    } else {
+      task._finish(result);
+      this.#results.push(result);
+    }
+    if (task.detached) this.#detachedResults++;
     this.#outstanding--;
     const waiters = this.#waiters;
     if (waiters.space.length > 0) waiters.notify(waiters.space);
@@ -665,7 +681,7 @@ export class QueueEngine {
     // Tasks that never yield starve the board's timer: it redraws from here when due.
     if (this.#progress !== undefined) this.#progress.tick(finishedAt);
     if (this.#options.onComplete !== undefined) {
-      this.#callHook("onComplete", this.#options.onComplete, result);
+      this.#callHook("onComplete", this.#options.onComplete, task.result());
     }
     // Idle is announced last, so a task that onComplete submits keeps the run going.
     if (this.#outstanding === 0 && waiters.idle.length > 0) waiters.notify(waiters.idle);
@@ -952,7 +968,13 @@ export class QueueEngine {
 
   /** Every result since the last `reset()`/`clearResults()`, detached ones included. */
   get results(): readonly TaskResult<unknown>[] {
-    return this.#results.slice();
+    const entries = this.#results;
+    // The results made now replace their tasks in the list, which can then be collected.
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i];
+      if (entry instanceof QueuedTask) entries[i] = entry.result();
+    }
+    return entries.slice() as TaskResult<unknown>[];
   }
 
   /** Counters of the queue now. */

@@ -17,6 +17,7 @@ import {
 } from "./queue_options.ts";
 import {
   type CancelReason,
+  type ResultOnDemand,
   type RunInterruption,
   type RunSummary,
   summaryAdopting,
@@ -106,10 +107,11 @@ export class QueueRun {
    * The run's summary, of the queue's `results` from where the run began
    * (`detached` is how many of all of them are detached: a summary leaves
    * those out); `backend` names the timeline's lanes. A strict run with
-   * failures throws instead.
+   * failures throws instead. A success may still be its task, whose result
+   * the summary makes when its results are read.
    */
   summary(
-    results: readonly TaskResult<unknown>[],
+    results: readonly (TaskResult<unknown> | ResultOnDemand<unknown>)[],
     detached: number,
     backend: string,
   ): RunSummary<unknown> {

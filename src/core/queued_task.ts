@@ -89,6 +89,9 @@ export class QueuedTask extends TaskHandle<unknown> {
   // Links of the engine's active list (cheaper than a Set on the hot path).
   prevActive: QueuedTask | undefined = undefined;
   nextActive: QueuedTask | undefined = undefined;
+  // When it finished and where its last attempt ran: a success's result is made from them on demand.
+  finishedAt = 0;
+  lastWorker: number | null = null;
 
   constructor(
     name: string,
@@ -122,6 +125,20 @@ export class QueuedTask extends TaskHandle<unknown> {
   /** Submission order, across every queue of the process. */
   get seq(): number {
     return this._id as number;
+  }
+
+  /** The result of a success recorded with `_finishSucceeded`, made when first read. */
+  override _makeResult(): TaskResult<unknown> {
+    return this.resultOf(
+      "succeeded",
+      this._value,
+      undefined,
+      "returned",
+      "",
+      this.lastWorker,
+      this.finishedAt,
+      null,
+    );
   }
 
   /** The task's result, finished at `finishedAt` with this outcome. */

@@ -366,6 +366,23 @@ export interface RunSummaryInit<T = unknown> {
   startedAt?: number;
 }
 
+/**
+ * A finished task whose result is made when first read: a queue's handle of
+ * a success. A run's summary holds it until its results are asked for, so a
+ * summary read only for its counts and values builds no result.
+ * @ignore
+ */
+export interface ResultOnDemand<T> {
+  /** How it finished. */
+  readonly status: string;
+  /** Whether it stays out of run summaries. */
+  readonly detached: boolean;
+  /** Its result, made on the first call and the same object after. */
+  result(): TaskResult<T>;
+  /** Its value. */
+  value(): T;
+}
+
 /** An array the next summary built may keep as its own (see `summaryAdopting`). */
 let adoptNext: readonly unknown[] | undefined;
 /** What the next summary's timeline calls a lane (see `summaryAdopting`). */
@@ -387,14 +404,14 @@ const LANE_NAMES: Readonly<Record<string, string>> = {
  * @ignore
  */
 export function summaryAdopting<T>(
-  results: TaskResult<T>[],
+  results: (TaskResult<T> | ResultOnDemand<T>)[],
   options: FromResultsOptions,
   backend?: string,
 ): RunSummary<T> {
   adoptNext = results;
   laneNameNext = backend === undefined ? undefined : LANE_NAMES[backend];
   try {
-    return RunSummary.fromResults(results, options);
+    return RunSummary.fromResults(results as TaskResult<T>[], options);
   } finally {
     adoptNext = undefined;
     laneNameNext = undefined;
@@ -519,8 +536,9 @@ export class RunSummary<T = unknown> {
   readonly interrupted: RunInterruption | null;
   /** The run's length in milliseconds. */
   readonly duration: number;
-  /** Every result the summary covers (a copy, typed read-only). */
-  readonly results: readonly TaskResult<T>[];
+  // What a queue's run hands over: results, and successes whose results are made on first read.
+  readonly #entries: (TaskResult<T> | ResultOnDemand<T>)[];
+  #made = false;
   readonly #startedAt: number | undefined;
   readonly #laneName: string | undefined;
   #timings: Timings | undefined;
@@ -535,29 +553,43 @@ export class RunSummary<T = unknown> {
     // makes every later iteration of it ~15× slower there. The type is readonly.
     const adopted = adoptNext;
     adoptNext = undefined;
-    const results: readonly TaskResult<T>[] = adopted === init.results
+    const entries: (TaskResult<T> | ResultOnDemand<T>)[] = adopted === init.results
       ? adopted as TaskResult<T>[]
       : Array.from(init.results);
     let succeeded = 0;
     let failed = 0;
     let cancelled = 0;
-    for (const result of results) {
-      if (result.status === "succeeded") succeeded++;
-      else if (result.status === "failed") failed++;
-      else if (result.status === "cancelled") cancelled++;
+    for (const entry of entries) {
+      if (entry.status === "succeeded") succeeded++;
+      else if (entry.status === "failed") failed++;
+      else if (entry.status === "cancelled") cancelled++;
     }
-    this.totalSubmitted = results.length;
+    this.totalSubmitted = entries.length;
     this.succeeded = succeeded;
     this.failed = failed;
     this.cancelled = cancelled;
     this.timedOut = init.timedOut ?? false;
     this.interrupted = init.interrupted ?? null;
     this.duration = init.duration ?? 0;
-    this.results = results;
+    this.#entries = entries;
     this.#startedAt = init.startedAt;
     this.#laneName = laneNameNext;
     laneNameNext = undefined;
     Object.freeze(this);
+  }
+
+  /** Every result the summary covers (a copy, typed read-only). */
+  get results(): readonly TaskResult<T>[] {
+    const entries = this.#entries;
+    if (!this.#made) {
+      // Made once, in place: the array is the summary's own.
+      for (let i = 0; i < entries.length; i++) {
+        const entry = entries[i];
+        if (!(entry instanceof TaskResult)) entries[i] = entry.result();
+      }
+      this.#made = true;
+    }
+    return entries as TaskResult<T>[];
   }
 
   /**
@@ -676,8 +708,10 @@ export class RunSummary<T = unknown> {
    */
   get values(): T[] {
     const values: T[] = [];
-    for (const result of this.results) {
-      if (result.status === "succeeded") values.push(result.value as T);
+    // Read without making results: a task's value is on its handle too.
+    for (const entry of this.#entries) {
+      if (entry.status !== "succeeded") continue;
+      values.push(entry instanceof TaskResult ? entry.value as T : entry.value());
     }
     return values;
   }

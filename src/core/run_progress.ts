@@ -6,12 +6,14 @@
  */
 
 import type { ProgressBoard, ProgressCounts, ProgressMode } from "./progress_line.ts";
-import type { TaskResult } from "./result.ts";
 
 /** What a run's line reads from its queue each time the board redraws. */
 export interface RunCounters {
-  /** Every result the queue holds now; the run's begin at the `from` given to the line. */
-  results(): readonly TaskResult<unknown>[];
+  /**
+   * Every finished task the queue holds now (its result, or the task itself
+   * while its result is not made); the run's begin at the `from` given to the line.
+   */
+  results(): readonly { readonly name: string }[];
   /** Tasks submitted and not finished. */
   outstanding(): number;
   /** Tasks that failed since the queue was made. */

@@ -460,3 +460,70 @@ describe("handles from an AsyncQueue", () => {
     });
   });
 });
+
+describe("then() on an unfinished handle", () => {
+  useLeakCheck();
+
+  it("calls its callbacks after the finish, from a microtask, in call order", async () => {
+    await withQueue(() => new AsyncQueue(), async (q) => {
+      const gate = deferred<void>();
+      const h = q.submit(async () => {
+        await gate.promise;
+        return 5;
+      });
+      const seen: string[] = [];
+      const first = h.then((v) => seen.push(`first ${v}`));
+      const second = h.then((v) => seen.push(`second ${v}`));
+      const third = h.finally(() => seen.push("finally"));
+      q.start();
+      await tick();
+      h.onDone(() => seen.push("onDone"));
+      gate.resolve();
+      await Promise.all([first, second, third]);
+      assert.deepEqual(seen, ["onDone", "first 5", "second 5", "finally"]);
+      assert.equal(await third, 5, "finally passes the value on");
+    });
+  });
+
+  it("settles the promise it returned with what the callback returns or throws", async () => {
+    await withQueue(() => new AsyncQueue(), async (q) => {
+      const error = new RangeError("from the callback");
+      const ok = q.submit(() => 2);
+      const failing = q.submit(() => {
+        throw new Error("task failed");
+      });
+      const doubled = ok.then((v) => v * 2);
+      const adopted = ok.then((v) => Promise.resolve(v + 1));
+      const thrown = ok.then(() => {
+        throw error;
+      });
+      const recovered = failing.then(() => "not this", (e) => `caught ${(e as Error).message}`);
+      const caught = failing.catch((e) => (e as Error).message);
+      const passedOn = failing.then((v) => v);
+      q.start();
+      assert.deepEqual(await Promise.all([doubled, adopted, recovered, caught]), [
+        4,
+        3,
+        "caught task failed",
+        "task failed",
+      ]);
+      await assert.rejects(thrown, (e: unknown) => e === error);
+      await assert.rejects(passedOn, /task failed/);
+    });
+  });
+
+  it("a callback that finishes another task settles that one's awaiters too", async () => {
+    await withQueue(() => new AsyncQueue({ workers: 1 }), async (q) => {
+      const first = q.submit(() => "first");
+      const second = q.submit(() => new Promise(() => {}));
+      const cancelled = second.then(() => "ran", (e) => (e as Error).name);
+      const chained = first.then((v) => {
+        second.cancel();
+        return v;
+      });
+      q.start();
+      assert.equal(await chained, "first");
+      assert.equal(await cancelled, "CancelledError");
+    });
+  });
+});

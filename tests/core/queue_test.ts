@@ -13,6 +13,7 @@ import { ClosedError } from "../../src/core/errors.ts";
 import type { Executor } from "../../src/core/executor.ts";
 import { ProgressBoard, type TerminalWriter } from "../../src/core/progress_line.ts";
 import type { QueueOptions } from "../../src/core/queue_options.ts";
+import type { TaskResult } from "../../src/core/result.ts";
 import { TaskQueue } from "../../src/core/task_queue.ts";
 import { useLeakCheck, withQueue } from "../helpers/leaks.ts";
 import { deferred, sleep, tick } from "../helpers/timing.ts";
@@ -502,6 +503,81 @@ describe("the progress line of a run", () => {
       await running;
       assert.deepEqual(terminal.frames, []);
       assert.equal(clock.pendingTimers, 0, "no redraw timer either");
+    });
+  });
+});
+
+describe("results of tasks that finish outside a run", () => {
+  useLeakCheck();
+
+  it("a success's result, made when first read, is complete and always the same object", async () => {
+    const clock = new ManualClock(1_000);
+    const completed: TaskResult<unknown>[] = [];
+    await withQueue(
+      () =>
+        new AsyncQueue({
+          clock,
+          mode: "infinite",
+          onComplete: (result) => void completed.push(result),
+        }).start(),
+      async (q) => {
+        const gate = deferred<void>();
+        const h = q.submit(
+          async (n: number) => {
+            await gate.promise;
+            return n * 2;
+          },
+          [21],
+          { name: "double", priority: 1, metadata: { tag: "x" } },
+        );
+        await tick();
+        await clock.advance(40);
+        gate.resolve();
+        assert.equal(await h, 42);
+        const result = h.result();
+        assert.equal(h.result(), result);
+        assert.equal(completed[0], result, "onComplete got the handle's result");
+        assert.equal(q.results[0], result);
+        assert.deepEqual(result.toJSON(), {
+          ...result.toJSON(),
+          taskId: h.id,
+          name: "double",
+          status: "succeeded",
+          value: 42,
+          attempts: 1,
+          priority: 1,
+          metadata: { tag: "x" },
+          createdAt: 1_000,
+          startedAt: 1_000,
+          finishedAt: 1_040,
+          duration: 40,
+          message: "",
+          worker: null,
+          endedBy: "returned",
+          cancelReason: null,
+          history: [],
+        });
+      },
+    );
+  });
+
+  it("q.results keeps completion order across successes, failures and a later run", async () => {
+    await withQueue(() => new AsyncQueue({ workers: 1 }).start(), async (q) => {
+      const first = q.submit(() => "a");
+      const failing = q.submit(() => {
+        throw new Error("boom");
+      });
+      const third = q.submit(() => "c");
+      await Promise.allSettled([first, failing, third]);
+      const before = q.results;
+      assert.deepEqual(before.map((r) => r.status), ["succeeded", "failed", "succeeded"]);
+      assert.deepEqual([before[0], before[2]], [first.result(), third.result()]);
+      assert.equal(before[1].message, "boom");
+      assert.equal(q.stats.completed, 3);
+      q.submit(() => "d");
+      const summary = await q.run();
+      assert.deepEqual(summary.values, ["d"]);
+      assert.deepEqual(q.results.map((r) => r.value), ["a", undefined, "c", "d"]);
     });
   });
 });
