@@ -60,6 +60,8 @@ async function ours(drain: boolean): Promise<Measurement> {
       : await startWorker(name, redis.url, ourWorkerArgs);
     const q = new DistributedQueue({ name, connection: redis.url });
     try {
+      // Connected before the clock starts, as the raw producer's clients are.
+      await q.join();
       const items = Array.from({ length: JOBS }, (_, i) => i);
       let start = performance.now();
       q.map(tasks.double, items);
@@ -96,7 +98,10 @@ async function raw(drain: boolean): Promise<Measurement> {
       connection: queueClient,
       streams: { events: { maxLen: EVENTS_KEPT } },
     });
-    const events = new QueueEvents(name, { connection: eventsClient });
+    // Events from the stream's start (this Redis is new): reading from '$', the
+    // default, misses the completions that come before the first XREAD
+    // reaches Redis, and the run then waits for ever.
+    const events = new QueueEvents(name, { connection: eventsClient, lastEventId: "0-0" });
     try {
       await events.waitUntilReady();
       const values: unknown[] = [];
