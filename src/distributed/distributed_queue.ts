@@ -79,6 +79,9 @@ export const EVENTS_KEPT = 100_000;
 /** The error of an attempt whose worker died: BullMQ saw its lock expire. */
 const LOST_WORKER = "the job's worker was lost mid-job (its lock expired)";
 
+/** The sorted sets of BullMQ's finished jobs. */
+type FinishedState = "completed" | "failed";
+
 /** One job this producer follows. */
 interface Followed {
   readonly request: AttemptRequest;
@@ -112,6 +115,8 @@ class BullExecutor implements Executor {
   // Jobs the engine gave up on: removed from Redis when they end (they may be running).
   readonly #abandoned = new Set<string>();
   #batch: { name: string; data: unknown; opts: Record<string, unknown> }[] = [];
+  // Finished jobs whose outcome was read, removed from Redis together.
+  #finished: Record<FinishedState, string[]> | undefined;
   readonly #pendingWrites = new Set<Promise<unknown>>();
   #sweepTimer: ReturnType<typeof setTimeout> | undefined;
   #jobCount = 0;
@@ -133,6 +138,11 @@ class BullExecutor implements Executor {
     this.#prefix = prefix;
     this.#rate = rate;
     this.#burst = burst;
+  }
+
+  /** The Redis key of `suffix` (a job id, or a list such as `completed`) in this queue. */
+  #key(suffix: string): string {
+    return `${this.#prefix}:${this.#name}:${suffix}`;
   }
 
   validateSource(source: unknown, action: string): void {
@@ -184,9 +194,14 @@ class BullExecutor implements Executor {
       });
       // Connection errors while Redis restarts: the clients reconnect by themselves.
       this.#queue.on("error", () => {});
+      // Events from the stream's current end, read before any job is added:
+      // BullMQ's default ('$') starts at the first XREAD, which may reach Redis
+      // after the first jobs finished; their events would be missed.
+      const newest = await queueClient.xrevrange(this.#key("events"), "+", "-", "COUNT", 1);
       const events = this.#events = new QueueEvents(this.#name, {
         connection: eventsClient,
         prefix: this.#prefix,
+        lastEventId: newest[0]?.[0] ?? "0-0",
       });
       events.on("error", () => {});
       events.on("active", ({ jobId }) => this.#onActive(jobId));
@@ -276,12 +291,11 @@ class BullExecutor implements Executor {
     const queue = this.#queue;
     const client = this.#queueClient;
     if (queue === undefined || client === undefined || this.#followed.size === 0) return;
-    const base = `${this.#prefix}:${this.#name}:`;
     const before = Date.now() - SWEEP_INTERVAL_MS;
     try {
       for (const state of ["completed", "failed"] as const) {
         const ids = await client.zrangebyscore(
-          `${base}${state}`,
+          this.#key(state),
           "-inf",
           before,
           "LIMIT",
@@ -308,7 +322,7 @@ class BullExecutor implements Executor {
   async ownJobs(): Promise<{ id: string; name: string }[]> {
     await this.connect();
     const client = this.#queueClient!;
-    const base = `${this.#prefix}:${this.#name}:`;
+    const base = this.#key("");
     const ids: string[] = [];
     let cursor = "0";
     do {
@@ -411,7 +425,7 @@ class BullExecutor implements Executor {
 
   #onCompleted(jobId: string, returnValue: unknown): void {
     if (!this.#followed.has(jobId)) {
-      if (this.#abandoned.delete(jobId)) this.#remove(jobId); // cancelled, but it ran
+      if (this.#abandoned.delete(jobId)) this.#removeFinished(jobId, "completed"); // cancelled, but it ran
       return;
     }
     this.#step(jobId, (followed) => {
@@ -424,13 +438,13 @@ class BullExecutor implements Executor {
         followed.request.worker = outcome.worker ?? null;
         this.#settle(jobId, outcome.ok, fromWire(outcome.ok ? outcome.value : outcome.error));
       }
-      this.#remove(jobId);
+      this.#removeFinished(jobId, "completed");
     });
   }
 
   #onFailed(jobId: string, failedReason: string): void {
     if (!this.#followed.has(jobId)) {
-      if (this.#abandoned.delete(jobId)) this.#remove(jobId);
+      if (this.#abandoned.delete(jobId)) this.#removeFinished(jobId, "failed");
       return;
     }
     this.#step(jobId, () => {
@@ -439,7 +453,7 @@ class BullExecutor implements Executor {
         ? new WorkerCrashedError(failedReason)
         : new OsiisoError(failedReason);
       this.#settle(jobId, false, error);
-      this.#remove(jobId);
+      this.#removeFinished(jobId, "failed");
     });
   }
 
@@ -460,10 +474,36 @@ class BullExecutor implements Executor {
     }
   }
 
-  /** Removes a finished or abandoned job, so Redis does not grow. */
+  /** Removes an abandoned job, so Redis does not grow. */
   #remove(jobId: string): void {
-    // A running job is locked and stays; its completion comes back here.
-    void this.#track(this.#queue!.remove(jobId)).catch(() => {});
+    // A running job is locked and stays; its completion comes back to #removeFinished.
+    void this.#track(this.#queue!.remove(jobId, { removeChildren: false })).catch(() => {});
+  }
+
+  /**
+   * Removes a finished job once its outcome is read, with the others read in
+   * the same turn (one read of BullMQ's event stream brings many): a ZREM
+   * from the finished set and a DEL of the job hashes for all of them. A
+   * finished osiiso job is in one of those sets and has no lock, children,
+   * logs or deduplication key, which is what BullMQ's own removal (a script
+   * of ~15 Redis calls and a stream entry per job) looks for.
+   */
+  #removeFinished(jobId: string, state: FinishedState): void {
+    if (this.#finished === undefined) {
+      this.#finished = { completed: [], failed: [] };
+      queueMicrotask(() => this.#flushFinished());
+    }
+    this.#finished[state].push(jobId);
+  }
+
+  #flushFinished(): void {
+    const { completed, failed } = this.#finished!;
+    this.#finished = undefined;
+    const multi = this.#queueClient!.multi();
+    if (completed.length > 0) multi.zrem(this.#key("completed"), ...completed);
+    if (failed.length > 0) multi.zrem(this.#key("failed"), ...failed);
+    multi.del(...completed.concat(failed).map((id) => this.#key(id)));
+    void this.#track(multi.exec()).catch(() => {});
   }
 
   #failAll(error: unknown): void {

@@ -40,6 +40,16 @@ async function jobsOnRedis(url: string, name: string): Promise<number> {
   }
 }
 
+/** The keys a producer's jobs left on Redis (their ids start with its id). */
+async function jobKeysOnRedis(url: string, name: string, producerId: string): Promise<string[]> {
+  const client = new Redis(url, { maxRetriesPerRequest: null });
+  try {
+    return await client.keys(`osiiso:${name}:${producerId}.*`);
+  } finally {
+    await client.quit();
+  }
+}
+
 async function stopAll(workers: readonly WorkerProcess[]): Promise<void> {
   await Promise.all(workers.map((worker) => worker.stop("SIGTERM")));
 }
@@ -96,6 +106,7 @@ describe("DistributedQueue", () => {
         assert.ok([...pids].every((pid) => workers.some((worker) => worker.pid === pid)));
         // Finished jobs are removed once the producer has their results.
         assert.equal(await jobsOnRedis(redis.url, name), 0);
+        assert.deepEqual(await jobKeysOnRedis(redis.url, name, q.producerId), []);
       } finally {
         await stopAll(workers);
       }
@@ -318,6 +329,7 @@ describe("DistributedQueue", () => {
       );
       await q.shutdown();
       assert.equal(await jobsOnRedis(redis.url, name), 0);
+      assert.deepEqual(await jobKeysOnRedis(redis.url, name, producerId), []);
     } finally {
       producer.kill("SIGKILL");
       await exited;
@@ -369,6 +381,7 @@ describe("DistributedQueue", () => {
       assert.equal(cancelled.cancelled(), true);
       assert.equal(timedOut.cancelled(), true);
       assert.equal(await jobsOnRedis(redis.url, name), 0);
+      assert.deepEqual(await jobKeysOnRedis(redis.url, name, q.producerId), []);
 
       const failing = uniqueName("failfirst");
       const worker = await startWorker(failing, redis.url, [
@@ -392,6 +405,7 @@ describe("DistributedQueue", () => {
         assert.equal(failed.cancelled, 3);
         await f.shutdown();
         assert.equal(await jobsOnRedis(redis.url, failing), 0);
+        assert.deepEqual(await jobKeysOnRedis(redis.url, failing, f.producerId), []);
       } finally {
         await f.shutdown();
         await worker.stop();
