@@ -239,17 +239,14 @@ class BullExecutor implements Executor {
     this.#followed.set(jobId, { request, begun: false, attemptsMade: 0, chain: undefined });
     this.#armSweep();
     request.onAbort(() => this.#abandon(jobId));
-    this.#batch.push({
-      name: request.name,
-      data,
-      opts: {
-        jobId,
-        priority: bullPriority(options.priority),
-        delay,
-        attempts: options.retries + 1,
-        backoff: { type: BACKOFF_TYPE },
-      },
-    });
+    // Only what differs from BullMQ's defaults: every job's options are stored.
+    const opts: Record<string, unknown> = { jobId, priority: bullPriority(options.priority) };
+    if (delay > 0) opts.delay = delay;
+    if (options.retries > 0) {
+      opts.attempts = options.retries + 1;
+      opts.backoff = { type: BACKOFF_TYPE };
+    }
+    this.#batch.push({ name: request.name, data, opts });
     if (this.#batch.length === 1) queueMicrotask(() => void this.#flush());
     return REPORTED_LATER;
   }

@@ -13,6 +13,7 @@ import { CancelledError } from "../core/errors.ts";
 import type { Task } from "../core/queue_types.ts";
 import type { TaskQueue } from "../core/task_queue.ts";
 import { reviveFunction, taskModule } from "../core/task_reference.ts";
+import type { SourceDescriptor } from "../runtime/protocol.ts";
 import {
   checkChoice,
   checkInteger,
@@ -158,6 +159,7 @@ class JobRunner implements QueueWorker {
   readonly #local: TaskQueue;
   readonly #worker: Worker;
   readonly #pid = nodeProcess().pid;
+  readonly #modules = new Map<string, Readonly<Record<string, unknown>>>();
   #processed = 0;
   #closing: Promise<void> | undefined;
 
@@ -194,12 +196,9 @@ class JobRunner implements QueueWorker {
       if (data.v !== JOB_FORMAT) {
         throw new TypeError(`job format ${String(data.v)} is not ${JOB_FORMAT}: update the worker`);
       }
-      const source = (data.source.kind === "ref"
-        ? taskModule(data.source.url)[data.source.exportName]
-        : reviveFunction(data.source.code)) as Task<unknown[], unknown>;
       const args = fromWire(data.args) as unknown[];
-      const handle = this.#local.submit(source, args, {
-        name: data.name,
+      const handle = this.#local.submit(this.#task(data.source), args, {
+        name: job.name,
         timeout: data.timeout,
         bind: data.bind,
       });
@@ -226,6 +225,17 @@ class JobRunner implements QueueWorker {
     return this.#done({ ok: false, error: encoded, worker });
   }
 
+  /** The task a job names: its module's references are kept by URL, not rebuilt per job. */
+  #task(source: SourceDescriptor): Task<unknown[], unknown> {
+    if (source.kind === "inline") return reviveFunction(source.code) as Task<unknown[], unknown>;
+    let module = this.#modules.get(source.url);
+    if (module === undefined) {
+      module = taskModule(source.url) as Readonly<Record<string, unknown>>;
+      this.#modules.set(source.url, module);
+    }
+    return module[source.exportName] as Task<unknown[], unknown>;
+  }
+
   #done(outcome: JobOutcome): JobOutcome {
     this.#processed++;
     return outcome;
@@ -249,9 +259,10 @@ class JobRunner implements QueueWorker {
 
 /** Whether the task's `retryOn` (run here, on the worker) allows a retry of `error`. */
 function retryAllowed(data: JobData, error: unknown): boolean {
-  if (data.retryOn === null) return true;
+  const retryOn = data.retry?.on;
+  if (retryOn === undefined) return true;
   try {
-    return reviveFunction(data.retryOn)(error) === true;
+    return reviveFunction(retryOn)(error) === true;
   } catch (hookError) {
     console.error("osiiso: retryOn threw; the task is not retried:", hookError);
     return false;
