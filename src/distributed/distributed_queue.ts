@@ -73,6 +73,12 @@ class AttachedJob {
  */
 const SWEEP_INTERVAL_MS = 1_000;
 
+/**
+ * How long finished jobs wait to be removed together: an event read brings
+ * few outcomes, and a removal costs the same for one job as for hundreds.
+ */
+const REMOVAL_INTERVAL_MS = 100;
+
 /** How many entries of BullMQ's event stream Redis keeps for the queue. */
 export const EVENTS_KEPT = 100_000;
 
@@ -116,7 +122,8 @@ class BullExecutor implements Executor {
   readonly #abandoned = new Set<string>();
   #batch: { name: string; data: unknown; opts: Record<string, unknown> }[] = [];
   // Finished jobs whose outcome was read, removed from Redis together.
-  #finished: Record<FinishedState, string[]> | undefined;
+  #finished: Record<FinishedState, string[]> = { completed: [], failed: [] };
+  #removalTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #pendingWrites = new Set<Promise<unknown>>();
   #sweepTimer: ReturnType<typeof setTimeout> | undefined;
   #jobCount = 0;
@@ -478,25 +485,26 @@ class BullExecutor implements Executor {
   }
 
   /**
-   * Removes a finished job once its outcome is read, with the others read in
-   * the same turn (one read of BullMQ's event stream brings many): a ZREM
-   * from the finished set and a DEL of the job hashes for all of them. A
-   * finished osiiso job is in one of those sets and has no lock, children,
-   * logs or deduplication key, which is what BullMQ's own removal (a script
-   * of ~15 Redis calls and a stream entry per job) looks for.
+   * Removes a finished job once its outcome is read, with the others read
+   * within {@linkcode REMOVAL_INTERVAL_MS}: a ZREM from the finished set and a
+   * DEL of the job hashes for all of them. A finished osiiso job is in one of
+   * those sets and has no lock, children, logs or deduplication key, which is
+   * what BullMQ's own removal (a script of ~15 Redis calls and a stream entry
+   * per job) looks for.
    */
   #removeFinished(jobId: string, state: FinishedState): void {
-    if (this.#finished === undefined) {
-      this.#finished = { completed: [], failed: [] };
-      queueMicrotask(() => this.#flushFinished());
-    }
     this.#finished[state].push(jobId);
+    this.#removalTimer ??= setTimeout(() => this.#flushFinished(), REMOVAL_INTERVAL_MS);
   }
 
   #flushFinished(): void {
-    const { completed, failed } = this.#finished!;
-    this.#finished = undefined;
-    const multi = this.#queueClient!.multi();
+    clearTimeout(this.#removalTimer);
+    this.#removalTimer = undefined;
+    const { completed, failed } = this.#finished;
+    const client = this.#queueClient;
+    if (completed.length + failed.length === 0 || client === undefined) return;
+    this.#finished = { completed: [], failed: [] };
+    const multi = client.multi();
     if (completed.length > 0) multi.zrem(this.#key("completed"), ...completed);
     if (failed.length > 0) multi.zrem(this.#key("failed"), ...failed);
     multi.del(...completed.concat(failed).map((id) => this.#key(id)));
@@ -514,10 +522,12 @@ class BullExecutor implements Executor {
     this.#closed = true;
     clearTimeout(this.#sweepTimer);
     this.#sweepTimer = undefined;
+    await this.#events?.close().catch(() => {});
+    // The jobs whose outcome came until now are removed before the connection closes.
+    this.#flushFinished();
     while (this.#pendingWrites.size > 0) {
       await Promise.allSettled([...this.#pendingWrites]);
     }
-    await this.#events?.close().catch(() => {});
     await this.#queue?.close().catch(() => {});
     await Promise.allSettled([quit(this.#queueClient), quit(this.#eventsClient)]);
     this.#queue =
