@@ -73,6 +73,9 @@ class AttachedJob {
  */
 const SWEEP_INTERVAL_MS = 1_000;
 
+/** How many jobs one `addBulk` sends. */
+const ADD_CHUNK = 1_000;
+
 /**
  * How long finished jobs wait to be removed together: an event read brings
  * few outcomes, and a removal costs the same for one job as for hundreds.
@@ -121,6 +124,8 @@ class BullExecutor implements Executor {
   // Jobs the engine gave up on: removed from Redis when they end (they may be running).
   readonly #abandoned = new Set<string>();
   #batch: { name: string; data: unknown; opts: Record<string, unknown> }[] = [];
+  // Ids of the jobs not sent to Redis yet: an abandoned one is left out.
+  readonly #unsent = new Set<string>();
   // Finished jobs whose outcome was read, removed from Redis together.
   #finished: Record<FinishedState, string[]> = { completed: [], failed: [] };
   #removalTimer: ReturnType<typeof setTimeout> | undefined;
@@ -254,6 +259,7 @@ class BullExecutor implements Executor {
       opts.backoff = { type: BACKOFF_TYPE };
     }
     this.#batch.push({ name: request.name, data, opts });
+    this.#unsent.add(jobId);
     if (this.#batch.length === 1) queueMicrotask(() => void this.#flush());
     return REPORTED_LATER;
   }
@@ -351,14 +357,25 @@ class BullExecutor implements Executor {
     return ids.map((id, index) => ({ id, name: String(names[index]?.[1] ?? id) }));
   }
 
+  /**
+   * Sends the jobs submitted in one turn, {@linkcode ADD_CHUNK} at a time:
+   * workers start on the first ones sooner, and the producer never holds
+   * every job's BullMQ objects at once (copying them from GC to GC).
+   */
   async #flush(): Promise<void> {
     const batch = this.#batch;
     this.#batch = [];
+    let sent = 0;
     try {
       await this.connect();
-      await this.#track(this.#queue!.addBulk(batch));
+      for (; sent < batch.length; sent += ADD_CHUNK) {
+        // Jobs abandoned meanwhile are not sent.
+        const chunk = batch.slice(sent, sent + ADD_CHUNK)
+          .filter((entry) => this.#unsent.delete(entry.opts.jobId as string));
+        if (chunk.length > 0) await this.#track(this.#queue!.addBulk(chunk));
+      }
     } catch (error) {
-      for (const { opts } of batch) this.#settle(opts.jobId as string, false, error);
+      for (const { opts } of batch.slice(sent)) this.#settle(opts.jobId as string, false, error);
     }
   }
 
@@ -471,7 +488,7 @@ class BullExecutor implements Executor {
   /** The engine gave up on a job (cancel, failFirst, run timeout): drop it if not yet running. */
   #abandon(jobId: string): void {
     if (!this.#followed.delete(jobId)) return;
-    this.#batch = this.#batch.filter((entry) => entry.opts.jobId !== jobId);
+    if (this.#unsent.delete(jobId)) return; // never reaches Redis
     if (this.#queue !== undefined) {
       this.#abandoned.add(jobId);
       this.#remove(jobId);
@@ -514,6 +531,7 @@ class BullExecutor implements Executor {
   #failAll(error: unknown): void {
     const batch = this.#batch;
     this.#batch = [];
+    this.#unsent.clear();
     for (const { opts } of batch) this.#settle(opts.jobId as string, false, error);
     for (const jobId of [...this.#followed.keys()]) this.#settle(jobId, false, error);
   }
