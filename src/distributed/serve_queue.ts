@@ -10,6 +10,7 @@
 import { type Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { CancelledError } from "../core/errors.ts";
+import { startAttemptsAt } from "../core/handle.ts";
 import type { Task } from "../core/queue_types.ts";
 import type { TaskQueue } from "../core/task_queue.ts";
 import { reviveFunction, taskModule } from "../core/task_reference.ts";
@@ -202,6 +203,9 @@ class JobRunner implements QueueWorker {
         timeout: data.timeout,
         bind: data.bind,
       });
+      // The job's attempt across workers: BullMQ counts each start, a start
+      // on a worker that was lost included, as the producer's handle does.
+      startAttemptsAt(handle, Math.max(job.attemptsStarted, attempt));
       const result = await handle.wait();
       // The local queue keeps no history: each job's result goes back to Redis.
       this.#local.clearResults();

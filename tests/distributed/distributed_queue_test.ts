@@ -169,9 +169,13 @@ describe("DistributedQueue", () => {
             retries: 2,
             retryOn: (error) => !(error instanceof RangeError),
           });
+          // TaskContext.attempt on the worker is the job's attempt, not the local one.
+          const counted = q.submit(tasks.secondAttempt, { bind: true, retries: 2 });
           const summary = await q.run();
-          assert.equal(summary.succeeded, 3);
+          assert.equal(summary.succeeded, 4);
           assert.equal(summary.failed, 1);
+          assert.equal(await counted, 2);
+          assert.equal(counted.result().attempts, 2);
           for (const handle of [delayed, atTime]) {
             const result = handle.result();
             assert.ok(
@@ -182,9 +186,12 @@ describe("DistributedQueue", () => {
           assert.equal(await flaky, "second try");
           assert.equal(flaky.result().attempts, 2);
           assert.ok(flaky.result().duration >= 280, `retried after ${flaky.result().duration}ms`);
-          assert.equal(retried.length, 1);
-          assert.ok(retried[0] instanceof RangeError);
-          assert.equal((retried[0] as Error).message, "first attempt fails");
+          assert.equal(retried.length, 2);
+          assert.ok(retried.every((error) => error instanceof RangeError));
+          assert.deepEqual(retried.map((error) => (error as Error).message).sort(), [
+            "attempt 1 fails",
+            "first attempt fails",
+          ]);
           assert.equal(refused.result().attempts, 1);
           assert.ok(refused.exception() instanceof RangeError);
         } finally {
@@ -238,9 +245,12 @@ describe("DistributedQueue", () => {
         let second: WorkerProcess | undefined;
         try {
           const marker = join(dir, "pid");
-          const handle = q.submit(tasks.pidAfter, [marker, 1_500]);
+          const handle = q.submit(tasks.attemptAfter, [marker, 1_500], { bind: true });
           const running = q.run();
-          while (!existsSync(marker)) await new Promise((resolve) => setTimeout(resolve, 20));
+          // Until the pid is written (the file exists a moment before).
+          while (!existsSync(marker) || readFileSync(marker, "utf8") === "") {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
           assert.equal(Number(readFileSync(marker, "utf8")), first.pid);
           second = await startWorker(name, redis.url, ["--backend", "async", "--workers", "1"]);
           const killedAt = performance.now();
@@ -248,7 +258,8 @@ describe("DistributedQueue", () => {
           const summary = await running;
           const failover = performance.now() - killedAt;
           assert.equal(summary.succeeded, 1);
-          assert.equal(await handle, second.pid);
+          // The second worker runs the job's second attempt.
+          assert.deepEqual(await handle, [second.pid, 2]);
           assert.equal(handle.result().worker, second.pid);
           assert.equal(handle.result().attempts, 2);
           assert.equal(retried.length, 1);
