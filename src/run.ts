@@ -5,7 +5,8 @@
  * @module
  */
 
-import { listLiveQueuesIn, type QueueEngine, refuseSubmissions } from "./core/queue.ts";
+import { listLiveQueuesIn, refuseSubmissions } from "./core/live_queues.ts";
+import type { QueueEngine } from "./core/queue.ts";
 import { abandonedLabels } from "./core/resources.ts";
 import { checkBoolean, checkFunction, checkOptionsObject } from "./core/validate.ts";
 import {

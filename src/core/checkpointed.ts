@@ -165,8 +165,7 @@ export function submitEntriesCheckpointed(
       options,
       groupId,
     }),
-    (misses) =>
-      engine.submitEntriesResolved(misses.map((i) => entries[i]), options, groupId).handles,
+    (misses) => engine.submitEntriesResolved(misses.map((i) => entries[i]), options),
   );
 }
 

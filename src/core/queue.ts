@@ -18,58 +18,30 @@ import {
   WorkerCrashedError,
 } from "./errors.ts";
 import { type EndedBy, type Executor, REPORTED_LATER, type TaskSource } from "./executor.ts";
-import { TaskGroup } from "./group.ts";
 import type { TaskHandle } from "./handle.ts";
-import { type ResolvedTaskOptions, resolveTaskOptions, retryDelayFor } from "./options.ts";
+import { callHook, reportHookError, retryAllowed } from "./hooks.ts";
+import { liveQueues, shuttingDownOn } from "./live_queues.ts";
+import { type ResolvedTaskOptions, retryDelayFor } from "./options.ts";
 import {
   type FailPolicy,
   type HookName,
   type QueueOptions,
   type ResolvedQueueOptions,
   resolveQueueOptions,
-  resolveRunOptions,
   resolveShutdownForce,
   type RunOptions,
 } from "./queue_options.ts";
+import { QueueRun } from "./queue_run.ts";
 import { NotStartedWarning } from "./not_started_warning.ts";
 import type { ProgressBoard } from "./progress_line.ts";
 import type { QueueStats } from "./queue_types.ts";
 import { Attempt, QueuedTask } from "./queued_task.ts";
 import { RateGate } from "./rate_gate.ts";
 import { ReadyQueue } from "./ready_queue.ts";
-import {
-  type CancelReason,
-  type RunInterruption,
-  type RunSummary,
-  summaryAdopting,
-  type TaskResult,
-  type TaskStatus,
-} from "./result.ts";
-import { addRunLine } from "./run_progress.ts";
+import type { CancelReason, RunSummary, TaskResult, TaskStatus } from "./result.ts";
 import { sourceName } from "./task_reference.ts";
 import { TimerHeap } from "./timer_heap.ts";
 import { Waiters } from "./waiters.ts";
-
-function noop(): void {}
-
-/** The `run(main)` runner's set of started queues, which a signal stops. */
-let liveQueues: Set<QueueEngine> | undefined;
-
-/** Makes every queue list itself in `registry` from `start()` until its workers stop. */
-export function listLiveQueuesIn(registry: Set<QueueEngine>): void {
-  liveQueues = registry;
-}
-
-/** The signal the `run(main)` runner is shutting down on: no queue admits tasks meanwhile. */
-let shuttingDownOn: string | undefined;
-
-/**
- * Closes every queue of this process to new work (`ClosedError: queue is
- * shutting down (SIGTERM)`), or reopens them with `undefined`.
- */
-export function refuseSubmissions(signal: string | undefined): void {
-  shuttingDownOn = signal;
-}
 
 /** Where a task is in the engine. */
 export const enum Place {
@@ -103,7 +75,7 @@ export const enum Place {
  * and Closed cancel what is not spared and retry nothing. Two facts vary
  * independently of the phase: whether workers run (`#started`: a graceful
  * shutdown starts them, a finite run stops them in any phase) and whether a
- * `run()` is in progress (`#running`).
+ * `run()` is in progress (`#run`).
  */
 const enum Phase {
   Open,
@@ -149,7 +121,6 @@ export class QueueEngine {
   #started = false;
   // start() was called: a finite run's end keeps the executor's workers (until shutdown()).
   #keepWorkers = false;
-  #running = false;
   // Re-entrancy of the dispatch loop, not lifecycle: a pump is queued as a
   // microtask, running, or asked to go round again; an attempt's own
   // completion is being recorded (it refills without the microtask hop).
@@ -172,12 +143,10 @@ export class QueueEngine {
   readonly #progressBoard: (() => ProgressBoard) | undefined;
 
   readonly #waiters: Waiters;
-  // The run in progress was ended by the runner's signal (it spares mustComplete tasks).
-  #interrupted = false;
+  /** The `run()` in progress, if one is. */
+  #run: QueueRun | undefined = undefined;
   // Why the last abort happened (a task the abort finds later is cancelled for it).
   #haltReason: CancelReason = "shutdown";
-  // What cut the run in progress short, for its summary.
-  #runInterruption: RunInterruption | null = null;
   #closing: Promise<void> | undefined = undefined;
   // Made the first time a task of this queue is awaited before it starts.
   #notStartedWarning: NotStartedWarning | undefined = undefined;
@@ -243,6 +212,11 @@ export class QueueEngine {
     return `group-${this.#groupSeq++}`;
   }
 
+  /** The queue's clock (a group times its waits on it). */
+  get clock(): Clock {
+    return this.#clock;
+  }
+
   /** One task of a checked source with resolved options. */
   submitResolved(
     source: TaskSource,
@@ -267,31 +241,13 @@ export class QueueEngine {
     return handles;
   }
 
-  /** A homogeneous group of a checked source: `source(item)` for each item. */
-  submitGroupResolved(
-    source: TaskSource,
-    items: readonly unknown[],
-    options: ResolvedTaskOptions,
-    groupId: string = options.groupId ?? this.nextGroupId(),
-  ): TaskGroup<unknown> {
-    const resolved = options.groupId === groupId
-      ? options
-      : resolveTaskOptions({ groupId }, options);
-    const handles = this.submitEachResolved(source, items.map((item) => [item]), resolved);
-    return new TaskGroup(groupId, handles, this.#clock);
-  }
-
-  /** A heterogeneous group of checked `[source, ...args]` entries; `options` carry `groupId`. */
+  /** One task per checked `[source, ...args]` entry, all admitted or none. */
   submitEntriesResolved(
     entries: readonly (readonly unknown[])[],
     options: ResolvedTaskOptions,
-    groupId: string,
-  ): TaskGroup<unknown> {
+  ): TaskHandle<unknown>[] {
     this.#admit(entries.length);
-    const handles = entries.map((entry) =>
-      this.#enqueue(entry[0] as TaskSource, entry.slice(1), options)
-    );
-    return new TaskGroup(groupId, handles, this.#clock);
+    return entries.map((entry) => this.#enqueue(entry[0] as TaskSource, entry.slice(1), options));
   }
 
   /** Throws when `count` new tasks may not be admitted now. */
@@ -614,7 +570,8 @@ export class QueueEngine {
     const options = task.options;
     if (
       task._attempts <= options.retries && !(this.#halted() && !task.mustComplete) &&
-      this.#executor.drivesAttempts !== true && this.#retryAllowed(options, error)
+      this.#executor.drivesAttempts !== true &&
+      retryAllowed(options, error, this.#options.onHookError)
     ) {
       attempt.recordInHistory(this.#clock.now(), endedBy, messageOf(error));
       task._status = "retrying";
@@ -644,16 +601,6 @@ export class QueueEngine {
     this.#scheduledCount++;
     if (this.#started) this.#armScheduler();
     if (!this.#completing) this.#requestPump();
-  }
-
-  #retryAllowed(options: ResolvedTaskOptions, error: unknown): boolean {
-    if (options.retryOn === undefined) return true;
-    try {
-      return options.retryOn(error) === true;
-    } catch (hookError) {
-      this.#reportHookError(hookError, "retryOn");
-      return false;
-    }
   }
 
   /**
@@ -802,9 +749,7 @@ export class QueueEngine {
   #abort(kill: boolean, reason: CancelReason): void {
     this.#halt();
     this.#haltReason = reason;
-    if (this.#running && this.#runInterruption === null && reason !== "shutdown") {
-      this.#runInterruption = reason as RunInterruption;
-    }
+    this.#run?.cutShortBy(reason);
     const spared = (task: QueuedTask) => task.place !== Place.Done && !kill && task.mustComplete;
     for (const task of this.#scheduled.removeWhere(spared)) this.#cancel(task, reason);
     for (const task of this.#ready.removeWhere(spared)) this.#cancel(task, reason);
@@ -840,77 +785,42 @@ export class QueueEngine {
 
   /** `TaskQueue.run()`: start, wait (bounded by the run timeout), summarise. */
   async run(options?: RunOptions): Promise<RunSummary<unknown>> {
-    if (this.#running) throw new InvalidStateError("run() is already in progress");
-    const { timeout, strict, failPolicy } = resolveRunOptions(options);
+    if (this.#run !== undefined) throw new InvalidStateError("run() is already in progress");
+    const run = new QueueRun(options, this.#options, this.#clock, this.#results.length);
     if (this.#phase === Phase.Closed) throw new ClosedError("queue has been shut down");
-    const limit = timeout === undefined ? this.#options.timeout : timeout ?? undefined;
-    const runStart = this.#clock.now();
-    const from = this.#results.length;
     const savedPolicy = this.#failPolicy;
-    if (failPolicy !== undefined) this.#failPolicy = failPolicy;
-    this.#running = true;
-    let timedOut = false;
-    this.#runInterruption = null;
-    let summary: RunSummary<unknown>;
-    const hideProgress = this.#showProgress(from);
-    try {
-      this.start(false);
-      const finite = this.#options.mode === "finite";
-      // A finite run waits for idle, an endless one for the queue to close.
-      const waiters = this.#waiters;
-      const finished = finite
-        ? await waiters.waitBounded(waiters.idle, this.#outstanding === 0, limit)
-        : await waiters.waitBounded(waiters.wake, this.closed, limit);
-      if (!finished) {
-        timedOut = true;
-        // A signal (the runner) counts as a timeout that spares mustComplete tasks.
-        const kill = !this.#interrupted && this.#options.onTimeout === "cancel";
-        this.#abort(kill, this.#interrupted ? "signal" : "timeout");
-        await this.#waitIdle();
-      }
-      if ((finite || timedOut) && !this.closed) this.#stopWorkers();
-    } finally {
-      hideProgress();
-      const now = this.#clock.now();
-      let window = this.#results.slice(from);
-      if (this.#detachedResults > 0) window = window.filter((result) => !result.detached);
-      this.#interrupted = false;
-      this.#resume();
-      this.#running = false;
-      this.#failPolicy = savedPolicy;
-      const interrupted = this.#runInterruption;
-      summary = summaryAdopting(
-        window,
-        { runStart, timedOut, now, interrupted },
-        this.#executor.kind,
-      );
-    }
-    if (strict) summary.raiseForErrors();
-    return summary;
-  }
-
-  /**
-   * Adds this run's line to the progress board (unless `progress` is
-   * false); returns what removes it. `from` is where this run's results
-   * begin in `#results`.
-   */
-  #showProgress(from: number): () => void {
-    const mode = this.#options.progress;
-    if (mode === false || this.#progressBoard === undefined) return noop;
-    const board = this.#progressBoard();
-    const finite = this.#options.mode === "finite";
-    const remove = addRunLine(board, mode, this.#executor.kind, finite, from, {
+    this.#failPolicy = run.failPolicy ?? savedPolicy;
+    this.#run = run;
+    this.#progress = run.showProgress(this.#progressBoard, this.#executor.kind, {
       results: () => this.#results,
       outstanding: () => this.#outstanding,
       failed: () => this.#failedCount,
       retrying: () => this.#retryingCount,
       active: () => this.activeCount,
     });
-    this.#progress = board;
-    return () => {
+    try {
+      this.start(false);
+      // A finite run waits for idle, an endless one for the queue to close.
+      const waiters = this.#waiters;
+      const finished = run.finite
+        ? await waiters.waitBounded(waiters.idle, this.#outstanding === 0, run.limit)
+        : await waiters.waitBounded(waiters.wake, this.closed, run.limit);
+      if (!finished) {
+        run.timedOut = true;
+        // A signal (the runner) counts as a timeout that spares mustComplete tasks.
+        const kill = !run.signalled && this.#options.onTimeout === "cancel";
+        this.#abort(kill, run.signalled ? "signal" : "timeout");
+        await this.#waitIdle();
+      }
+      if ((run.finite || run.timedOut) && !this.closed) this.#stopWorkers();
+    } finally {
+      run.hideProgress();
       this.#progress = undefined;
-      remove();
-    };
+      this.#run = undefined;
+      this.#resume();
+      this.#failPolicy = savedPolicy;
+    }
+    return run.summary(this.#results, this.#detachedResults, this.#executor.kind);
   }
 
   /** Resolves when nothing is outstanding. */
@@ -979,8 +889,8 @@ export class QueueEngine {
 
   /** Used by the `run(main)` runner on SIGINT/SIGTERM: a run timeout, `onTimeout: "complete"`. */
   interrupt(): void {
-    if (this.#waiters.waitingBounded) {
-      this.#interrupted = true;
+    if (this.#run !== undefined && this.#waiters.waitingBounded) {
+      this.#run.signalled = true;
       this.#waiters.cutShort();
     } else {
       this.#abort(false, "signal");
@@ -989,15 +899,14 @@ export class QueueEngine {
 
   /** `TaskQueue.reset()`: cancel what is pending and reopen for reuse. */
   reset(): void {
-    if (this.#running) throw new InvalidStateError("cannot reset during run()");
+    if (this.#run !== undefined) throw new InvalidStateError("cannot reset during run()");
     if (this.#started) {
       throw new InvalidStateError(
         "cannot reset while workers are running — call shutdown() first",
       );
     }
     this.#abort(true, "shutdown");
-    this.#results = [];
-    this.#detachedResults = 0;
+    this.clearResults();
     this.#outstanding = 0;
     this.#scheduledCount = 0;
     this.#ready = new ReadyQueue();
@@ -1066,24 +975,10 @@ export class QueueEngine {
 
   // ---------------------------------------------------------------- hooks
 
+  /** Calls a user hook; the step's clock reading is stale once user code has run. */
   #callHook(name: HookName, hook: (...args: never[]) => unknown, ...args: unknown[]): void {
     this.#stepNow = undefined;
-    try {
-      const returned = (hook as (...args: unknown[]) => unknown)(...args);
-      if (isThenable(returned)) {
-        returned.then(undefined, (error) => this.#reportHookError(error, name));
-      }
-    } catch (error) {
-      this.#reportHookError(error, name);
-    }
-  }
-
-  #reportHookError(error: unknown, hook: HookName): void {
-    try {
-      this.#options.onHookError(error, hook);
-    } catch (again) {
-      console.error(`osiiso: onHookError raised while reporting a ${hook} error`, again);
-    }
+    callHook(this.#options.onHookError, name, hook, args);
   }
 
   /**
@@ -1100,6 +995,6 @@ export class QueueEngine {
 
   /** Called by handles for `onDone` errors. */
   reportCallbackError(error: unknown, hook: string): void {
-    this.#reportHookError(error, hook as HookName);
+    reportHookError(this.#options.onHookError, error, hook as HookName);
   }
 }

@@ -9,6 +9,7 @@
 import { splitCheckpointOptions, submitEachCheckpointed } from "./checkpointed.ts";
 import type { TaskSource } from "./executor.ts";
 import { TaskGroup } from "./group.ts";
+import { submitGroup } from "./group_submission.ts";
 import { type ResolvedTaskOptions, resolveTaskOptions, type TaskOptions } from "./options.ts";
 import type { QueueEngine } from "./queue.ts";
 import type { BoundTask } from "./queue_types.ts";
@@ -93,7 +94,7 @@ export function bindTask<A extends unknown[], R>(
       const { use, rest } = splitCheckpointOptions("submit group", overrides);
       const resolved = merged(rest);
       const list = iterableToArray("submit group", "items", items);
-      if (use === undefined) return queue.submitGroupResolved(task, list, resolved);
+      if (use === undefined) return submitGroup(queue, task, list, resolved);
       const groupId = resolved.groupId ?? queue.nextGroupId();
       const withId = resolveTaskOptions({ groupId }, resolved);
       const handles = submitEachCheckpointed(queue, use, task, list, (item) => [item], withId);

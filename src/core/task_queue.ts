@@ -6,6 +6,7 @@
  */
 
 import { TaskGroup } from "./group.ts";
+import { submitEntries, submitGroup } from "./group_submission.ts";
 import type { TaskHandle } from "./handle.ts";
 import { resolveTaskOptions, type TaskOptions } from "./options.ts";
 import { QueueEngine } from "./queue.ts";
@@ -271,7 +272,7 @@ export abstract class TaskQueue {
       const groupId = options.groupId ?? engine.nextGroupId();
       engine.validateSource(first, action);
       if (use === undefined) {
-        return engine.submitGroupResolved(first as TaskSource, items, options, groupId);
+        return submitGroup(engine, first as TaskSource, items, options, groupId);
       }
       const withId = resolveTaskOptions({ groupId }, options);
       const source = first as TaskSource;
@@ -294,7 +295,7 @@ export abstract class TaskQueue {
     const groupId = base.groupId ?? engine.nextGroupId();
     const options = resolveTaskOptions({ groupId }, base);
     if (use === undefined || namespace === undefined) {
-      return engine.submitEntriesResolved(entries as unknown[][], options, groupId);
+      return submitEntries(engine, entries as unknown[][], options, groupId);
     }
     const handles = submitEntriesCheckpointed(
       engine,

@@ -57,17 +57,23 @@ function denoStderr(): TerminalWriter {
 function nodeStderr(): TerminalWriter {
   // Looked up on first use: Bun builds process.stderr lazily, and building it costs about 9 ms
   // of CPU (measured), more than a whole short run. Writes and the terminal check go to file
-  // descriptor 2 directly; only a terminal's width needs the stream.
+  // descriptor 2 directly; only a terminal's width needs the stream. node:tty and node:fs are
+  // loaded only when first needed too: on Bun, loading node:tty builds Node's streams (about
+  // 9 ms of CPU), which a run shorter than the progress line's delay never needs.
   const stream = (): NodeStderr =>
     (globalThis as unknown as { process: { stderr: NodeStderr } }).process.stderr;
   const load = (import.meta as unknown as { require: (id: string) => unknown }).require;
-  const fs = load("node:fs") as { writeSync(fd: number, bytes: Uint8Array): number };
-  const tty = load("node:tty") as { isatty(fd: number): boolean };
-  const encoder = new TextEncoder();
+  let fs: { writeSync(fd: number, bytes: Uint8Array): number } | undefined;
+  let encoder: TextEncoder | undefined;
   let isTerminal: boolean | undefined;
-  const terminal = (): boolean => (isTerminal ??= tty.isatty(STDERR_FD));
+  const terminal = (): boolean => {
+    isTerminal ??= (load("node:tty") as { isatty(fd: number): boolean }).isatty(STDERR_FD);
+    return isTerminal;
+  };
   return {
     write(text: string): void {
+      fs ??= load("node:fs") as { writeSync(fd: number, bytes: Uint8Array): number };
+      encoder ??= new TextEncoder();
       let bytes = encoder.encode(text);
       // writeSync may write part of the bytes; the line must arrive whole.
       while (bytes.length > 0) bytes = bytes.subarray(fs.writeSync(STDERR_FD, bytes));
