@@ -375,7 +375,10 @@ class BullExecutor implements Executor {
         if (chunk.length > 0) await this.#track(this.#queue!.addBulk(chunk));
       }
     } catch (error) {
-      for (const { opts } of batch.slice(sent)) this.#settle(opts.jobId as string, false, error);
+      for (const { opts } of batch.slice(sent)) {
+        this.#unsent.delete(opts.jobId as string);
+        this.#settle(opts.jobId as string, false, error);
+      }
     }
   }
 
@@ -446,7 +449,8 @@ class BullExecutor implements Executor {
 
   #onCompleted(jobId: string, returnValue: unknown): void {
     if (!this.#followed.has(jobId)) {
-      if (this.#abandoned.delete(jobId)) this.#removeFinished(jobId, "completed"); // cancelled, but it ran
+      // Cancelled, but it ran.
+      if (this.#abandoned.delete(jobId)) this.#removeFinished(jobId, "completed");
       return;
     }
     this.#step(jobId, (followed) => {
