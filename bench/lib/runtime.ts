@@ -16,6 +16,7 @@ interface ProcessGlobal {
   readonly argv: readonly string[];
   memoryUsage(): { heapUsed: number };
   cpuUsage(): { user: number; system: number };
+  getBuiltinModule(id: string): unknown;
   exit(code: number): never;
 }
 
@@ -71,6 +72,25 @@ export function heapUsed(): number {
 export function cpuTimeMs(): number {
   const { user, system } = nodeProcess.cpuUsage();
   return (user + system) / 1000;
+}
+
+/**
+ * CPU time another process has used so far, in ms (user + system, from
+ * Linux's `/proc/PID/stat`, in clock ticks of 10 ms), or `undefined` where
+ * that cannot be read.
+ */
+export function processCpuTimeMs(pid: number): number | undefined {
+  const fs = nodeProcess.getBuiltinModule("node:fs") as {
+    readFileSync(path: string, encoding: "utf8"): string;
+  };
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, "utf8");
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Ends the process now, whatever timers or handles are still alive. */

@@ -546,3 +546,14 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
     };
   }
 }
+
+/**
+ * Makes a task that has not started yet count its attempts from `attempt`:
+ * a distributed queue's worker runs attempt N of a job as a new local task,
+ * whose `TaskContext.attempt` must say N. Does nothing once it has started.
+ */
+export function startAttemptsAt(handle: TaskHandle<unknown>, attempt: number): void {
+  if (handle._status === "pending" && handle._attempts === 0) {
+    handle._attempts = Math.max(0, attempt - 1);
+  }
+}

@@ -73,11 +73,23 @@ class AttachedJob {
  */
 const SWEEP_INTERVAL_MS = 1_000;
 
+/** How many jobs one `addBulk` sends. */
+const ADD_CHUNK = 1_000;
+
+/**
+ * How long finished jobs wait to be removed together: an event read brings
+ * few outcomes, and a removal costs the same for one job as for hundreds.
+ */
+const REMOVAL_INTERVAL_MS = 100;
+
 /** How many entries of BullMQ's event stream Redis keeps for the queue. */
 export const EVENTS_KEPT = 100_000;
 
 /** The error of an attempt whose worker died: BullMQ saw its lock expire. */
 const LOST_WORKER = "the job's worker was lost mid-job (its lock expired)";
+
+/** The sorted sets of BullMQ's finished jobs. */
+type FinishedState = "completed" | "failed";
 
 /** One job this producer follows. */
 interface Followed {
@@ -112,6 +124,11 @@ class BullExecutor implements Executor {
   // Jobs the engine gave up on: removed from Redis when they end (they may be running).
   readonly #abandoned = new Set<string>();
   #batch: { name: string; data: unknown; opts: Record<string, unknown> }[] = [];
+  // Ids of the jobs not sent to Redis yet: an abandoned one is left out.
+  readonly #unsent = new Set<string>();
+  // Finished jobs whose outcome was read, removed from Redis together.
+  #finished: Record<FinishedState, string[]> = { completed: [], failed: [] };
+  #removalTimer: ReturnType<typeof setTimeout> | undefined;
   readonly #pendingWrites = new Set<Promise<unknown>>();
   #sweepTimer: ReturnType<typeof setTimeout> | undefined;
   #jobCount = 0;
@@ -133,6 +150,11 @@ class BullExecutor implements Executor {
     this.#prefix = prefix;
     this.#rate = rate;
     this.#burst = burst;
+  }
+
+  /** The Redis key of `suffix` (a job id, or a list such as `completed`) in this queue. */
+  #key(suffix: string): string {
+    return `${this.#prefix}:${this.#name}:${suffix}`;
   }
 
   validateSource(source: unknown, action: string): void {
@@ -184,9 +206,14 @@ class BullExecutor implements Executor {
       });
       // Connection errors while Redis restarts: the clients reconnect by themselves.
       this.#queue.on("error", () => {});
+      // Events from the stream's current end, read before any job is added:
+      // BullMQ's default ('$') starts at the first XREAD, which may reach Redis
+      // after the first jobs finished; their events would be missed.
+      const newest = await queueClient.xrevrange(this.#key("events"), "+", "-", "COUNT", 1);
       const events = this.#events = new QueueEvents(this.#name, {
         connection: eventsClient,
         prefix: this.#prefix,
+        lastEventId: newest[0]?.[0] ?? "0-0",
       });
       events.on("error", () => {});
       events.on("active", ({ jobId }) => this.#onActive(jobId));
@@ -224,17 +251,15 @@ class BullExecutor implements Executor {
     this.#followed.set(jobId, { request, begun: false, attemptsMade: 0, chain: undefined });
     this.#armSweep();
     request.onAbort(() => this.#abandon(jobId));
-    this.#batch.push({
-      name: request.name,
-      data,
-      opts: {
-        jobId,
-        priority: bullPriority(options.priority),
-        delay,
-        attempts: options.retries + 1,
-        backoff: { type: BACKOFF_TYPE },
-      },
-    });
+    // Only what differs from BullMQ's defaults: every job's options are stored.
+    const opts: Record<string, unknown> = { jobId, priority: bullPriority(options.priority) };
+    if (delay > 0) opts.delay = delay;
+    if (options.retries > 0) {
+      opts.attempts = options.retries + 1;
+      opts.backoff = { type: BACKOFF_TYPE };
+    }
+    this.#batch.push({ name: request.name, data, opts });
+    this.#unsent.add(jobId);
     if (this.#batch.length === 1) queueMicrotask(() => void this.#flush());
     return REPORTED_LATER;
   }
@@ -276,12 +301,11 @@ class BullExecutor implements Executor {
     const queue = this.#queue;
     const client = this.#queueClient;
     if (queue === undefined || client === undefined || this.#followed.size === 0) return;
-    const base = `${this.#prefix}:${this.#name}:`;
     const before = Date.now() - SWEEP_INTERVAL_MS;
     try {
       for (const state of ["completed", "failed"] as const) {
         const ids = await client.zrangebyscore(
-          `${base}${state}`,
+          this.#key(state),
           "-inf",
           before,
           "LIMIT",
@@ -308,7 +332,7 @@ class BullExecutor implements Executor {
   async ownJobs(): Promise<{ id: string; name: string }[]> {
     await this.connect();
     const client = this.#queueClient!;
-    const base = `${this.#prefix}:${this.#name}:`;
+    const base = this.#key("");
     const ids: string[] = [];
     let cursor = "0";
     do {
@@ -333,14 +357,28 @@ class BullExecutor implements Executor {
     return ids.map((id, index) => ({ id, name: String(names[index]?.[1] ?? id) }));
   }
 
+  /**
+   * Sends the jobs submitted in one turn, {@linkcode ADD_CHUNK} at a time:
+   * workers start on the first ones sooner, and the producer never holds
+   * every job's BullMQ objects at once (copying them from GC to GC).
+   */
   async #flush(): Promise<void> {
     const batch = this.#batch;
     this.#batch = [];
+    let sent = 0;
     try {
       await this.connect();
-      await this.#track(this.#queue!.addBulk(batch));
+      for (; sent < batch.length; sent += ADD_CHUNK) {
+        // Jobs abandoned meanwhile are not sent.
+        const chunk = batch.slice(sent, sent + ADD_CHUNK)
+          .filter((entry) => this.#unsent.delete(entry.opts.jobId as string));
+        if (chunk.length > 0) await this.#track(this.#queue!.addBulk(chunk));
+      }
     } catch (error) {
-      for (const { opts } of batch) this.#settle(opts.jobId as string, false, error);
+      for (const { opts } of batch.slice(sent)) {
+        this.#unsent.delete(opts.jobId as string);
+        this.#settle(opts.jobId as string, false, error);
+      }
     }
   }
 
@@ -411,7 +449,8 @@ class BullExecutor implements Executor {
 
   #onCompleted(jobId: string, returnValue: unknown): void {
     if (!this.#followed.has(jobId)) {
-      if (this.#abandoned.delete(jobId)) this.#remove(jobId); // cancelled, but it ran
+      // Cancelled, but it ran.
+      if (this.#abandoned.delete(jobId)) this.#removeFinished(jobId, "completed");
       return;
     }
     this.#step(jobId, (followed) => {
@@ -424,13 +463,13 @@ class BullExecutor implements Executor {
         followed.request.worker = outcome.worker ?? null;
         this.#settle(jobId, outcome.ok, fromWire(outcome.ok ? outcome.value : outcome.error));
       }
-      this.#remove(jobId);
+      this.#removeFinished(jobId, "completed");
     });
   }
 
   #onFailed(jobId: string, failedReason: string): void {
     if (!this.#followed.has(jobId)) {
-      if (this.#abandoned.delete(jobId)) this.#remove(jobId);
+      if (this.#abandoned.delete(jobId)) this.#removeFinished(jobId, "failed");
       return;
     }
     this.#step(jobId, () => {
@@ -439,7 +478,7 @@ class BullExecutor implements Executor {
         ? new WorkerCrashedError(failedReason)
         : new OsiisoError(failedReason);
       this.#settle(jobId, false, error);
-      this.#remove(jobId);
+      this.#removeFinished(jobId, "failed");
     });
   }
 
@@ -453,22 +492,50 @@ class BullExecutor implements Executor {
   /** The engine gave up on a job (cancel, failFirst, run timeout): drop it if not yet running. */
   #abandon(jobId: string): void {
     if (!this.#followed.delete(jobId)) return;
-    this.#batch = this.#batch.filter((entry) => entry.opts.jobId !== jobId);
+    if (this.#unsent.delete(jobId)) return; // never reaches Redis
     if (this.#queue !== undefined) {
       this.#abandoned.add(jobId);
       this.#remove(jobId);
     }
   }
 
-  /** Removes a finished or abandoned job, so Redis does not grow. */
+  /** Removes an abandoned job, so Redis does not grow. */
   #remove(jobId: string): void {
-    // A running job is locked and stays; its completion comes back here.
-    void this.#track(this.#queue!.remove(jobId)).catch(() => {});
+    // A running job is locked and stays; its completion comes back to #removeFinished.
+    void this.#track(this.#queue!.remove(jobId, { removeChildren: false })).catch(() => {});
+  }
+
+  /**
+   * Removes a finished job once its outcome is read, with the others read
+   * within {@linkcode REMOVAL_INTERVAL_MS}: a ZREM from the finished set and a
+   * DEL of the job hashes for all of them. A finished osiiso job is in one of
+   * those sets and has no lock, children, logs or deduplication key, which is
+   * what BullMQ's own removal (a script of ~15 Redis calls and a stream entry
+   * per job) looks for.
+   */
+  #removeFinished(jobId: string, state: FinishedState): void {
+    this.#finished[state].push(jobId);
+    this.#removalTimer ??= setTimeout(() => this.#flushFinished(), REMOVAL_INTERVAL_MS);
+  }
+
+  #flushFinished(): void {
+    clearTimeout(this.#removalTimer);
+    this.#removalTimer = undefined;
+    const { completed, failed } = this.#finished;
+    const client = this.#queueClient;
+    if (completed.length + failed.length === 0 || client === undefined) return;
+    this.#finished = { completed: [], failed: [] };
+    const multi = client.multi();
+    if (completed.length > 0) multi.zrem(this.#key("completed"), ...completed);
+    if (failed.length > 0) multi.zrem(this.#key("failed"), ...failed);
+    multi.del(...completed.concat(failed).map((id) => this.#key(id)));
+    void this.#track(multi.exec()).catch(() => {});
   }
 
   #failAll(error: unknown): void {
     const batch = this.#batch;
     this.#batch = [];
+    this.#unsent.clear();
     for (const { opts } of batch) this.#settle(opts.jobId as string, false, error);
     for (const jobId of [...this.#followed.keys()]) this.#settle(jobId, false, error);
   }
@@ -477,10 +544,12 @@ class BullExecutor implements Executor {
     this.#closed = true;
     clearTimeout(this.#sweepTimer);
     this.#sweepTimer = undefined;
+    await this.#events?.close().catch(() => {});
+    // The jobs whose outcome came until now are removed before the connection closes.
+    this.#flushFinished();
     while (this.#pendingWrites.size > 0) {
       await Promise.allSettled([...this.#pendingWrites]);
     }
-    await this.#events?.close().catch(() => {});
     await this.#queue?.close().catch(() => {});
     await Promise.allSettled([quit(this.#queueClient), quit(this.#eventsClient)]);
     this.#queue =

@@ -14,7 +14,7 @@ import type { SourceDescriptor } from "../runtime/protocol.ts";
 import type { WireValue } from "../core/codec.ts";
 
 /** The format version written in every job; a worker refuses others. */
-export const JOB_FORMAT = 1;
+export const JOB_FORMAT = 2;
 
 /** The name of the backoff strategy workers register (osiiso's delays). */
 export const BACKOFF_TYPE = "osiiso";
@@ -35,26 +35,34 @@ export const STALLED_SETTINGS = Object.freeze({
   maxStalledCount: 3,
 });
 
-/** The data of one job, as a producer writes it. */
+/**
+ * The data of one job, as a producer writes it (the task's name is the
+ * job's name). Fields at their default are left out: every job's data is
+ * written, stored, streamed and parsed, and most tasks have no options.
+ */
 export interface JobData {
   /** {@linkcode JOB_FORMAT}. */
   readonly v: number;
-  /** The task's name. */
-  readonly name: string;
   /** Where the task's code comes from. */
   readonly source: SourceDescriptor;
   /** The arguments, encoded with the project's codec. */
   readonly args: WireValue;
-  /** Whether the task takes a `TaskContext` first. */
-  readonly bind: boolean;
-  /** The per-attempt timeout in ms, or null. */
-  readonly timeout: number | null;
-  /** `retryOn`'s source, evaluated on the worker; null retries every error. */
-  readonly retryOn: string | null;
-  /** Retry delay settings: first delay, multiplier, cap (null: no cap). */
-  readonly retryDelay: number;
+  /** Present when the task takes a `TaskContext` first. */
+  readonly bind?: true;
+  /** The per-attempt timeout in ms, when there is one. */
+  readonly timeout?: number;
+  /** How retries go; present when the task has retries. */
+  readonly retry?: JobRetry;
+}
+
+/** The retry settings of a job with retries. */
+export interface JobRetry {
+  /** `retryOn`'s source, evaluated on the worker; absent: every error is retried. */
+  readonly on?: string;
+  /** The first delay in ms, its multiplier, and its cap (absent: no cap). */
+  readonly delay: number;
   readonly backoff: number;
-  readonly maxRetryDelay: number | null;
+  readonly maxDelay?: number;
 }
 
 /** What a worker returns for a job's last attempt (success, or a failure not retried). */
@@ -83,21 +91,25 @@ export function jobDataFor(
   args: WireValue,
   options: ResolvedTaskOptions,
 ): JobData {
-  return {
+  const data: { -readonly [K in keyof JobData]: JobData[K] } = {
     v: JOB_FORMAT,
-    name,
     source: describeSource(source, name),
     args,
-    bind: options.bind,
-    timeout: options.timeout ?? null,
-    retryOn: options.retryOn === undefined ? null : functionSource(
-      options.retryOn as (...args: never[]) => unknown,
-      `${name}'s retryOn`,
-    ),
-    retryDelay: options.retryDelay,
-    backoff: options.backoff,
-    maxRetryDelay: Number.isFinite(options.maxRetryDelay) ? options.maxRetryDelay : null,
   };
+  if (options.bind) data.bind = true;
+  if (options.timeout !== undefined) data.timeout = options.timeout;
+  if (options.retries > 0) {
+    const { retryOn, retryDelay, backoff, maxRetryDelay } = options;
+    data.retry = {
+      ...(retryOn === undefined ? {} : {
+        on: functionSource(retryOn as (...args: never[]) => unknown, `${name}'s retryOn`),
+      }),
+      delay: retryDelay,
+      backoff,
+      ...(Number.isFinite(maxRetryDelay) ? { maxDelay: maxRetryDelay } : {}),
+    };
+  }
+  return data;
 }
 
 /** BullMQ priorities are integers from 1 (first) to 2^21; osiiso's are any finite number. */
@@ -115,8 +127,8 @@ export function bullPriority(priority: number): number {
 
 /** The delay before retry `retry` (1 for the first) of a job, in ms. */
 export function jobRetryDelay(data: JobData, retry: number): number {
-  const { retryDelay, backoff } = data;
-  const maxRetryDelay = data.maxRetryDelay ?? Infinity;
+  if (data.retry === undefined) return 0;
+  const { delay: retryDelay, backoff, maxDelay: maxRetryDelay = Infinity } = data.retry;
   return Math.round(
     retryDelayFor({ ...DEFAULT_TASK_OPTIONS, retryDelay, backoff, maxRetryDelay }, retry),
   );

@@ -10,9 +10,11 @@
 import { type Job, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import { CancelledError } from "../core/errors.ts";
+import { startAttemptsAt } from "../core/handle.ts";
 import type { Task } from "../core/queue_types.ts";
 import type { TaskQueue } from "../core/task_queue.ts";
 import { reviveFunction, taskModule } from "../core/task_reference.ts";
+import type { SourceDescriptor } from "../runtime/protocol.ts";
 import {
   checkChoice,
   checkInteger,
@@ -158,6 +160,7 @@ class JobRunner implements QueueWorker {
   readonly #local: TaskQueue;
   readonly #worker: Worker;
   readonly #pid = nodeProcess().pid;
+  readonly #modules = new Map<string, Readonly<Record<string, unknown>>>();
   #processed = 0;
   #closing: Promise<void> | undefined;
 
@@ -194,15 +197,15 @@ class JobRunner implements QueueWorker {
       if (data.v !== JOB_FORMAT) {
         throw new TypeError(`job format ${String(data.v)} is not ${JOB_FORMAT}: update the worker`);
       }
-      const source = (data.source.kind === "ref"
-        ? taskModule(data.source.url)[data.source.exportName]
-        : reviveFunction(data.source.code)) as Task<unknown[], unknown>;
       const args = fromWire(data.args) as unknown[];
-      const handle = this.#local.submit(source, args, {
-        name: data.name,
+      const handle = this.#local.submit(this.#task(data.source), args, {
+        name: job.name,
         timeout: data.timeout,
         bind: data.bind,
       });
+      // The job's attempt across workers: BullMQ counts each start, a start
+      // on a worker that was lost included, as the producer's handle does.
+      startAttemptsAt(handle, Math.max(job.attemptsStarted, attempt));
       const result = await handle.wait();
       // The local queue keeps no history: each job's result goes back to Redis.
       this.#local.clearResults();
@@ -224,6 +227,17 @@ class JobRunner implements QueueWorker {
       encoded = toWire(encodeError, "base64");
     }
     return this.#done({ ok: false, error: encoded, worker });
+  }
+
+  /** The task a job names: its module's references are kept by URL, not rebuilt per job. */
+  #task(source: SourceDescriptor): Task<unknown[], unknown> {
+    if (source.kind === "inline") return reviveFunction(source.code) as Task<unknown[], unknown>;
+    let module = this.#modules.get(source.url);
+    if (module === undefined) {
+      module = taskModule(source.url) as Readonly<Record<string, unknown>>;
+      this.#modules.set(source.url, module);
+    }
+    return module[source.exportName] as Task<unknown[], unknown>;
   }
 
   #done(outcome: JobOutcome): JobOutcome {
@@ -249,9 +263,10 @@ class JobRunner implements QueueWorker {
 
 /** Whether the task's `retryOn` (run here, on the worker) allows a retry of `error`. */
 function retryAllowed(data: JobData, error: unknown): boolean {
-  if (data.retryOn === null) return true;
+  const retryOn = data.retry?.on;
+  if (retryOn === undefined) return true;
   try {
-    return reviveFunction(data.retryOn)(error) === true;
+    return reviveFunction(retryOn)(error) === true;
   } catch (hookError) {
     console.error("osiiso: retryOn threw; the task is not retried:", hookError);
     return false;

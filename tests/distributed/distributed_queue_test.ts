@@ -40,6 +40,16 @@ async function jobsOnRedis(url: string, name: string): Promise<number> {
   }
 }
 
+/** The keys a producer's jobs left on Redis (their ids start with its id). */
+async function jobKeysOnRedis(url: string, name: string, producerId: string): Promise<string[]> {
+  const client = new Redis(url, { maxRetriesPerRequest: null });
+  try {
+    return await client.keys(`osiiso:${name}:${producerId}.*`);
+  } finally {
+    await client.quit();
+  }
+}
+
 async function stopAll(workers: readonly WorkerProcess[]): Promise<void> {
   await Promise.all(workers.map((worker) => worker.stop("SIGTERM")));
 }
@@ -96,6 +106,7 @@ describe("DistributedQueue", () => {
         assert.ok([...pids].every((pid) => workers.some((worker) => worker.pid === pid)));
         // Finished jobs are removed once the producer has their results.
         assert.equal(await jobsOnRedis(redis.url, name), 0);
+        assert.deepEqual(await jobKeysOnRedis(redis.url, name, q.producerId), []);
       } finally {
         await stopAll(workers);
       }
@@ -163,9 +174,13 @@ describe("DistributedQueue", () => {
             retries: 2,
             retryOn: (error) => !(error instanceof RangeError),
           });
+          // TaskContext.attempt on the worker is the job's attempt, not the local one.
+          const counted = q.submit(tasks.secondAttempt, { bind: true, retries: 2 });
           const summary = await q.run();
-          assert.equal(summary.succeeded, 3);
+          assert.equal(summary.succeeded, 4);
           assert.equal(summary.failed, 1);
+          assert.equal(await counted, 2);
+          assert.equal(counted.result().attempts, 2);
           for (const handle of [delayed, atTime]) {
             const result = handle.result();
             assert.ok(
@@ -176,9 +191,12 @@ describe("DistributedQueue", () => {
           assert.equal(await flaky, "second try");
           assert.equal(flaky.result().attempts, 2);
           assert.ok(flaky.result().duration >= 280, `retried after ${flaky.result().duration}ms`);
-          assert.equal(retried.length, 1);
-          assert.ok(retried[0] instanceof RangeError);
-          assert.equal((retried[0] as Error).message, "first attempt fails");
+          assert.equal(retried.length, 2);
+          assert.ok(retried.every((error) => error instanceof RangeError));
+          assert.deepEqual(retried.map((error) => (error as Error).message).sort(), [
+            "attempt 1 fails",
+            "first attempt fails",
+          ]);
           assert.equal(refused.result().attempts, 1);
           assert.ok(refused.exception() instanceof RangeError);
         } finally {
@@ -232,9 +250,12 @@ describe("DistributedQueue", () => {
         let second: WorkerProcess | undefined;
         try {
           const marker = join(dir, "pid");
-          const handle = q.submit(tasks.pidAfter, [marker, 1_500]);
+          const handle = q.submit(tasks.attemptAfter, [marker, 1_500], { bind: true });
           const running = q.run();
-          while (!existsSync(marker)) await new Promise((resolve) => setTimeout(resolve, 20));
+          // Until the pid is written (the file exists a moment before).
+          while (!existsSync(marker) || readFileSync(marker, "utf8") === "") {
+            await new Promise((resolve) => setTimeout(resolve, 20));
+          }
           assert.equal(Number(readFileSync(marker, "utf8")), first.pid);
           second = await startWorker(name, redis.url, ["--backend", "async", "--workers", "1"]);
           const killedAt = performance.now();
@@ -242,7 +263,8 @@ describe("DistributedQueue", () => {
           const summary = await running;
           const failover = performance.now() - killedAt;
           assert.equal(summary.succeeded, 1);
-          assert.equal(await handle, second.pid);
+          // The second worker runs the job's second attempt.
+          assert.deepEqual(await handle, [second.pid, 2]);
           assert.equal(handle.result().worker, second.pid);
           assert.equal(handle.result().attempts, 2);
           assert.equal(retried.length, 1);
@@ -323,6 +345,7 @@ describe("DistributedQueue", () => {
       );
       await q.shutdown();
       assert.equal(await jobsOnRedis(redis.url, name), 0);
+      assert.deepEqual(await jobKeysOnRedis(redis.url, name, producerId), []);
     } finally {
       producer.kill("SIGKILL");
       await exited;
@@ -374,6 +397,7 @@ describe("DistributedQueue", () => {
       assert.equal(cancelled.cancelled(), true);
       assert.equal(timedOut.cancelled(), true);
       assert.equal(await jobsOnRedis(redis.url, name), 0);
+      assert.deepEqual(await jobKeysOnRedis(redis.url, name, q.producerId), []);
 
       const failing = uniqueName("failfirst");
       const worker = await startWorker(failing, redis.url, [
@@ -397,6 +421,7 @@ describe("DistributedQueue", () => {
         assert.equal(failed.cancelled, 3);
         await f.shutdown();
         assert.equal(await jobsOnRedis(redis.url, failing), 0);
+        assert.deepEqual(await jobKeysOnRedis(redis.url, failing, f.producerId), []);
       } finally {
         await f.shutdown();
         await worker.stop();
