@@ -69,7 +69,7 @@ function stringJson(text: string): string {
   return ASCII_ONLY.test(json) ? json : escapeNonAscii(json);
 }
 
-const ASCII_ONLY = /^[\u0000-\u007f]*$/;
+const ASCII_ONLY = /^[ -\x7f]*$/;
 
 /** Non-ASCII characters, escaped as Python's `json.dumps` escapes them by default. */
 const NON_ASCII = /[\u0080-\uffff]/g;
