@@ -215,15 +215,15 @@ function switchToWal(database: DatabaseSync): void {
 /** What `switchToWal` waits on between tries (a synchronous pause). */
 const retryPause = new Int32Array(new SharedArrayBuffer(4));
 
-/** A row waiting for the next flush. */
-interface PendingRow {
-  readonly namespace: string;
-  readonly key: string;
-  readonly value: string | Uint8Array | null;
-  readonly encoding: string;
-  readonly name: string | null;
-  readonly recordedAt: number;
-}
+/** A stored value and its `encoding` column. */
+type StoredValue = string | Uint8Array | null;
+
+/**
+ * The fields of one row waiting for the next flush, in a flat list
+ * (`PENDING_FIELDS` entries a row, in column order; `recorded_at` is taken
+ * at the flush): one object per row cost more than writing its row.
+ */
+const PENDING_FIELDS = 5;
 
 /** `key, value, encoding`, as an array: rows as objects cost Deno twice the time. */
 type StoredRow = readonly [key: string, value: string | Uint8Array | null, encoding: string];
@@ -263,10 +263,27 @@ function parsePythonJson(text: string): unknown {
   }
 }
 
-/** The built-in encoding: plain JSON where JSON carries the value as it is, else the codec's. */
-function encodeDefault(value: unknown): { value: string; encoding: string } {
+/**
+ * The built-in encoding of `value`, as `[text, encoding]`: plain JSON where
+ * JSON carries the value as it is, else the codec's tagged JSON. Finite
+ * numbers (not -0), strings, booleans and null skip the codec's walk.
+ */
+function encodeDefault(value: unknown): [string, string] {
+  switch (typeof value) {
+    case "number":
+      if (value !== 0 ? Number.isFinite(value) : !Object.is(value, -0)) {
+        return [String(value), "json"];
+      }
+      break;
+    case "string":
+      return [JSON.stringify(value), "json"];
+    case "boolean":
+      return [value ? "true" : "false", "json"];
+    case "object":
+      if (value === null) return ["null", "json"];
+  }
   const [tagged, tree] = toWire(value, "base64");
-  return { value: JSON.stringify(tree), encoding: tagged === 1 ? "osiiso-wire" : "json" };
+  return [JSON.stringify(tree), tagged === 1 ? "osiiso-wire" : "json"];
 }
 
 function decodeDefault(stored: string | Uint8Array, encoding: string): unknown {
@@ -278,6 +295,27 @@ function decodeDefault(stored: string | Uint8Array, encoding: string): unknown {
 
 function warn(message: string): void {
   console.warn(`osiiso: checkpoint: ${message}`);
+}
+
+/**
+ * Where each pending row's fields start, in the table's key order
+ * (namespace, then key; rows of one key stay in the order recorded, so the
+ * last one wins). SQLite then inserts along its B-tree instead of all over
+ * it: 200,000 rows with random keys took 1.9–2.1 s of CPU to write in the
+ * order they came and 0.56–0.72 s in key order, sorting included (0.29 s
+ * against 0.25 s for the keys `"0"` to `"199999"`).
+ */
+function keyOrder(fields: readonly StoredValue[]): number[] {
+  const order: number[] = [];
+  for (let at = 0; at < fields.length; at += PENDING_FIELDS) order.push(at);
+  return order.sort((a, b) => {
+    const namespaceA = fields[a] as string;
+    const namespaceB = fields[b] as string;
+    if (namespaceA !== namespaceB) return namespaceA < namespaceB ? -1 : 1;
+    const keyA = fields[a + 1] as string;
+    const keyB = fields[b + 1] as string;
+    return keyA < keyB ? -1 : keyA > keyB ? 1 : 0;
+  });
 }
 
 /** The SQLite side: every method is synchronous. */
@@ -292,7 +330,7 @@ class SqliteCompletions implements CheckpointStore {
   readonly #scanJsonRows: StatementSync;
   readonly #scanOtherRows: StatementSync;
   readonly #scanJsonRowsOneByOne: StatementSync;
-  #pending: PendingRow[] = [];
+  #pending: StoredValue[] = [];
   #closed = false;
 
   constructor(path: string, storeValues: boolean, options: CheckpointOptions) {
@@ -335,7 +373,7 @@ class SqliteCompletions implements CheckpointStore {
   }
 
   get pending(): number {
-    return this.#pending.length;
+    return this.#pending.length / PENDING_FIELDS;
   }
 
   get closed(): boolean {
@@ -348,12 +386,12 @@ class SqliteCompletions implements CheckpointStore {
 
   recordLater(namespace: string, key: string, value: unknown, name: string | null): boolean {
     this.ensureOpen();
-    let stored: string | Uint8Array | null = null;
+    let stored: StoredValue = null;
     let encoding = "none";
     if (this.#storeValues) {
       try {
         if (this.#encode === undefined) {
-          ({ value: stored, encoding } = encodeDefault(value));
+          [stored, encoding] = encodeDefault(value);
         } else {
           stored = this.#encode(value);
           encoding = "custom";
@@ -369,51 +407,30 @@ class SqliteCompletions implements CheckpointStore {
         return false;
       }
     }
-    this.#pending.push({ namespace, key, value: stored, encoding, name, recordedAt: Date.now() });
+    this.#pending.push(namespace, key, stored, encoding, name);
     return true;
   }
 
   flush(): void {
     this.ensureOpen();
     if (this.#pending.length === 0) return;
-    const rows = this.#pending;
+    const fields = this.#pending;
+    const rows = fields.length / PENDING_FIELDS;
+    const order = keyOrder(fields);
+    const recordedAt = Date.now() / 1000;
     const database = this.#database;
     // IMMEDIATE takes the write lock at once, waiting (busy timeout) for
     // another connection's; a deferred transaction could fail half-way.
     database.exec("BEGIN IMMEDIATE");
     try {
-      const insert = this.#insert;
-      const whole = rows.length - (rows.length % INSERT_BATCH);
+      const whole = rows - (rows % INSERT_BATCH);
       if (whole > 0) {
         const insertMany = this.#insertMany ??= database.prepare(
           INSERT_ROWS + Array(INSERT_BATCH).fill("(?, ?, ?, ?, ?, ?)").join(", "),
         );
-        const parameters: (string | number | Uint8Array | null)[] = new Array(6 * INSERT_BATCH);
-        for (let start = 0; start < whole; start += INSERT_BATCH) {
-          for (let i = 0; i < INSERT_BATCH; i++) {
-            const row = rows[start + i];
-            const at = 6 * i;
-            parameters[at] = row.namespace;
-            parameters[at + 1] = row.key;
-            parameters[at + 2] = row.value;
-            parameters[at + 3] = row.encoding;
-            parameters[at + 4] = row.name;
-            parameters[at + 5] = row.recordedAt / 1000;
-          }
-          insertMany.run(...parameters);
-        }
+        this.#insertRows(insertMany, fields, order, 0, whole, recordedAt);
       }
-      for (let index = whole; index < rows.length; index++) {
-        const row = rows[index];
-        insert.run(
-          row.namespace,
-          row.key,
-          row.value,
-          row.encoding,
-          row.name,
-          row.recordedAt / 1000,
-        );
-      }
+      this.#insertRows(this.#insert, fields, order, whole, rows, recordedAt);
       database.exec("COMMIT");
     } catch (error) {
       if (database.isTransaction) database.exec("ROLLBACK");
@@ -421,6 +438,35 @@ class SqliteCompletions implements CheckpointStore {
     }
     // Cleared only after the commit, so that a failed write keeps its rows.
     this.#pending = [];
+  }
+
+  /**
+   * Runs `insert` (of one row or `INSERT_BATCH` rows) over the rows `from`
+   * to `to` of `order` (where each row's fields start in `fields`).
+   */
+  #insertRows(
+    insert: StatementSync,
+    fields: readonly StoredValue[],
+    order: readonly number[],
+    from: number,
+    to: number,
+    recordedAt: number,
+  ): void {
+    const parameters: (StoredValue | number)[] = [];
+    const perRun = insert === this.#insert ? 1 : INSERT_BATCH;
+    for (let start = from; start < to; start += perRun) {
+      for (let row = 0; row < perRun; row++) {
+        const at = 6 * row;
+        const field = order[start + row];
+        parameters[at] = fields[field];
+        parameters[at + 1] = fields[field + 1];
+        parameters[at + 2] = fields[field + 2];
+        parameters[at + 3] = fields[field + 3];
+        parameters[at + 4] = fields[field + 4];
+        parameters[at + 5] = recordedAt;
+      }
+      insert.run(...parameters);
+    }
   }
 
   lookupNow(namespace: string, keys: readonly string[]): Map<string, CheckpointHit> {

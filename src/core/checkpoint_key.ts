@@ -55,10 +55,21 @@ export function checkpointKeyFor<T>(item: T, keyFunction?: CheckpointKeyFunction
   if (keyFunction !== undefined) {
     return String(checkFunction<CheckpointKeyFunction<T>>(ACTION, "key", keyFunction)(item));
   }
+  // Numbers and strings, the usual items, need neither the walk nor its cycle set.
+  if (typeof item === "number" && Number.isFinite(item)) return String(item);
+  if (typeof item === "string") return stringJson(item);
   const json = canonicalJson(item, "item", new Set());
   if (json === undefined) throw noCanonicalJson(item, "item");
   return json;
 }
+
+/** A string's JSON, non-ASCII escaped; the test spares the replace for ASCII text. */
+function stringJson(text: string): string {
+  const json = JSON.stringify(text);
+  return ASCII_ONLY.test(json) ? json : escapeNonAscii(json);
+}
+
+const ASCII_ONLY = /^[ -\x7f]*$/;
 
 /** Non-ASCII characters, escaped as Python's `json.dumps` escapes them by default. */
 const NON_ASCII = /[\u0080-\uffff]/g;
@@ -85,7 +96,7 @@ function noCanonicalJson(value: unknown, path: string): TypeError {
 function canonicalJson(value: unknown, path: string, open: Set<object>): string | undefined {
   switch (typeof value) {
     case "string":
-      return escapeNonAscii(JSON.stringify(value));
+      return stringJson(value);
     case "number":
       if (Number.isFinite(value)) return JSON.stringify(value);
       return Number.isNaN(value) ? "NaN" : value > 0 ? "Infinity" : "-Infinity";
