@@ -38,7 +38,7 @@ import type { QueueStats } from "./queue_types.ts";
 import { Attempt, QueuedTask } from "./queued_task.ts";
 import { RateGate } from "./rate_gate.ts";
 import { ReadyQueue } from "./ready_queue.ts";
-import type { CancelReason, RunSummary, TaskResult, TaskStatus } from "./result.ts";
+import type { CancelReason, RunSummary, StatusCounts, TaskResult, TaskStatus } from "./result.ts";
 import { sourceName } from "./task_reference.ts";
 import { TimerHeap } from "./timer_heap.ts";
 import { Waiters } from "./waiters.ts";
@@ -116,6 +116,8 @@ export class QueueEngine {
   #results: (TaskResult<unknown> | QueuedTask)[] = [];
   /** How many of `#results` are detached (a run's summary leaves them out). */
   #detachedResults = 0;
+  /** The other `#results` by status: a run's summary takes its counts from these. */
+  #resultCounts: StatusCounts = { succeeded: 0, failed: 0, cancelled: 0 };
   /** Numbers the groups that get no `groupId`. */
   #groupSeq = 0;
 
@@ -671,6 +673,7 @@ export class QueueEngine {
       this.#results.push(result);
     }
     if (task.detached) this.#detachedResults++;
+    else this.#resultCounts[status]++;
     this.#outstanding--;
     const waiters = this.#waiters;
     if (waiters.space.length > 0) waiters.notify(waiters.space);
@@ -802,7 +805,13 @@ export class QueueEngine {
   /** `TaskQueue.run()`: start, wait (bounded by the run timeout), summarise. */
   async run(options?: RunOptions): Promise<RunSummary<unknown>> {
     if (this.#run !== undefined) throw new InvalidStateError("run() is already in progress");
-    const run = new QueueRun(options, this.#options, this.#clock, this.#results.length);
+    const run = new QueueRun(
+      options,
+      this.#options,
+      this.#clock,
+      this.#results.length,
+      this.#resultCounts,
+    );
     if (this.#phase === Phase.Closed) throw new ClosedError("queue has been shut down");
     const savedPolicy = this.#failPolicy;
     this.#failPolicy = run.failPolicy ?? savedPolicy;
@@ -836,7 +845,12 @@ export class QueueEngine {
       this.#resume();
       this.#failPolicy = savedPolicy;
     }
-    return run.summary(this.#results, this.#detachedResults, this.#executor.kind);
+    return run.summary(
+      this.#results,
+      this.#detachedResults,
+      this.#executor.kind,
+      this.#resultCounts,
+    );
   }
 
   /** Resolves when nothing is outstanding. */
@@ -939,6 +953,7 @@ export class QueueEngine {
   clearResults(): void {
     this.#results = [];
     this.#detachedResults = 0;
+    this.#resultCounts = { succeeded: 0, failed: 0, cancelled: 0 };
     this.#run?.resultsCleared();
   }
 

@@ -20,6 +20,7 @@ import {
   type ResultOnDemand,
   type RunInterruption,
   type RunSummary,
+  type StatusCounts,
   summaryAdopting,
   type TaskResult,
 } from "./result.ts";
@@ -43,18 +44,22 @@ export class QueueRun {
   readonly #startedAt: number;
   /** Where the run's results begin among the queue's. */
   #from: number;
+  /** The queue's counts by status when the run's results begin (see `summary`). */
+  #countsBefore: StatusCounts;
   #interruption: RunInterruption | null = null;
   #hideProgress: (() => void) | undefined = undefined;
 
   /**
    * Checks the `run()` options (before the queue is looked at, so a wrong
-   * option is reported first). `from` is how many results the queue holds now.
+   * option is reported first). `from` is how many results the queue holds
+   * now, and `counts` their counts by status (detached ones left out).
    */
   constructor(
     options: RunOptions | undefined,
     queueOptions: ResolvedQueueOptions,
     clock: Clock,
     from: number,
+    counts: StatusCounts,
   ) {
     const { timeout, strict, failPolicy } = resolveRunOptions(options);
     this.failPolicy = failPolicy;
@@ -65,6 +70,7 @@ export class QueueRun {
     this.#clock = clock;
     this.#startedAt = clock.now();
     this.#from = from;
+    this.#countsBefore = { ...counts };
   }
 
   /** Notes what cut the run short: the first abort but a shutdown. */
@@ -95,6 +101,7 @@ export class QueueRun {
   /** The queue's results were cleared: the run's begin at the start again. */
   resultsCleared(): void {
     this.#from = 0;
+    this.#countsBefore = { succeeded: 0, failed: 0, cancelled: 0 };
   }
 
   /** Removes the run's progress line, if it shows one. */
@@ -106,22 +113,30 @@ export class QueueRun {
   /**
    * The run's summary, of the queue's `results` from where the run began
    * (`detached` is how many of all of them are detached: a summary leaves
-   * those out); `backend` names the timeline's lanes. A strict run with
-   * failures throws instead. A success may still be its task, whose result
-   * the summary makes when its results are read.
+   * those out, and `counts` does not count them); `backend` names the
+   * timeline's lanes. A strict run with failures throws instead. A success
+   * may still be its task, whose result the summary makes when its results
+   * are read.
    */
   summary(
     results: readonly (TaskResult<unknown> | ResultOnDemand<unknown>)[],
     detached: number,
     backend: string,
+    counts: StatusCounts,
   ): RunSummary<unknown> {
     const now = this.#clock.now();
     let window = results.slice(this.#from);
     if (detached > 0) window = window.filter((result) => !result.detached);
+    const before = this.#countsBefore;
     const summary = summaryAdopting(
       window,
       { runStart: this.#startedAt, timedOut: this.timedOut, now, interrupted: this.#interruption },
       backend,
+      {
+        succeeded: counts.succeeded - before.succeeded,
+        failed: counts.failed - before.failed,
+        cancelled: counts.cancelled - before.cancelled,
+      },
     );
     if (this.#strict) summary.raiseForErrors();
     return summary;

@@ -387,6 +387,19 @@ export interface ResultOnDemand<T> {
 let adoptNext: readonly unknown[] | undefined;
 /** What the next summary's timeline calls a lane (see `summaryAdopting`). */
 let laneNameNext: string | undefined;
+/** The next adopted array's counts by status, when its maker kept them (see `summaryAdopting`). */
+let countsNext: StatusCounts | undefined;
+
+/**
+ * Finished tasks by how they ended; a queue keeps these as tasks finish, so
+ * that a summary need not read every entry again to count them.
+ * @ignore
+ */
+export interface StatusCounts {
+  succeeded: number;
+  failed: number;
+  cancelled: number;
+}
 
 /** What a queue's timeline calls its lanes, by backend. */
 const LANE_NAMES: Readonly<Record<string, string>> = {
@@ -400,21 +413,26 @@ const LANE_NAMES: Readonly<Record<string, string>> = {
  * whose run builds a fresh array for it (200k results: one copy fewer).
  * `results` must not be used by the caller afterwards. `backend` (the
  * executor's kind) names the timeline's lanes: slot, thread or pid (any
- * other backend's lanes are called workers).
+ * other backend's lanes are called workers). `counts`, when given, are the
+ * entries' counts by status, which the summary then takes instead of
+ * counting (a loop over cold code at the end of every run).
  * @ignore
  */
 export function summaryAdopting<T>(
   results: (TaskResult<T> | ResultOnDemand<T>)[],
   options: FromResultsOptions,
   backend?: string,
+  counts?: StatusCounts,
 ): RunSummary<T> {
   adoptNext = results;
   laneNameNext = backend === undefined ? undefined : LANE_NAMES[backend];
+  countsNext = counts;
   try {
     return RunSummary.fromResults(results as TaskResult<T>[], options);
   } finally {
     adoptNext = undefined;
     laneNameNext = undefined;
+    countsNext = undefined;
   }
 }
 
@@ -552,22 +570,17 @@ export class RunSummary<T = unknown> {
     // Not frozen: freezing a large array costs ~1.7 µs per element on Bun and
     // makes every later iteration of it ~15× slower there. The type is readonly.
     const adopted = adoptNext;
-    adoptNext = undefined;
-    const entries: (TaskResult<T> | ResultOnDemand<T>)[] = adopted === init.results
+    const counted = countsNext;
+    adoptNext = countsNext = undefined;
+    const isAdopted = adopted === init.results;
+    const entries: (TaskResult<T> | ResultOnDemand<T>)[] = isAdopted
       ? adopted as TaskResult<T>[]
       : Array.from(init.results);
-    let succeeded = 0;
-    let failed = 0;
-    let cancelled = 0;
-    for (const entry of entries) {
-      if (entry.status === "succeeded") succeeded++;
-      else if (entry.status === "failed") failed++;
-      else if (entry.status === "cancelled") cancelled++;
-    }
+    const counts = isAdopted && counted !== undefined ? counted : countByStatus(entries);
     this.totalSubmitted = entries.length;
-    this.succeeded = succeeded;
-    this.failed = failed;
-    this.cancelled = cancelled;
+    this.succeeded = counts.succeeded;
+    this.failed = counts.failed;
+    this.cancelled = counts.cancelled;
     this.timedOut = init.timedOut ?? false;
     this.interrupted = init.interrupted ?? null;
     this.duration = init.duration ?? 0;
@@ -990,4 +1003,15 @@ function groupBy<K, R>(results: readonly R[], keyOf: (result: R) => K): Map<K, R
     else group.push(result);
   }
   return groups;
+}
+
+/** Counts `entries` by status (a summary made without its queue's counts). */
+function countByStatus(entries: readonly { readonly status: string }[]): StatusCounts {
+  const counts: StatusCounts = { succeeded: 0, failed: 0, cancelled: 0 };
+  for (const entry of entries) {
+    if (entry.status === "succeeded") counts.succeeded++;
+    else if (entry.status === "failed") counts.failed++;
+    else if (entry.status === "cancelled") counts.cancelled++;
+  }
+  return counts;
 }

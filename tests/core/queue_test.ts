@@ -58,6 +58,44 @@ describe("queue lifecycle", () => {
       const summary = await running;
       assert.deepEqual(summary.values, ["after the clear"]);
       assert.equal(q.results.length, 1);
+      assert.deepEqual(
+        [summary.totalSubmitted, summary.succeeded, summary.failed, summary.cancelled],
+        [1, 1, 0, 0],
+      );
+    });
+  });
+
+  it("a run's summary counts only its own tasks by status, detached ones left out", async () => {
+    await withQueue(() => new AsyncQueue({ workers: 1 }), async (q) => {
+      q.submit(async () => "first run");
+      q.submit(() => {
+        throw new Error("first run fails");
+      });
+      const first = await q.run();
+      assert.deepEqual([first.succeeded, first.failed, first.cancelled], [1, 1, 0]);
+      q.submit(async () => "kept");
+      q.submit(async () => "detached", [], { detached: true });
+      q.submit(() => {
+        throw new Error("second run fails");
+      });
+      q.submit(
+        () => {
+          throw new Error("detached failure");
+        },
+        [],
+        { detached: true },
+      );
+      const neverRuns = q.submit(async () => "never runs");
+      const running = q.run();
+      neverRuns.cancel();
+      const second = await running;
+      assert.deepEqual(
+        [second.totalSubmitted, second.succeeded, second.failed, second.cancelled],
+        [3, 1, 1, 1],
+      );
+      // The counts agree with the results they summarise.
+      const statuses = second.results.map((result) => result.status);
+      assert.deepEqual(statuses.toSorted(), ["cancelled", "failed", "succeeded"]);
     });
   });
 
