@@ -16,7 +16,7 @@ export interface RunCounters {
   results(): readonly { readonly name: string }[];
   /** Tasks submitted and not finished. */
   outstanding(): number;
-  /** Tasks that failed since the queue was made. */
+  /** Tasks that failed since the run began. */
   failed(): number;
   /** Tasks waiting to retry now. */
   retrying(): number;
@@ -38,7 +38,6 @@ export function addRunLine(
   from: () => number,
   counters: RunCounters,
 ): () => void {
-  const failedBefore = counters.failed();
   return board.add({
     mode,
     // The first finished task's name tells stacked lines (a pipeline's stages) apart.
@@ -50,7 +49,7 @@ export function addRunLine(
       return {
         done,
         total: finite ? done + counters.outstanding() : undefined,
-        failed: counters.failed() - failedBefore,
+        failed: counters.failed(),
         retrying: counters.retrying(),
         active: counters.active(),
       };

@@ -487,6 +487,31 @@ describe("the progress line of a run", () => {
     });
   });
 
+  it("counts the tasks of the first round, which may finish before the line is added", async () => {
+    const clock = new ManualClock();
+    const terminal = recordingTerminal();
+    const board = new ProgressBoard(terminal, clock);
+    const fail = (): never => {
+      throw new Error("no");
+    };
+    await withQueue(
+      () => new BoardQueue({ clock, workers: 1, progress: true }, board),
+      async (q) => {
+        q.submit(fail);
+        await q.run(); // a failure before the next run, which its line does not count
+        q.submit(fail); // fails inside the pump's first round
+        q.submit(() => "at once");
+        q.submit(() => new Promise<void>((resolve) => clock.setTimer(resolve, 500)));
+        const running = q.run();
+        await clock.advance(150);
+        assert.match(lineOf(terminal.frames.at(-1)!), /^2\/3 66% .* \| 1 failed \| 0 retrying /);
+        await clock.advance(400);
+        await running;
+        assert.equal(board.drawnLines, 0);
+      },
+    );
+  });
+
   it("counts again from zero after clearResults() during the run", async () => {
     const clock = new ManualClock();
     const terminal = recordingTerminal();
