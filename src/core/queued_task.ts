@@ -96,7 +96,7 @@ export class QueuedTask extends TaskHandle<unknown> {
   // When it finished and where its last attempt ran: a success's result is made from them on demand.
   // NaN, not 0, until then: V8 lays out a field first stored as a small integer for small
   // integers, and the first fractional time stored in it makes every task still alive change
-  // layout on its next use (200k queued tasks: a fifth of W1's CPU time on Deno).
+  // layout on its next use (200k queued tasks: about a quarter of W1's CPU time on Deno).
   finishedAt = NaN;
   lastWorker: number | null = null;
 
