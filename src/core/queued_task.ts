@@ -11,6 +11,8 @@ import type { Timer } from "./clock.ts";
 import type { TaskContext } from "./context.ts";
 import type { AttemptRequest, EndedBy, TaskSource } from "./executor.ts";
 import {
+  captureResolvers,
+  HANDLE_PROMISE,
   HANDLE_SPEC,
   type HandleSpec,
   nextTaskIdNumber,
@@ -40,6 +42,7 @@ interface HandleScratch extends TaskHandleInit {
   createdAt: number;
   scheduledFor: number | null;
   [HANDLE_SPEC]: HandleSpec;
+  [HANDLE_PROMISE]: (new () => object) | undefined;
 }
 // (A queued handle's id is set after construction: it is the sequence number.)
 const handleScratch: HandleScratch = {
@@ -48,6 +51,7 @@ const handleScratch: HandleScratch = {
   createdAt: 0,
   scheduledFor: null,
   [HANDLE_SPEC]: DEFAULT_TASK_OPTIONS,
+  [HANDLE_PROMISE]: undefined,
 };
 const resultScratch: Writable<TaskResultInit<unknown>> = {
   taskId: "",
@@ -104,8 +108,10 @@ export class QueuedTask extends TaskHandle<unknown> {
     createdAt: number,
     scheduledFor: number | null,
     owner: QueueEngine,
+    asPromise: boolean,
   ) {
     const init = handleScratch;
+    init[HANDLE_PROMISE] = asPromise ? PromiseHandle : undefined;
     init.name = name;
     init.createdAt = createdAt;
     init.scheduledFor = scheduledFor;
@@ -190,6 +196,20 @@ export class QueuedTask extends TaskHandle<unknown> {
     return result;
   }
 }
+
+// The native promise a task's handle is built on when it is submitted to a started queue.
+// Its prototype is QueuedTask's with `constructor` and `then` those of Promise, so that
+// `await` and `Promise.all` take the handle as it is.
+class PromiseHandle extends Promise<unknown> {
+  constructor() {
+    super(captureResolvers);
+  }
+}
+Object.setPrototypeOf(PromiseHandle.prototype, QueuedTask.prototype);
+Object.defineProperties(PromiseHandle.prototype, {
+  constructor: { value: Promise },
+  then: { value: Promise.prototype.then },
+});
 
 /** One attempt: the token that tells a live outcome from a stale one. */
 export class Attempt implements AttemptRequest {
