@@ -225,9 +225,12 @@ function submitCheckpointed(
     const key = keys[i];
     const handle = submitted[miss++];
     handles.push(handle);
+    // Read from the handle: a success's result is made only when asked for, and making
+    // one per item here cost more than recording it.
     handle.onDone((finished) => {
-      const result = finished.result();
-      if (result.status === "succeeded") flusher.record(store, namespace, key, result);
+      if (finished.status === "succeeded") {
+        flusher.record(store, namespace, key, finished.value(), finished.name);
+      }
     });
   }
   return handles;
@@ -269,9 +272,15 @@ class CheckpointFlusher {
     this.#engine = engine;
   }
 
-  record(store: CheckpointStore, namespace: string, key: string, result: TaskResult): void {
+  record(
+    store: CheckpointStore,
+    namespace: string,
+    key: string,
+    value: unknown,
+    name: string,
+  ): void {
     try {
-      store.recordLater(namespace, key, result.value, result.name);
+      store.recordLater(namespace, key, value, name);
     } catch (error) {
       this.#engine.reportCallbackError(error, "checkpoint");
       return;
