@@ -117,7 +117,12 @@ export function submitEachCheckpointed(
     items,
     (item) => item,
     () => spec,
-    (misses) => engine.submitEachResolved(source, misses.map((i) => argsOf(items[i])), options),
+    (misses, recordSuccess) =>
+      engine.submitEachResolved(
+        source,
+        misses.map((i) => argsOf(items[i])),
+        { ...options, recordSuccess },
+      ),
   );
 }
 
@@ -165,7 +170,8 @@ export function submitEntriesCheckpointed(
       options,
       groupId,
     }),
-    (misses) => engine.submitEntriesResolved(misses.map((i) => entries[i]), options),
+    (misses, recordSuccess) =>
+      engine.submitEntriesResolved(misses.map((i) => entries[i]), { ...options, recordSuccess }),
   );
 }
 
@@ -180,7 +186,7 @@ interface RestoreSpec {
  * The handles of a checkpointed submission, in input order: a restored
  * handle for each recorded key, and for the rest what `submitMisses` returns
  * (it gets the indices of the misses, and must return their handles in that
- * order). Keys are all derived (and may throw) before anything is submitted.
+ * order, submitted with options whose `recordSuccess` is the one given). Keys are all derived (and may throw) before anything is submitted.
  */
 function submitCheckpointed(
   engine: QueueEngine,
@@ -189,7 +195,10 @@ function submitCheckpointed(
   items: readonly unknown[],
   defaultKeyOf: (item: unknown) => unknown,
   restore: (index: number) => RestoreSpec,
-  submitMisses: (indices: number[]) => readonly TaskHandle<unknown>[],
+  submitMisses: (
+    indices: number[],
+    recordSuccess: NonNullable<ResolvedTaskOptions["recordSuccess"]>,
+  ) => readonly TaskHandle<unknown>[],
 ): TaskHandle<unknown>[] {
   // Lists grown by push: V8 makes `new Array(n)` of more than 100,000
   // entries a slow dictionary, which cost a 200,000-item map 0.1 s.
@@ -212,28 +221,57 @@ function submitCheckpointed(
     restored.push(hit && restoredHandle(restore(i), hit.value, hit.hasValue));
   }
   if (misses.length === 0) return restored as TaskHandle<unknown>[];
-  const submitted = submitMisses(misses);
-  const flusher = flusherOf(engine);
+  const recorder = new SuccessRecorder(flusherOf(engine), store, namespace);
+  const submitted = submitMisses(misses, recorder.record);
+  recorder.follow(submitted, (miss) => keys[misses[miss]]);
+  if (submitted.length === items.length) return submitted as TaskHandle<unknown>[];
   const handles: TaskHandle<unknown>[] = [];
   let miss = 0;
-  for (let i = 0; i < items.length; i++) {
-    const done = restored[i];
-    if (done !== undefined) {
-      handles.push(done);
-      continue;
-    }
-    const key = keys[i];
-    const handle = submitted[miss++];
-    handles.push(handle);
-    // Read from the handle: a success's result is made only when asked for, and making
-    // one per item here cost more than recording it.
-    handle.onDone((finished) => {
-      if (finished.status === "succeeded") {
-        flusher.record(store, namespace, key, finished.value(), finished.name);
-      }
-    });
-  }
+  for (let i = 0; i < items.length; i++) handles.push(restored[i] ?? submitted[miss++]);
   return handles;
+}
+
+/**
+ * Records the successes of one checkpointed submission under their keys.
+ * The engine calls `record` for each task that succeeds (the submission's
+ * `recordSuccess` option): no callback is added to every handle, which cost
+ * more than writing the row. The tasks of one submission have consecutive
+ * ids, so a task's key is found from its id.
+ */
+class SuccessRecorder {
+  readonly #flusher: CheckpointFlusher;
+  readonly #store: CheckpointStore;
+  readonly #namespace: string;
+  #keys: string[] = [];
+  #firstId = 0;
+  /** Keys by task, if the ids were not consecutive after all. */
+  #keyByTask: Map<TaskHandle<unknown>, string> | undefined = undefined;
+
+  constructor(flusher: CheckpointFlusher, store: CheckpointStore, namespace: string) {
+    this.#flusher = flusher;
+    this.#store = store;
+    this.#namespace = namespace;
+  }
+
+  /** Takes the submitted tasks; `keyOf(i)` is the key of `tasks[i]`. */
+  follow(tasks: readonly TaskHandle<unknown>[], keyOf: (index: number) => string): void {
+    const keys: string[] = [];
+    for (let i = 0; i < tasks.length; i++) keys.push(keyOf(i));
+    const firstId = tasks.length === 0 ? 0 : tasks[0]._id as number;
+    if (tasks.every((task, index) => task._id === firstId + index)) {
+      this.#keys = keys;
+      this.#firstId = firstId;
+    } else {
+      this.#keyByTask = new Map(tasks.map((task, index) => [task, keys[index]]));
+    }
+  }
+
+  readonly record = (task: TaskHandle<unknown>, value: unknown): void => {
+    const key = this.#keyByTask === undefined
+      ? this.#keys[(task._id as number) - this.#firstId]
+      : this.#keyByTask.get(task)!;
+    this.#flusher.record(this.#store, this.#namespace, key, value, task.name);
+  };
 }
 
 /** A handle born succeeded with a recorded value: never enqueued, no hooks, no summary. */
