@@ -303,6 +303,8 @@ function restoredHandle(spec: RestoreSpec, value: unknown, hasValue: boolean): T
 class CheckpointFlusher {
   readonly #engine: QueueEngine;
   #dirty = new Set<CheckpointStore>();
+  /** The store last added to `#dirty`, while it is still there. */
+  #lastDirty: CheckpointStore | undefined = undefined;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #timerToken = 0;
 
@@ -323,7 +325,11 @@ class CheckpointFlusher {
       this.#engine.reportCallbackError(error, "checkpoint");
       return;
     }
-    this.#dirty.add(store);
+    // Most records go to the store of the one before.
+    if (store !== this.#lastDirty) {
+      this.#dirty.add(store);
+      this.#lastDirty = store;
+    }
     if (this.#timer === undefined) {
       this.#timerToken = trackResource("timers", "checkpoint flush");
       this.#timer = setTimeout(() => {
@@ -340,6 +346,7 @@ class CheckpointFlusher {
   /** Writes every dirty store; the first failure is thrown after trying them all. */
   flush(): void {
     this.#clearTimer();
+    this.#lastDirty = undefined;
     if (this.#dirty.size === 0) return;
     let failure: { error: unknown } | undefined;
     for (const store of this.#dirty) {
