@@ -120,7 +120,9 @@ export function submitEachCheckpointed(
     (misses, recordSuccess) =>
       engine.submitEachResolved(
         source,
-        misses.map((i) => argsOf(items[i])),
+        misses === undefined
+          ? items.map((item) => argsOf(item))
+          : misses.map((i) => argsOf(items[i])),
         { ...options, recordSuccess },
       ),
   );
@@ -171,7 +173,10 @@ export function submitEntriesCheckpointed(
       groupId,
     }),
     (misses, recordSuccess) =>
-      engine.submitEntriesResolved(misses.map((i) => entries[i]), { ...options, recordSuccess }),
+      engine.submitEntriesResolved(
+        misses === undefined ? entries : misses.map((i) => entries[i]),
+        { ...options, recordSuccess },
+      ),
   );
 }
 
@@ -185,8 +190,9 @@ interface RestoreSpec {
 /**
  * The handles of a checkpointed submission, in input order: a restored
  * handle for each recorded key, and for the rest what `submitMisses` returns
- * (it gets the indices of the misses, and must return their handles in that
- * order, submitted with options whose `recordSuccess` is the one given). Keys are all derived (and may throw) before anything is submitted.
+ * (it gets the indices of the misses, or `undefined` for every item, and
+ * must return their handles in that order, submitted with options whose
+ * `recordSuccess` is the one given). Keys are all derived (and may throw) before anything is submitted.
  */
 function submitCheckpointed(
   engine: QueueEngine,
@@ -196,7 +202,7 @@ function submitCheckpointed(
   defaultKeyOf: (item: unknown) => unknown,
   restore: (index: number) => RestoreSpec,
   submitMisses: (
-    indices: number[],
+    indices: number[] | undefined,
     recordSuccess: NonNullable<ResolvedTaskOptions["recordSuccess"]>,
   ) => readonly TaskHandle<unknown>[],
 ): TaskHandle<unknown>[] {
@@ -213,18 +219,24 @@ function submitCheckpointed(
   }
   const store = use.store;
   const hits = store.lookupNow(namespace, keys);
+  const recorder = new SuccessRecorder(flusherOf(engine), store, namespace);
+  if (hits.size === 0) {
+    // Nothing recorded yet (a first run): every item is submitted, and no
+    // lists of restored handles and misses are built.
+    const submitted = submitMisses(undefined, recorder.record);
+    recorder.follow(submitted, keys);
+    return submitted as TaskHandle<unknown>[];
+  }
   const restored: (TaskHandle<unknown> | undefined)[] = [];
   const misses: number[] = [];
   for (let i = 0; i < items.length; i++) {
-    const hit = hits.size === 0 ? undefined : hits.get(keys[i]);
+    const hit = hits.get(keys[i]);
     if (hit === undefined) misses.push(i);
     restored.push(hit && restoredHandle(restore(i), hit.value, hit.hasValue));
   }
   if (misses.length === 0) return restored as TaskHandle<unknown>[];
-  const recorder = new SuccessRecorder(flusherOf(engine), store, namespace);
   const submitted = submitMisses(misses, recorder.record);
-  recorder.follow(submitted, (miss) => keys[misses[miss]]);
-  if (submitted.length === items.length) return submitted as TaskHandle<unknown>[];
+  recorder.follow(submitted, misses.map((i) => keys[i]));
   const handles: TaskHandle<unknown>[] = [];
   let miss = 0;
   for (let i = 0; i < items.length; i++) handles.push(restored[i] ?? submitted[miss++]);
@@ -253,12 +265,11 @@ class SuccessRecorder {
     this.#namespace = namespace;
   }
 
-  /** Takes the submitted tasks; `keyOf(i)` is the key of `tasks[i]`. */
-  follow(tasks: readonly TaskHandle<unknown>[], keyOf: (index: number) => string): void {
-    const keys: string[] = [];
-    for (let i = 0; i < tasks.length; i++) keys.push(keyOf(i));
+  /** Takes the submitted tasks and their keys (`keys[i]` is the key of `tasks[i]`). */
+  follow(tasks: readonly TaskHandle<unknown>[], keys: string[]): void {
     const firstId = tasks.length === 0 ? 0 : tasks[0]._id as number;
-    if (tasks.every((task, index) => task._id === firstId + index)) {
+    // Ids only grow, so the first and the last tell whether they are consecutive.
+    if (tasks.length === 0 || tasks[tasks.length - 1]._id === firstId + tasks.length - 1) {
       this.#keys = keys;
       this.#firstId = firstId;
     } else {
