@@ -192,7 +192,8 @@ interface RestoreSpec {
  * handle for each recorded key, and for the rest what `submitMisses` returns
  * (it gets the indices of the misses, or `undefined` for every item, and
  * must return their handles in that order, submitted with options whose
- * `recordSuccess` is the one given). Keys are all derived (and may throw) before anything is submitted.
+ * `recordSuccess` is the one given). Keys are all derived (and may throw)
+ * before anything is submitted.
  */
 function submitCheckpointed(
   engine: QueueEngine,
