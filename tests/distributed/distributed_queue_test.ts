@@ -235,6 +235,52 @@ describe("DistributedQueue", () => {
   });
 
   it(
+    "on the async backend a timeout settles the job at the limit, and jobs beyond the slots wait",
+    { timeout: 30_000 },
+    async () => {
+      // Two jobs at once on one async slot: the second waits for the first.
+      let name = uniqueName("async-slots");
+      const narrow = await startWorker(name, redis.url, [
+        "--backend",
+        "async",
+        "--workers",
+        "1",
+        "--concurrency",
+        "2",
+      ]);
+      let q = new DistributedQueue({ name, connection: redis.url });
+      try {
+        const spans = q.map(tasks.span, [300, 300]);
+        await q.run();
+        const [first, second] = (await Promise.all(spans)).sort((a, b) => a[0] - b[0]);
+        assert.ok(second[0] >= first[1], `overlapped: ${first} and ${second}`);
+      } finally {
+        await q.shutdown();
+        await narrow.stop();
+      }
+      // A slot per job: a job with a timeout still has the local queue time it.
+      name = uniqueName("async-timeout");
+      const wide = await startWorker(name, redis.url, ["--backend", "async", "--workers", "2"]);
+      q = new DistributedQueue({ name, connection: redis.url });
+      try {
+        const slow = q.submit(tasks.double, [1, 2_000], { timeout: 200 });
+        const quick = q.submit(tasks.double, [21]);
+        const summary = await q.run();
+        assert.equal(summary.failed, 1);
+        assert.equal(await quick, 42);
+        const result = slow.result();
+        assert.equal(result.endedBy, "timeout");
+        assert.ok(result.exception instanceof TaskTimeoutError);
+        assert.equal(result.message, "task 'double' exceeded 200ms timeout");
+        assert.ok(result.duration < 1_500, `settled after ${result.duration}ms`);
+      } finally {
+        await q.shutdown();
+        await wide.stop();
+      }
+    },
+  );
+
+  it(
     "a worker SIGKILLed mid-job has its job finished by another worker",
     { timeout: 30_000 },
     async () => {
