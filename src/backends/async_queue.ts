@@ -9,6 +9,7 @@ import type { QueueOptions } from "../core/queue_options.ts";
 import { contextOf } from "../core/queued_task.ts";
 import { TaskQueue } from "../core/task_queue.ts";
 import { resolveTaskReference } from "../core/task_reference.ts";
+import { promiseHandlesPay } from "../runtime/detect.ts";
 import { checkCallableSource } from "./callable_source.ts";
 import { stderrProgressBoard } from "./progress.ts";
 
@@ -28,6 +29,8 @@ export type AsyncQueueOptions = QueueOptions;
 /** Runs attempts on the calling thread. */
 class AsyncExecutor implements Executor {
   readonly kind = "async" as const;
+  // A started AsyncQueue's handles are mostly awaited (the p-limit idiom).
+  readonly promiseHandles = promiseHandlesPay;
 
   validateSource(source: unknown, action: string): void {
     checkCallableSource(source, action);

@@ -67,6 +67,23 @@ export interface HandleSpec {
  */
 export const HANDLE_SPEC: unique symbol = Symbol("osiiso.handleSpec");
 
+/**
+ * An init carrying this key builds the handle on `new init[HANDLE_PROMISE]()`:
+ * a native promise made with {@linkcode captureResolvers} (see `HandleBase`).
+ * @ignore
+ */
+export const HANDLE_PROMISE: unique symbol = Symbol("osiiso.handlePromise");
+
+// What a handle is built on: a plain object, or the native promise that an engine's class
+// makes (`await` and `Promise.all` then take the handle as it is, with no thenable job).
+// TaskHandle is declared to extend Object (which it stands in for; it adds no members) and is
+// given this as its super constructor below, so the public declaration names no private class.
+class HandleBase {
+  constructor(promiseClass?: new () => object) {
+    if (promiseClass !== undefined) return new promiseClass();
+  }
+}
+
 const idPrefix = crypto.randomUUID().slice(0, 19);
 let idCounter = 0;
 
@@ -131,10 +148,17 @@ interface Listeners extends Reaction {
 // `then()`, instead of a closure each.
 let capturedResolve: ((value: unknown) => void) | undefined;
 let capturedReject: ((error: unknown) => void) | undefined;
-function captureResolvers(resolve: (value: unknown) => void, reject: (error: unknown) => void) {
+/** @ignore */
+export function captureResolvers(
+  resolve: (value: unknown) => void,
+  reject: (error: unknown) => void,
+) {
   capturedResolve = resolve;
   capturedReject = reject;
 }
+
+const promiseThen = Promise.prototype.then;
+const ignore = () => {};
 
 /** Finished handles whose reactions wait for the next microtask, each followed by its first reaction. */
 const reacting: unknown[] = [];
@@ -175,7 +199,7 @@ function specOf(init: TaskHandleInit): HandleSpec {
  * await q.shutdown();
  * ```
  */
-export class TaskHandle<T = unknown> implements PromiseLike<T> {
+export class TaskHandle<T = unknown> extends Object implements PromiseLike<T> {
   // A queue holds every handle it has not finished (1M of them, maybe), and
   // each field costs 8 bytes per task plus garbage-collector copying: the
   // fields are few, plain (not #private: JavaScriptCore initialises those
@@ -210,12 +234,22 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
   _owner: HandleOwner | undefined = undefined;
   /** @ignore */
   _listeners: Listeners | undefined = undefined;
+  /**
+   * Settles a handle that is a native promise, until it has finished.
+   * @ignore
+   */
+  _resolve: ((value: unknown) => void) | undefined = undefined;
 
   /**
    * Queues make handles; build one yourself only with
    * {@linkcode TaskHandle.fromResult} (a finished handle).
    */
   constructor(init: TaskHandleInit) {
+    super((init as { [HANDLE_PROMISE]?: new () => object })[HANDLE_PROMISE]);
+    if (capturedResolve !== undefined) {
+      this._resolve = capturedResolve;
+      capturedResolve = capturedReject = undefined;
+    }
     this._id = init.id;
     this.name = init.name;
     this._spec = specOf(init);
@@ -416,7 +450,7 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
    * the part of the id that tells tasks apart (ids made in this process share
    * a prefix; see `shortTaskId`).
    */
-  toString(): string {
+  override toString(): string {
     return `TaskHandle('${this.name}', status='${this._status}', id=${shortTaskId(this.id)})`;
   }
 
@@ -466,6 +500,18 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
 
   /** Settles whoever waits on the finished handle. */
   #notify(): void {
+    const resolve = this._resolve;
+    if (resolve !== undefined) {
+      this._resolve = undefined;
+      if (this._status === "succeeded") resolve(this._value);
+      else {
+        // A failed handle that nobody awaits causes no unhandled rejection.
+        promiseThen.call(this, undefined, ignore);
+        const rejected = Promise.reject(this.#rejection());
+        rejected.catch(ignore);
+        resolve(rejected);
+      }
+    }
     const listeners = this._listeners;
     if (listeners === undefined) return;
     // Dropped: a queue may keep a finished handle (its result is made from it), and the
@@ -546,6 +592,8 @@ export class TaskHandle<T = unknown> implements PromiseLike<T> {
     };
   }
 }
+
+Object.setPrototypeOf(TaskHandle, HandleBase);
 
 /**
  * Makes a task that has not started yet count its attempts from `attempt`:

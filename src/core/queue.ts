@@ -283,6 +283,7 @@ export class QueueEngine {
       now,
       dueAt > now ? dueAt : null,
       this,
+      this.#started && this.#executor.promiseHandles === true,
     );
     this.#outstanding++;
     // An executor that drives attempts waits for the due time itself.

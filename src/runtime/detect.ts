@@ -15,6 +15,14 @@ export const runtimeName: RuntimeName = "Deno" in globalThis
   ? "bun"
   : "other";
 
+/**
+ * Whether a task handle that will likely be awaited is best a native promise:
+ * on V8 (Deno) awaiting a thenable costs a promise, a microtask and two
+ * resolving functions more, on JavaScriptCore (Bun) a promise handle costs
+ * more to make than it saves.
+ */
+export const promiseHandlesPay: boolean = runtimeName === "deno";
+
 /** The parts of Node's `process` object used by the Bun adapters. */
 export interface NodeProcessLike {
   on(event: string, listener: (...args: unknown[]) => void): unknown;

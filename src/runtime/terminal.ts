@@ -22,6 +22,12 @@ interface NodeStderr {
   readonly columns?: number;
 }
 
+/** The parts of `node:fs` that the Bun writer uses. */
+interface NodeFs {
+  writeSync(fd: number, bytes: Uint8Array): number;
+  fstatSync(fd: number): { isCharacterDevice(): boolean };
+}
+
 let stderr: TerminalWriter | undefined;
 
 /** The process's stderr; the same writer on every call, so queues share one progress board. */
@@ -63,16 +69,26 @@ function nodeStderr(): TerminalWriter {
   const stream = (): NodeStderr =>
     (globalThis as unknown as { process: { stderr: NodeStderr } }).process.stderr;
   const load = (import.meta as unknown as { require: (id: string) => unknown }).require;
-  let fs: { writeSync(fd: number, bytes: Uint8Array): number } | undefined;
+  let fs: NodeFs | undefined;
   let encoder: TextEncoder | undefined;
   let isTerminal: boolean | undefined;
   const terminal = (): boolean => {
-    isTerminal ??= (load("node:tty") as { isatty(fd: number): boolean }).isatty(STDERR_FD);
+    if (isTerminal !== undefined) return isTerminal;
+    // A terminal is a character device: a pipe or a file (the usual stderr of a program that
+    // another runs) is told apart by one fstat, and only a character device (a terminal,
+    // /dev/null) loads node:tty to ask.
+    fs ??= load("node:fs") as NodeFs;
+    try {
+      isTerminal = fs.fstatSync(STDERR_FD).isCharacterDevice() &&
+        (load("node:tty") as { isatty(fd: number): boolean }).isatty(STDERR_FD);
+    } catch {
+      isTerminal = false; // a closed stderr
+    }
     return isTerminal;
   };
   return {
     write(text: string): void {
-      fs ??= load("node:fs") as { writeSync(fd: number, bytes: Uint8Array): number };
+      fs ??= load("node:fs") as NodeFs;
       encoder ??= new TextEncoder();
       let bytes = encoder.encode(text);
       // writeSync may write part of the bytes; the line must arrive whole.

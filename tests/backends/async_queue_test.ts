@@ -9,6 +9,7 @@ import assert from "node:assert/strict";
 import {
   amap,
   AsyncQueue,
+  CancelledError,
   type Clock,
   InvalidStateError,
   ManualClock,
@@ -17,6 +18,7 @@ import {
   taskModule,
   TaskTimeoutError,
 } from "../../mod.ts";
+import { promiseHandlesPay } from "../../src/runtime/detect.ts";
 import { behaviourSuite, behaviourTasks } from "../behaviour/suite.ts";
 import { useLeakCheck, withQueue } from "../helpers/leaks.ts";
 import { sortedNumbers } from "../helpers/asserts.ts";
@@ -45,6 +47,30 @@ describe("AsyncQueue only", () => {
       assert.ok(h.result().exception instanceof InvalidStateError, h.result().message);
       assert.match(h.result().message, /from inside one of its own tasks/);
       assert.equal(forced.value(), "after");
+    });
+  });
+
+  it("a task submitted to a started queue has a handle that await takes as it is where that pays (Deno), and that behaves the same", async () => {
+    await withQueue(() => new AsyncQueue({ workers: 1 }), async (q) => {
+      const before = q.submit(async () => "queued");
+      q.start();
+      const ok = q.submit(async (n: number) => n * 2, [21]);
+      const boom = new Error("boom");
+      const failed = q.submit(async () => {
+        throw boom;
+      });
+      const cancelled = q.submit(never);
+      assert.ok(ok instanceof TaskHandle && before instanceof TaskHandle);
+      const takenAsIs = (h: TaskHandle<unknown>) => Promise.resolve(h) === (h as unknown);
+      assert.equal(takenAsIs(ok), promiseHandlesPay);
+      assert.equal(takenAsIs(before), false, "submitted before start()");
+      assert.equal(await ok.then((v) => v + 1), 43);
+      assert.deepEqual(await Promise.all([before, ok]), ["queued", 42]);
+      await assert.rejects(async () => await failed, (error) => error === boom);
+      assert.equal(failed.exception(), boom);
+      assert.equal(cancelled.cancel(), true);
+      await assert.rejects(async () => await cancelled, CancelledError);
+      assert.equal(cancelled.status, "cancelled");
     });
   });
 

@@ -4,8 +4,10 @@
 
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
+import { closeSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import process from "node:process";
 import { fileURLToPath } from "node:url";
 
 import { stderrTerminal } from "../../src/runtime/terminal.ts";
@@ -90,6 +92,31 @@ describe("stderr progress on a real terminal", () => {
       } finally {
         clearTimeout(go);
       }
+    });
+  });
+
+  it("takes stderr redirected to a file or to /dev/null for no terminal", async () => {
+    await withTempDir("osiiso-progress-", async (dir) => {
+      const goFile = join(dir, "go");
+      writeFileSync(goFile, ""); // the program finishes as soon as it has counted 7 tasks
+      // A file is told apart by fstat alone; /dev/null is a character device, so node:tty is asked.
+      for (const target of [join(dir, "stderr.txt"), "/dev/null"]) {
+        const fd = openSync(target, "w");
+        try {
+          const [command, ...args] = commandFor(PROGRAM);
+          const outcome = spawnSync(command, args, {
+            env: { ...process.env, PROGRESS_MODE: "auto", PROGRESS_GO_FILE: goFile },
+            stdio: ["ignore", "pipe", fd],
+            encoding: "utf8",
+            timeout: 30_000,
+          });
+          assert.equal(outcome.stdout, "finished on a pipe of 80 columns\n", target);
+          assert.equal(outcome.status, 0, target);
+        } finally {
+          closeSync(fd);
+        }
+      }
+      assert.equal(readFileSync(join(dir, "stderr.txt"), "utf8"), "");
     });
   });
 
