@@ -264,24 +264,30 @@ function parsePythonJson(text: string): unknown {
 }
 
 /**
- * The built-in encoding of `value`, as `[text, encoding]`: plain JSON where
- * JSON carries the value as it is, else the codec's tagged JSON. Finite
- * numbers (not -0), strings, booleans and null skip the codec's walk.
+ * The JSON text of a finite number (not -0), a string, a boolean or null,
+ * which JSON carries as they are; `undefined` for any other value. These
+ * skip the codec's walk, and no `[text, encoding]` pair is made for them.
  */
-function encodeDefault(value: unknown): [string, string] {
+function primitiveJson(value: unknown): string | undefined {
   switch (typeof value) {
     case "number":
-      if (value !== 0 ? Number.isFinite(value) : !Object.is(value, -0)) {
-        return [String(value), "json"];
-      }
-      break;
+      if (value !== 0 ? Number.isFinite(value) : !Object.is(value, -0)) return String(value);
+      return undefined;
     case "string":
-      return [JSON.stringify(value), "json"];
+      return JSON.stringify(value);
     case "boolean":
-      return [value ? "true" : "false", "json"];
+      return value ? "true" : "false";
     case "object":
-      if (value === null) return ["null", "json"];
+      return value === null ? "null" : undefined;
   }
+  return undefined;
+}
+
+/**
+ * The built-in encoding of any other value, as `[text, encoding]`: plain
+ * JSON where JSON carries the value as it is, else the codec's tagged JSON.
+ */
+function encodeDefault(value: unknown): [string, string] {
   const [tagged, tree] = toWire(value, "base64");
   return [JSON.stringify(tree), tagged === 1 ? "osiiso-wire" : "json"];
 }
@@ -391,7 +397,9 @@ class SqliteCompletions implements CheckpointStore {
     if (this.#storeValues) {
       try {
         if (this.#encode === undefined) {
-          [stored, encoding] = encodeDefault(value);
+          stored = primitiveJson(value) ?? null;
+          if (stored !== null) encoding = "json";
+          else [stored, encoding] = encodeDefault(value);
         } else {
           stored = this.#encode(value);
           encoding = "custom";

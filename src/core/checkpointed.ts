@@ -117,7 +117,14 @@ export function submitEachCheckpointed(
     items,
     (item) => item,
     () => spec,
-    (misses) => engine.submitEachResolved(source, misses.map((i) => argsOf(items[i])), options),
+    (misses, recordSuccess) =>
+      engine.submitEachResolved(
+        source,
+        misses === undefined
+          ? items.map((item) => argsOf(item))
+          : misses.map((i) => argsOf(items[i])),
+        { ...options, recordSuccess },
+      ),
   );
 }
 
@@ -165,7 +172,11 @@ export function submitEntriesCheckpointed(
       options,
       groupId,
     }),
-    (misses) => engine.submitEntriesResolved(misses.map((i) => entries[i]), options),
+    (misses, recordSuccess) =>
+      engine.submitEntriesResolved(
+        misses === undefined ? entries : misses.map((i) => entries[i]),
+        { ...options, recordSuccess },
+      ),
   );
 }
 
@@ -179,8 +190,10 @@ interface RestoreSpec {
 /**
  * The handles of a checkpointed submission, in input order: a restored
  * handle for each recorded key, and for the rest what `submitMisses` returns
- * (it gets the indices of the misses, and must return their handles in that
- * order). Keys are all derived (and may throw) before anything is submitted.
+ * (it gets the indices of the misses, or `undefined` for every item, and
+ * must return their handles in that order, submitted with options whose
+ * `recordSuccess` is the one given). Keys are all derived (and may throw)
+ * before anything is submitted.
  */
 function submitCheckpointed(
   engine: QueueEngine,
@@ -189,7 +202,10 @@ function submitCheckpointed(
   items: readonly unknown[],
   defaultKeyOf: (item: unknown) => unknown,
   restore: (index: number) => RestoreSpec,
-  submitMisses: (indices: number[]) => readonly TaskHandle<unknown>[],
+  submitMisses: (
+    indices: number[] | undefined,
+    recordSuccess: NonNullable<ResolvedTaskOptions["recordSuccess"]>,
+  ) => readonly TaskHandle<unknown>[],
 ): TaskHandle<unknown>[] {
   // Lists grown by push: V8 makes `new Array(n)` of more than 100,000
   // entries a slow dictionary, which cost a 200,000-item map 0.1 s.
@@ -204,33 +220,70 @@ function submitCheckpointed(
   }
   const store = use.store;
   const hits = store.lookupNow(namespace, keys);
+  const recorder = new SuccessRecorder(flusherOf(engine), store, namespace);
+  if (hits.size === 0) {
+    // Nothing recorded yet (a first run): every item is submitted, and no
+    // lists of restored handles and misses are built.
+    const submitted = submitMisses(undefined, recorder.record);
+    recorder.follow(submitted, keys);
+    return submitted as TaskHandle<unknown>[];
+  }
   const restored: (TaskHandle<unknown> | undefined)[] = [];
   const misses: number[] = [];
   for (let i = 0; i < items.length; i++) {
-    const hit = hits.size === 0 ? undefined : hits.get(keys[i]);
+    const hit = hits.get(keys[i]);
     if (hit === undefined) misses.push(i);
     restored.push(hit && restoredHandle(restore(i), hit.value, hit.hasValue));
   }
   if (misses.length === 0) return restored as TaskHandle<unknown>[];
-  const submitted = submitMisses(misses);
-  const flusher = flusherOf(engine);
+  const submitted = submitMisses(misses, recorder.record);
+  recorder.follow(submitted, misses.map((i) => keys[i]));
   const handles: TaskHandle<unknown>[] = [];
   let miss = 0;
-  for (let i = 0; i < items.length; i++) {
-    const done = restored[i];
-    if (done !== undefined) {
-      handles.push(done);
-      continue;
-    }
-    const key = keys[i];
-    const handle = submitted[miss++];
-    handles.push(handle);
-    handle.onDone((finished) => {
-      const result = finished.result();
-      if (result.status === "succeeded") flusher.record(store, namespace, key, result);
-    });
-  }
+  for (let i = 0; i < items.length; i++) handles.push(restored[i] ?? submitted[miss++]);
   return handles;
+}
+
+/**
+ * Records the successes of one checkpointed submission under their keys.
+ * The engine calls `record` for each task that succeeds (the submission's
+ * `recordSuccess` option): no callback is added to every handle, which cost
+ * more than writing the row. The tasks of one submission have consecutive
+ * ids, so a task's key is found from its id.
+ */
+class SuccessRecorder {
+  readonly #flusher: CheckpointFlusher;
+  readonly #store: CheckpointStore;
+  readonly #namespace: string;
+  #keys: string[] = [];
+  #firstId = 0;
+  /** Keys by task, if the ids were not consecutive after all. */
+  #keyByTask: Map<TaskHandle<unknown>, string> | undefined = undefined;
+
+  constructor(flusher: CheckpointFlusher, store: CheckpointStore, namespace: string) {
+    this.#flusher = flusher;
+    this.#store = store;
+    this.#namespace = namespace;
+  }
+
+  /** Takes the submitted tasks and their keys (`keys[i]` is the key of `tasks[i]`). */
+  follow(tasks: readonly TaskHandle<unknown>[], keys: string[]): void {
+    const firstId = tasks.length === 0 ? 0 : tasks[0]._id as number;
+    // Ids only grow, so the first and the last tell whether they are consecutive.
+    if (tasks.length === 0 || tasks[tasks.length - 1]._id === firstId + tasks.length - 1) {
+      this.#keys = keys;
+      this.#firstId = firstId;
+    } else {
+      this.#keyByTask = new Map(tasks.map((task, index) => [task, keys[index]]));
+    }
+  }
+
+  readonly record = (task: TaskHandle<unknown>, value: unknown): void => {
+    const key = this.#keyByTask === undefined
+      ? this.#keys[(task._id as number) - this.#firstId]
+      : this.#keyByTask.get(task)!;
+    this.#flusher.record(this.#store, this.#namespace, key, value, task.name);
+  };
 }
 
 /** A handle born succeeded with a recorded value: never enqueued, no hooks, no summary. */
@@ -262,6 +315,8 @@ function restoredHandle(spec: RestoreSpec, value: unknown, hasValue: boolean): T
 class CheckpointFlusher {
   readonly #engine: QueueEngine;
   #dirty = new Set<CheckpointStore>();
+  /** The store last added to `#dirty`, while it is still there. */
+  #lastDirty: CheckpointStore | undefined = undefined;
   #timer: ReturnType<typeof setTimeout> | undefined = undefined;
   #timerToken = 0;
 
@@ -269,14 +324,24 @@ class CheckpointFlusher {
     this.#engine = engine;
   }
 
-  record(store: CheckpointStore, namespace: string, key: string, result: TaskResult): void {
+  record(
+    store: CheckpointStore,
+    namespace: string,
+    key: string,
+    value: unknown,
+    name: string,
+  ): void {
     try {
-      store.recordLater(namespace, key, result.value, result.name);
+      store.recordLater(namespace, key, value, name);
     } catch (error) {
       this.#engine.reportCallbackError(error, "checkpoint");
       return;
     }
-    this.#dirty.add(store);
+    // Most records go to the store of the one before.
+    if (store !== this.#lastDirty) {
+      this.#dirty.add(store);
+      this.#lastDirty = store;
+    }
     if (this.#timer === undefined) {
       this.#timerToken = trackResource("timers", "checkpoint flush");
       this.#timer = setTimeout(() => {
@@ -293,6 +358,7 @@ class CheckpointFlusher {
   /** Writes every dirty store; the first failure is thrown after trying them all. */
   flush(): void {
     this.#clearTimer();
+    this.#lastDirty = undefined;
     if (this.#dirty.size === 0) return;
     let failure: { error: unknown } | undefined;
     for (const store of this.#dirty) {

@@ -18,6 +18,7 @@ import {
   checkString,
   invalidMessage,
 } from "./validate.ts";
+import type { TaskHandle } from "./handle.ts";
 
 /**
  * Options of one task. Durations are milliseconds.
@@ -91,6 +92,12 @@ export interface ResolvedTaskOptions {
   readonly retryOn: ((error: unknown) => boolean) | undefined;
   readonly bind: boolean;
   readonly transfer: readonly Transferable[] | undefined;
+  /**
+   * Not a user option: called by the engine with each task submitted with
+   * these options that succeeds, before its handle settles. A checkpointed
+   * `map` records its successes through it, with no callback on every handle.
+   */
+  readonly recordSuccess: ((task: TaskHandle<unknown>, value: unknown) => void) | undefined;
 }
 
 /** The option names a task accepts. */
@@ -136,6 +143,7 @@ export const DEFAULT_TASK_OPTIONS: ResolvedTaskOptions = Object.freeze({
   retryOn: undefined,
   bind: false,
   transfer: undefined,
+  recordSuccess: undefined,
 });
 
 const ACTION = "submit task";

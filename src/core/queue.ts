@@ -654,6 +654,8 @@ export class QueueEngine {
       finishedAt,
       cancelReason,
     );
+    // A checkpointed submission records its successes here, before the handle settles.
+    if (status === "succeeded") task.options.recordSuccess?.(task, value);
     // Let the task body and arguments be collected: a finished task keeps only its outcome.
     task.source = undefined;
     task.args = undefined;

@@ -48,6 +48,7 @@ describe("task option defaults", () => {
       retryOn: undefined,
       bind: false,
       transfer: undefined,
+      recordSuccess: undefined,
     });
   });
 
@@ -59,8 +60,11 @@ describe("task option defaults", () => {
     assert.equal(DEFAULT_TASK_OPTIONS.priority, 3);
   });
 
-  it("TASK_OPTION_NAMES lists exactly the resolved fields", () => {
-    assert.deepEqual([...TASK_OPTION_NAMES].sort(), Object.keys(DEFAULT_TASK_OPTIONS).sort());
+  it("TASK_OPTION_NAMES lists exactly the resolved fields but the engine's own", () => {
+    assert.deepEqual(
+      [...TASK_OPTION_NAMES, "recordSuccess"].sort(),
+      Object.keys(DEFAULT_TASK_OPTIONS).sort(),
+    );
     assert.equal(TASK_OPTION_NAMES.size, 17);
   });
 });
@@ -144,6 +148,7 @@ describe("resolveTaskOptions", () => {
       retryOn,
       bind: true,
       transfer,
+      recordSuccess: undefined,
     });
     assert.equal(options.metadata, metadata);
     assert.equal(options.retryOn, retryOn);
