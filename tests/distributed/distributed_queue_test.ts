@@ -15,7 +15,13 @@ import { fileURLToPath } from "node:url";
 import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { DistributedQueue, RedisUnavailableError } from "../../distributed.ts";
-import { taskModule, TaskTimeoutError, WorkerCrashedError } from "../../mod.ts";
+import {
+  type TaskHandle,
+  taskModule,
+  type TaskResult,
+  TaskTimeoutError,
+  WorkerCrashedError,
+} from "../../mod.ts";
 import { freePort, type RedisServer, startRedis } from "../helpers/redis_server.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 import { sortedNumbers } from "../helpers/asserts.ts";
@@ -48,6 +54,26 @@ async function jobKeysOnRedis(url: string, name: string, producerId: string): Pr
   } finally {
     await client.quit();
   }
+}
+
+/**
+ * Runs `q`, which holds `slow` (past its timeout) and `quick` (`double(21)`),
+ * and checks that only `slow` failed, by its timeout; returns its result.
+ */
+async function runPastTimeout(
+  q: DistributedQueue,
+  slow: TaskHandle<unknown>,
+  quick: TaskHandle<unknown>,
+  message: string,
+): Promise<TaskResult<unknown>> {
+  const summary = await q.run();
+  assert.equal(summary.failed, 1);
+  assert.equal(await quick, 42);
+  const result = slow.result();
+  assert.equal(result.endedBy, "timeout");
+  assert.ok(result.exception instanceof TaskTimeoutError);
+  assert.equal(result.message, message);
+  return result;
 }
 
 async function stopAll(workers: readonly WorkerProcess[]): Promise<void> {
@@ -217,13 +243,7 @@ describe("DistributedQueue", () => {
         // Past the timeout (300 ms) and the kill grace that follows (1 s).
         const slow = q.submit(tasks.writeLater, [marker, 2_000], { timeout: 300 });
         const quick = q.submit(tasks.double, [21]);
-        const summary = await q.run();
-        assert.equal(summary.failed, 1);
-        assert.equal(await quick, 42);
-        const result = slow.result();
-        assert.equal(result.endedBy, "timeout");
-        assert.ok(result.exception instanceof TaskTimeoutError);
-        assert.equal(result.message, "task 'writeLater' exceeded 300ms timeout");
+        await runPastTimeout(q, slow, quick, "task 'writeLater' exceeded 300ms timeout");
         const waited = performance.timeOrigin + performance.now() - slow.result().startedAt!;
         await new Promise((resolve) => setTimeout(resolve, 2_400 - waited));
         assert.equal(existsSync(marker), false, "the timed-out task went on writing");
@@ -233,6 +253,46 @@ describe("DistributedQueue", () => {
       }
     });
   });
+
+  it(
+    "on the async backend a timeout settles the job at the limit, and jobs beyond the slots wait",
+    { timeout: 30_000 },
+    async () => {
+      // Two jobs at once on one async slot: the second waits for the first.
+      let name = uniqueName("async-slots");
+      const narrow = await startWorker(name, redis.url, [
+        "--backend",
+        "async",
+        "--workers",
+        "1",
+        "--concurrency",
+        "2",
+      ]);
+      let q = new DistributedQueue({ name, connection: redis.url });
+      try {
+        const spans = q.map(tasks.span, [300, 300]);
+        await q.run();
+        const [first, second] = (await Promise.all(spans)).sort((a, b) => a[0] - b[0]);
+        assert.ok(second[0] >= first[1], `overlapped: ${first} and ${second}`);
+      } finally {
+        await q.shutdown();
+        await narrow.stop();
+      }
+      // A slot per job: a job with a timeout still has the local queue time it.
+      name = uniqueName("async-timeout");
+      const wide = await startWorker(name, redis.url, ["--backend", "async", "--workers", "2"]);
+      q = new DistributedQueue({ name, connection: redis.url });
+      try {
+        const slow = q.submit(tasks.double, [1, 2_000], { timeout: 200 });
+        const quick = q.submit(tasks.double, [21]);
+        const result = await runPastTimeout(q, slow, quick, "task 'double' exceeded 200ms timeout");
+        assert.ok(result.duration < 1_500, `settled after ${result.duration}ms`);
+      } finally {
+        await q.shutdown();
+        await wide.stop();
+      }
+    },
+  );
 
   it(
     "a worker SIGKILLed mid-job has its job finished by another worker",
