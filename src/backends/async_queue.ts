@@ -31,6 +31,7 @@ class AsyncExecutor implements Executor {
   readonly kind = "async" as const;
   // A started AsyncQueue's handles are mostly awaited (the p-limit idiom).
   readonly promiseHandles = promiseHandlesPay;
+  readonly callsSource = true;
 
   validateSource(source: unknown, action: string): void {
     checkCallableSource(source, action);

@@ -123,6 +123,13 @@ export interface Executor {
    */
   readonly promiseHandles?: boolean;
   /**
+   * True when `execute` only calls a function source with the request's
+   * `args` on the calling thread (an in-process queue). The engine then calls
+   * such a task itself when nothing needs the request object (no timeout, no
+   * `bind`, no earlier attempt): it builds no `AttemptRequest` for it.
+   */
+  readonly callsSource?: boolean;
+  /**
    * Checks a task source at submit time (before anything is queued) and
    * throws a `TypeError` it cannot run.
    */

@@ -93,6 +93,8 @@ const enum Phase {
 export class QueueEngine {
   readonly #options: ResolvedQueueOptions;
   readonly #executor: Executor;
+  /** `Executor.callsSource`: the engine may call a task's function itself. */
+  readonly #callsSource: boolean;
   readonly #clock: Clock;
   readonly #gate: RateGate | undefined;
   /** Where retry jitter comes from: the clock's `random()` when it has one. */
@@ -172,6 +174,7 @@ export class QueueEngine {
   ) {
     this.#options = resolveQueueOptions(options, extraOptionNames);
     this.#executor = executor;
+    this.#callsSource = executor.callsSource === true;
     this.#progressBoard = progressBoard;
     const clock = this.#clock = this.#options.clock;
     this.#waiters = new Waiters(clock);
@@ -425,6 +428,14 @@ export class QueueEngine {
 
   /** Hands a new attempt to the executor; it becomes `running` at `began()`. */
   #startAttempt(task: QueuedTask): void {
+    const options = task.options;
+    if (
+      this.#callsSource && task.attempt === undefined && options.timeout === undefined &&
+      !options.bind && typeof task.source === "function"
+    ) {
+      this.#callSource(task);
+      return;
+    }
     const attempt = new Attempt(task, this);
     task.attempt = attempt;
     this.#notBegun++;
@@ -452,6 +463,69 @@ export class QueueEngine {
       return;
     }
     this.#attemptSucceeded(attempt, outcome);
+  }
+
+  /**
+   * A task's first attempt, called here without an `Attempt`: with no timeout
+   * nothing but its own outcome or the task's end (a cancel: it is then done
+   * for good) settles it, so the task itself tells a live outcome from a
+   * stale one, and without `bind` no code sees an attempt's signal. Saves an
+   * object and two calls per tiny task; a failure builds the `Attempt` that a
+   * retry's history needs.
+   */
+  #callSource(task: QueuedTask): void {
+    const now = this.#markRunning(task);
+    this.#gate?.startedAt(now);
+    let outcome: unknown;
+    try {
+      this.#inTaskCode = true;
+      try {
+        if (this.#options.onStart !== undefined) {
+          this.#callHook("onStart", this.#options.onStart, task);
+          if (task.place !== Place.Active) return; // onStart cancelled it
+        }
+        outcome = (task.source as (...args: unknown[]) => unknown)(...task.args!);
+      } finally {
+        this.#inTaskCode = false;
+      }
+      this.#stepNow = undefined; // the task's own code ran
+      if (isThenable(outcome)) {
+        outcome.then(
+          (value) => this.#calledSucceeded(task, value),
+          (error) => this.#calledFailed(task, error),
+        );
+        return;
+      }
+    } catch (error) {
+      this.#stepNow = undefined;
+      this.#calledFailed(task, error);
+      return;
+    }
+    this.#calledSucceeded(task, outcome);
+  }
+
+  #calledSucceeded(task: QueuedTask, value: unknown): void {
+    if (task.place !== Place.Active) return; // cancelled meanwhile
+    this.#succeeded(task, value, null);
+  }
+
+  #calledFailed(task: QueuedTask, error: unknown): void {
+    if (task.place !== Place.Active) return;
+    const attempt = new Attempt(task, this, task._attempts);
+    attempt.hasBegun = attempt.settled = true;
+    attempt.startedAt = task.startedAt!;
+    task.attempt = attempt;
+    this.#completing = true;
+    try {
+      this.#failAttempt(
+        attempt,
+        error,
+        error instanceof WorkerCrashedError ? "worker-crashed" : "threw",
+      );
+    } finally {
+      this.#completing = false;
+    }
+    this.#pump();
   }
 
   /** Called through `AttemptRequest.report()`: the attempt's outcome. */
@@ -534,11 +608,15 @@ export class QueueEngine {
   }
 
   #attemptSucceeded(attempt: Attempt, value: unknown): void {
-    if (!this.#settle(attempt)) return;
+    if (this.#settle(attempt)) this.#succeeded(attempt.task, value, attempt.worker);
+  }
+
+  /** Records a settled attempt's success, then starts what its slot can take. */
+  #succeeded(task: QueuedTask, value: unknown, worker: number | null): void {
     this.#completing = true;
     this.#stepNow = this.#clock.now();
     try {
-      this.#finish(attempt.task, "succeeded", value, undefined, "returned", "", attempt.worker);
+      this.#finish(task, "succeeded", value, undefined, "returned", "", worker);
     } finally {
       this.#completing = false;
     }

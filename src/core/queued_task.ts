@@ -230,8 +230,12 @@ export class Attempt implements AttemptRequest {
   aborted = false;
   abortListener: (() => void) | undefined = undefined;
 
-  constructor(readonly task: QueuedTask, readonly engine: QueueEngine) {
-    this.attempt = task._attempts + 1;
+  constructor(
+    readonly task: QueuedTask,
+    readonly engine: QueueEngine,
+    attempt: number = task._attempts + 1,
+  ) {
+    this.attempt = attempt;
     this.source = task.source as TaskSource;
     this.args = task.args as readonly unknown[];
     this.history = task.attempt?.history;
