@@ -279,6 +279,93 @@ describe("AsyncQueue only", () => {
       });
     });
 
+    // Without a timeout or bind, the engine calls a first attempt itself (no Attempt
+    // object); with a timeout it goes through the executor. Both must look the same.
+    for (
+      const [path, options] of [["called directly", {}], ["with a timeout", {
+        timeout: 60_000,
+      }]] as const
+    ) {
+      describe(`a first attempt ${path}`, () => {
+        it("an onStart that cancels the task keeps its function from running", async () => {
+          const clock = new ManualClock();
+          const ran: string[] = [];
+          await withQueue(
+            () =>
+              new AsyncQueue({
+                clock,
+                workers: 1,
+                onStart: (h) => void (h.name === "a" && h.cancel()),
+              }),
+            async (q) => {
+              const a = q.submit(function a() {
+                ran.push("a");
+              }, options);
+              const b = q.submit(function b() {
+                ran.push("b");
+                return "b";
+              }, options);
+              await q.run();
+              assert.deepEqual(ran, ["b"]);
+              assert.equal(a.status, "cancelled");
+              assert.equal(a.result().attempts, 1);
+              assert.equal(a.result().message, "cancelled");
+              assert.equal(b.value(), "b");
+            },
+          );
+        });
+
+        it("a failed first attempt starts the retry's history with its own times", async () => {
+          const clock = new ManualClock();
+          let calls = 0;
+          await withQueue(() => new AsyncQueue({ clock }), async (q) => {
+            const h = q.submit(
+              () =>
+                new Promise<void>((resolve) => clock.setTimer(() => resolve(), 50)).then(() => {
+                  if (calls++ === 0) throw new Error("first");
+                  return "second";
+                }),
+              { ...options, retries: 1, retryDelay: 0 },
+            );
+            q.start();
+            await clock.advance(100);
+            const result = h.result();
+            assert.equal(result.value, "second");
+            assert.deepEqual([result.attempts, result.startedAt, result.finishedAt], [2, 0, 100]);
+            assert.deepEqual(result.history.map((e) => ({ ...e })), [
+              {
+                attempt: 1,
+                startedAt: 0,
+                finishedAt: 50,
+                worker: null,
+                endedBy: "threw",
+                message: "first",
+              },
+            ]);
+          });
+        });
+
+        it("an outcome that arrives after the task was cancelled is ignored", async () => {
+          const clock = new ManualClock();
+          await withQueue(() => new AsyncQueue({ clock, workers: 1 }), async (q) => {
+            let finish: (value: string) => void = () => {};
+            const h = q.submit(() => new Promise<string>((resolve) => finish = resolve), options);
+            const next = q.submit(() => "next", options);
+            q.start();
+            await clock.advance(10);
+            assert.equal(h.status, "running");
+            assert.equal(h.cancel(), true);
+            finish("late");
+            await clock.advance(10);
+            assert.equal(h.status, "cancelled");
+            assert.equal(h.result().finishedAt, 10);
+            assert.equal(next.value(), "next");
+            assert.equal(q.results.length, 2);
+          });
+        });
+      });
+    }
+
     it("waits retryDelay × backoff^(n−1), capped by maxRetryDelay", async () => {
       const clock = new ManualClock();
       const starts: number[] = [];
