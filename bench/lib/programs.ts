@@ -18,9 +18,41 @@ interface BunGlobal {
 }
 
 const bun = (globalThis as { Bun?: BunGlobal }).Bun;
-const execPath = bun === undefined
-  ? Deno.execPath()
-  : (globalThis as unknown as { process: { execPath: string } }).process.execPath;
+const execPath = bun === undefined ? Deno.execPath() : nodeProcess().execPath;
+
+/** How to kill each program still running, for the harness's timeout. */
+const running = new Set<() => void>();
+let watchingTermination = false;
+
+/**
+ * The harness stops a measurement that outlives its timeout with SIGTERM; the
+ * programs it started would outlive it (a redis-server, a worker still
+ * waiting for jobs) unless they are killed first.
+ */
+function killProgramsOnTermination(): void {
+  if (watchingTermination) return;
+  watchingTermination = true;
+  const onTerm = () => {
+    for (const kill of running) kill();
+    exitWith(143);
+  };
+  if (bun === undefined) Deno.addSignalListener("SIGTERM", onTerm);
+  else nodeProcess().on("SIGTERM", onTerm);
+}
+
+interface NodeProcess {
+  execPath: string;
+  exit(code: number): never;
+  on(signal: string, listener: () => void): void;
+}
+
+function nodeProcess(): NodeProcess {
+  return (globalThis as unknown as { process: NodeProcess }).process;
+}
+
+function exitWith(code: number): never {
+  return bun === undefined ? Deno.exit(code) : nodeProcess().exit(code);
+}
 
 /** A started program. */
 export interface Program {
@@ -52,6 +84,13 @@ export async function startProgram(command: string[], readyText: string): Promis
     kill = (signal) => child.kill(signal);
   }
   let done = false;
+  const killNow = () => {
+    try {
+      kill("SIGKILL");
+    } catch { /* already gone */ }
+  };
+  running.add(killNow);
+  killProgramsOnTermination();
   const stop = async (signal: "SIGTERM" | "SIGKILL" = "SIGTERM") => {
     if (!done) {
       try {
@@ -60,7 +99,10 @@ export async function startProgram(command: string[], readyText: string): Promis
     }
     await exited;
   };
-  void exited.then(() => (done = true));
+  void exited.then(() => {
+    done = true;
+    running.delete(killNow);
+  });
   const reader = stdout.getReader();
   const decoder = new TextDecoder();
   let output = "";
