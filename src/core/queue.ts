@@ -515,17 +515,7 @@ export class QueueEngine {
     attempt.hasBegun = attempt.settled = true;
     attempt.startedAt = task.startedAt!;
     task.attempt = attempt;
-    this.#completing = true;
-    try {
-      this.#failAttempt(
-        attempt,
-        error,
-        error instanceof WorkerCrashedError ? "worker-crashed" : "threw",
-      );
-    } finally {
-      this.#completing = false;
-    }
-    this.#pump();
+    this.#failed(attempt, error);
   }
 
   /** Called through `AttemptRequest.report()`: the attempt's outcome. */
@@ -628,7 +618,11 @@ export class QueueEngine {
   }
 
   #attemptFailed(attempt: Attempt, error: unknown): void {
-    if (!this.#settle(attempt)) return;
+    if (this.#settle(attempt)) this.#failed(attempt, error);
+  }
+
+  /** Records a settled attempt's failure (a retry, or the task's end), then refills. */
+  #failed(attempt: Attempt, error: unknown): void {
     const endedBy = error instanceof WorkerCrashedError
       ? "worker-crashed"
       : error instanceof TaskTimeoutError && this.#executor.drivesAttempts === true
