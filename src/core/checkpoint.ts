@@ -436,9 +436,9 @@ class SqliteCompletions implements CheckpointStore {
         const insertMany = this.#insertMany ??= database.prepare(
           INSERT_ROWS + Array(INSERT_BATCH).fill("(?, ?, ?, ?, ?, ?)").join(", "),
         );
-        this.#insertRows(insertMany, fields, order, 0, whole, recordedAt);
+        this.#insertRows(insertMany, INSERT_BATCH, fields, order, 0, whole, recordedAt);
       }
-      this.#insertRows(this.#insert, fields, order, whole, rows, recordedAt);
+      this.#insertRows(this.#insert, 1, fields, order, whole, rows, recordedAt);
       database.exec("COMMIT");
     } catch (error) {
       if (database.isTransaction) database.exec("ROLLBACK");
@@ -449,11 +449,13 @@ class SqliteCompletions implements CheckpointStore {
   }
 
   /**
-   * Runs `insert` (of one row or `INSERT_BATCH` rows) over the rows `from`
-   * to `to` of `order` (where each row's fields start in `fields`).
+   * Runs `insert`, a statement of `perRun` rows (1 or `INSERT_BATCH`), over
+   * the rows `from` to `to` of `order` (where each row's fields start in
+   * `fields`).
    */
   #insertRows(
     insert: StatementSync,
+    perRun: number,
     fields: readonly StoredValue[],
     order: readonly number[],
     from: number,
@@ -461,7 +463,6 @@ class SqliteCompletions implements CheckpointStore {
     recordedAt: number,
   ): void {
     const parameters: (StoredValue | number)[] = [];
-    const perRun = insert === this.#insert ? 1 : INSERT_BATCH;
     for (let start = from; start < to; start += perRun) {
       for (let row = 0; row < perRun; row++) {
         const at = 6 * row;

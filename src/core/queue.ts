@@ -38,7 +38,14 @@ import type { QueueStats } from "./queue_types.ts";
 import { Attempt, QueuedTask } from "./queued_task.ts";
 import { RateGate } from "./rate_gate.ts";
 import { ReadyQueue } from "./ready_queue.ts";
-import type { CancelReason, RunSummary, StatusCounts, TaskResult, TaskStatus } from "./result.ts";
+import {
+  type CancelReason,
+  noStatusCounts,
+  type RunSummary,
+  type StatusCounts,
+  type TaskResult,
+  type TaskStatus,
+} from "./result.ts";
 import { sourceName } from "./task_reference.ts";
 import { TimerHeap } from "./timer_heap.ts";
 import { Waiters } from "./waiters.ts";
@@ -119,7 +126,7 @@ export class QueueEngine {
   /** How many of `#results` are detached (a run's summary leaves them out). */
   #detachedResults = 0;
   /** The other `#results` by status: a run's summary takes its counts from these. */
-  #resultCounts: StatusCounts = { succeeded: 0, failed: 0, cancelled: 0 };
+  #resultCounts: StatusCounts = noStatusCounts();
   /** Numbers the groups that get no `groupId`. */
   #groupSeq = 0;
 
@@ -1040,7 +1047,7 @@ export class QueueEngine {
   clearResults(): void {
     this.#results = [];
     this.#detachedResults = 0;
-    this.#resultCounts = { succeeded: 0, failed: 0, cancelled: 0 };
+    this.#resultCounts = noStatusCounts();
     this.#run?.resultsCleared();
   }
 

@@ -17,6 +17,7 @@ import {
 } from "./queue_options.ts";
 import {
   type CancelReason,
+  noStatusCounts,
   type ResultOnDemand,
   type RunInterruption,
   type RunSummary,
@@ -101,7 +102,7 @@ export class QueueRun {
   /** The queue's results were cleared: the run's begin at the start again. */
   resultsCleared(): void {
     this.#from = 0;
-    this.#countsBefore = { succeeded: 0, failed: 0, cancelled: 0 };
+    this.#countsBefore = noStatusCounts();
   }
 
   /** Removes the run's progress line, if it shows one. */

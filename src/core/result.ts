@@ -401,6 +401,14 @@ export interface StatusCounts {
   cancelled: number;
 }
 
+/**
+ * Counts with nothing finished yet.
+ * @ignore
+ */
+export function noStatusCounts(): StatusCounts {
+  return { succeeded: 0, failed: 0, cancelled: 0 };
+}
+
 /** What a queue's timeline calls its lanes, by backend. */
 const LANE_NAMES: Readonly<Record<string, string>> = {
   async: "slot",
@@ -1007,7 +1015,7 @@ function groupBy<K, R>(results: readonly R[], keyOf: (result: R) => K): Map<K, R
 
 /** Counts `entries` by status (a summary made without its queue's counts). */
 function countByStatus(entries: readonly { readonly status: string }[]): StatusCounts {
-  const counts: StatusCounts = { succeeded: 0, failed: 0, cancelled: 0 };
+  const counts = noStatusCounts();
   for (const entry of entries) {
     if (entry.status === "succeeded") counts.succeeded++;
     else if (entry.status === "failed") counts.failed++;
