@@ -3,7 +3,8 @@ import assert from "node:assert/strict";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 
-import { Checkpoint, checkpointStore } from "../../src/core/checkpoint.ts";
+import { Checkpoint } from "../../mod.ts";
+import { checkpointStore } from "../../src/core/checkpoint.ts";
 import { checkpointKeyFor } from "../../src/core/checkpoint_key.ts";
 import { InvalidStateError } from "../../src/core/errors.ts";
 import { useLeakCheck } from "../helpers/leaks.ts";
