@@ -71,6 +71,7 @@ function openNode(path: string): SqliteConnection {
     get inTransaction() {
       return database.isTransaction;
     },
+    bindsIntegers: false,
     close: () => database.close(),
   };
 }
@@ -96,6 +97,7 @@ function openBun(path: string): SqliteConnection {
     get inTransaction() {
       return database.inTransaction;
     },
+    bindsIntegers: true,
     // `true` also finalizes the statements still open; without it the file
     // stays open (and its log unfolded) until they are collected.
     close: () => database.close(true),
