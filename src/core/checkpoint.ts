@@ -778,7 +778,11 @@ class SqliteCompletions implements CheckpointStore {
     const result = namespace === undefined
       ? this.#database.prepare("DELETE FROM completions").run()
       : this.#database.prepare("DELETE FROM completions WHERE namespace = ?").run(namespace);
-    return Number(result.changes);
+    const removed = Number(result.changes);
+    // The pages it emptied went to the log too.
+    this.#unfolded += removed * ROW_BYTES + PAGE_BYTES;
+    this.#foldLater();
+    return removed;
   }
 
   /** Flushes, then closes the file; the file is closed even if the flush fails. */

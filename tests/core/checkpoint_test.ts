@@ -1,6 +1,6 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
-import { statSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 
@@ -810,6 +810,28 @@ describe("Checkpoint", () => {
           other.close();
           await checkpoint.close();
         }
+      });
+    });
+
+    it("is folded after a clear() that emptied many rows", async () => {
+      // The log's frames not yet copied into the file, from the shared-memory
+      // index beside it (SQLite's documented layout: the last frame at byte 16,
+      // the last one copied at byte 96, in the machine's byte order).
+      const unfoldedFrames = (path: string) => {
+        const index = new Uint32Array(readFileSync(`${path}-shm`).buffer, 0, 32);
+        return index[4] - index[24];
+      };
+      await withFile(async (path) => {
+        await using checkpoint = new Checkpoint(path);
+        const store = checkpointStore(checkpoint);
+        for (let i = 0; i < 120_000; i++) store.recordLater("ns", String(i), i, null);
+        store.flush();
+        await pause();
+        assert.equal(unfoldedFrames(path), 0, "the flush was folded");
+        assert.equal(await checkpoint.clear("ns"), 120_000);
+        assert.ok(unfoldedFrames(path) > 0, "the delete went to the log");
+        await pause();
+        assert.equal(unfoldedFrames(path), 0, "the delete was folded");
       });
     });
 
