@@ -997,6 +997,7 @@ export class QueueEngine {
     this.#failPolicy = this.#policyBeforeRun;
   }
 
+  /** The run's summary, of the queue's results since the run began. */
   #summarise(run: QueueRun): RunSummary<unknown> {
     return run.summary(
       this.#results,
