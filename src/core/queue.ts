@@ -153,8 +153,12 @@ export class QueueEngine {
   #retryingCount = 0;
   /** Where the queue's progress line is drawn; undefined outside a run that shows it. */
   #progress: ProgressBoard | undefined = undefined;
-  /** Adds the run's progress line; set from a run's start until the line is added. */
-  #addProgressLine: (() => void) | undefined = undefined;
+  /** From a run's start until its progress line is added (see `#openRun`). */
+  #progressPending = false;
+  /** `#failedCount` when the run began: its line counts the failures since. */
+  #failedBeforeRun = 0;
+  /** The queue's fail policy, while a run with its own holds. */
+  #policyBeforeRun: FailPolicy = "continue";
   readonly #progressBoard: (() => ProgressBoard) | undefined;
 
   readonly #waiters: Waiters;
@@ -433,7 +437,7 @@ export class QueueEngine {
     }
   }
 
-  /** Hands a new attempt to the executor; it becomes `running` at `began()`. */
+  /** Starts an attempt: called directly (see `#callSource`) or through an `Attempt`. */
   #startAttempt(task: QueuedTask): void {
     const options = task.options;
     if (
@@ -441,8 +445,13 @@ export class QueueEngine {
       !options.bind && typeof task.source === "function"
     ) {
       this.#callSource(task);
-      return;
+    } else {
+      this.#startThroughAttempt(task);
     }
+  }
+
+  /** Hands a new attempt to the executor; it becomes `running` at `began()`. */
+  #startThroughAttempt(task: QueuedTask): void {
     const attempt = new Attempt(task, this);
     task.attempt = attempt;
     this.#notBegun++;
@@ -767,7 +776,7 @@ export class QueueEngine {
     }
     // Tasks that never yield starve the board's timer: it redraws from here when due.
     if (this.#progress !== undefined) this.#progress.tick(finishedAt);
-    else if (this.#addProgressLine !== undefined) this.#addProgressLine();
+    else if (this.#progressPending) this.#showRunProgress();
     if (this.#options.onComplete !== undefined) {
       this.#callHook("onComplete", this.#options.onComplete, task.result());
     }
@@ -881,14 +890,37 @@ export class QueueEngine {
       this.#peakWorkers = 0;
       liveQueues?.add(this);
       this.#executor.start(this.#options.workers ?? this.#executor.autoWorkers());
-      this.#armScheduler();
+      // Skipped when nothing waits for a due time (the usual first run): one function less
+      // to compile before the first task starts.
+      if (this.#scheduledCount > 0) this.#armScheduler();
     }
     this.#requestPump();
     return this;
   }
 
-  /** `TaskQueue.run()`: start, wait (bounded by the run timeout), summarise. */
-  async run(options?: RunOptions): Promise<RunSummary<unknown>> {
+  /**
+   * `TaskQueue.run()`: start, wait (bounded by the run timeout), summarise.
+   * Not an `async` function, and its rare paths live in their own methods:
+   * an engine compiles a function whole on its first call, and a program's
+   * first run() waits for that before any task starts.
+   */
+  run(options?: RunOptions): Promise<RunSummary<unknown>> {
+    let run: QueueRun;
+    try {
+      run = this.#openRun(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    // A finite run waits for idle, an endless one for the queue to close.
+    const waiters = this.#waiters;
+    const ended = run.finite
+      ? waiters.waitBounded(waiters.idle, this.#outstanding === 0, run.limit)
+      : waiters.waitBounded(waiters.wake, this.closed, run.limit);
+    return ended.then((finished) => finished ? this.#closeRun(run) : this.#runTimedOut(run));
+  }
+
+  /** Checks and records a new run, then starts the queue for it. */
+  #openRun(options: RunOptions | undefined): QueueRun {
     if (this.#run !== undefined) throw new InvalidStateError("run() is already in progress");
     const run = new QueueRun(
       options,
@@ -898,47 +930,75 @@ export class QueueEngine {
       this.#resultCounts,
     );
     if (this.#phase === Phase.Closed) throw new ClosedError("queue has been shut down");
-    const savedPolicy = this.#failPolicy;
-    this.#failPolicy = run.failPolicy ?? savedPolicy;
+    this.#policyBeforeRun = this.#failPolicy;
+    this.#failPolicy = run.failPolicy ?? this.#failPolicy;
     this.#run = run;
     try {
       this.start(false);
-      // The progress line is added after the pump's first round (queued by start()), or when
-      // the first task finishes if that is sooner: the first tasks need not wait for the board
-      // and its timer (on Deno the process's first timer costs about 0.6 ms).
-      const failedBefore = this.#failedCount;
-      this.#addProgressLine = () => {
-        this.#addProgressLine = undefined;
-        this.#progress = run.showProgress(this.#progressBoard, this.#executor.kind, {
-          results: () => this.#results,
-          outstanding: () => this.#outstanding,
-          failed: () => this.#failedCount - failedBefore,
-          retrying: () => this.#retryingCount,
-          active: () => this.activeCount,
-        });
-      };
-      queueMicrotask(() => this.#addProgressLine?.());
-      // A finite run waits for idle, an endless one for the queue to close.
-      const waiters = this.#waiters;
-      const finished = run.finite
-        ? await waiters.waitBounded(waiters.idle, this.#outstanding === 0, run.limit)
-        : await waiters.waitBounded(waiters.wake, this.closed, run.limit);
-      if (!finished) {
-        run.timedOut = true;
-        // A signal (the runner) counts as a timeout that spares mustComplete tasks.
-        const kill = !run.signalled && this.#options.onTimeout === "cancel";
-        this.#abort(kill, run.signalled ? "signal" : "timeout");
-        await this.#waitIdle();
-      }
-      if ((run.finite || run.timedOut) && !this.closed) this.#stopWorkers();
-    } finally {
-      this.#addProgressLine = undefined;
-      run.hideProgress();
-      this.#progress = undefined;
-      this.#run = undefined;
-      this.#resume();
-      this.#failPolicy = savedPolicy;
+    } catch (error) {
+      this.#endRun();
+      throw error;
     }
+    // The progress line is added after the pump's first round (queued by start()), or when
+    // the first task finishes if that is sooner: the first tasks need not wait for the board
+    // and its timer (on Deno the process's first timer costs about 0.6 ms).
+    this.#failedBeforeRun = this.#failedCount;
+    this.#progressPending = true;
+    queueMicrotask(() => this.#showRunProgress());
+    return run;
+  }
+
+  /** Adds the run's progress line, once (see `#openRun`). */
+  #showRunProgress(): void {
+    if (!this.#progressPending || this.#run === undefined) return;
+    this.#progressPending = false;
+    const failedBefore = this.#failedBeforeRun;
+    this.#progress = this.#run.showProgress(this.#progressBoard, this.#executor.kind, {
+      results: () => this.#results,
+      outstanding: () => this.#outstanding,
+      failed: () => this.#failedCount - failedBefore,
+      retrying: () => this.#retryingCount,
+      active: () => this.activeCount,
+    });
+  }
+
+  /** The run's work is done: a finite run lets its workers go; then the summary. */
+  #closeRun(run: QueueRun): RunSummary<unknown> {
+    try {
+      if (run.finite && !this.closed) this.#stopWorkers();
+    } finally {
+      this.#endRun();
+    }
+    return this.#summarise(run);
+  }
+
+  /** The run's limit (or the runner's signal) came first: cancel, wait for idle, summarise. */
+  async #runTimedOut(run: QueueRun): Promise<RunSummary<unknown>> {
+    try {
+      run.timedOut = true;
+      // A signal (the runner) counts as a timeout that spares mustComplete tasks.
+      const kill = !run.signalled && this.#options.onTimeout === "cancel";
+      this.#abort(kill, run.signalled ? "signal" : "timeout");
+      await this.#waitIdle();
+      if (!this.closed) this.#stopWorkers();
+    } finally {
+      this.#endRun();
+    }
+    return this.#summarise(run);
+  }
+
+  /** Puts back what a run changed: its progress line, the fail policy, the halt it caused. */
+  #endRun(): void {
+    this.#progressPending = false;
+    this.#run?.hideProgress();
+    this.#progress = undefined;
+    this.#run = undefined;
+    this.#resume();
+    this.#failPolicy = this.#policyBeforeRun;
+  }
+
+  /** The run's summary, of the queue's results since the run began. */
+  #summarise(run: QueueRun): RunSummary<unknown> {
     return run.summary(
       this.#results,
       this.#detachedResults,
