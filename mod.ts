@@ -102,3 +102,10 @@ export { type TaskModule, taskModule, type TaskReference } from "./src/core/task
 export type { TimelineOptions } from "./src/core/timeline.ts";
 export type { Percentiles, Timings } from "./src/core/timings.ts";
 export { run, type RunnerOptions } from "./src/run.ts";
+
+// A Checkpoint opens its file through the runtime's SQLite binding, which
+// the engine cannot import (src/core holds no runtime code): it is handed
+// over here, once, for every program that imports the library.
+import { useSqlite } from "./src/core/checkpoint.ts";
+import { openSqlite } from "./src/runtime/sqlite.ts";
+useSqlite(openSqlite);

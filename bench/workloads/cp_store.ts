@@ -50,6 +50,8 @@ async function loadModules(): Promise<[CheckpointModule, KeyModule]> {
   // library's node: imports (see lib/osiiso.ts).
   const store = new URL("../../src/core/checkpoint.ts", import.meta.url).href;
   const keys = new URL("../../src/core/checkpoint_key.ts", import.meta.url).href;
+  // The entry module gives the store its runtime's SQLite binding.
+  await import(new URL("../../mod.ts", import.meta.url).href);
   return [await import(store), await import(keys)];
 }
 

@@ -12,7 +12,8 @@ import { spawn } from "node:child_process";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 
-import { Checkpoint, checkpointStore } from "../../src/core/checkpoint.ts";
+import { Checkpoint } from "../../mod.ts";
+import { checkpointStore } from "../../src/core/checkpoint.ts";
 import { seededRandom } from "../helpers/random.ts";
 import { withTempDir } from "../helpers/temp_dir.ts";
 

@@ -1,9 +1,11 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
+import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { DatabaseSync } from "node:sqlite";
 
-import { Checkpoint, checkpointStore } from "../../src/core/checkpoint.ts";
+import { AsyncQueue, Checkpoint } from "../../mod.ts";
+import { checkpointStore } from "../../src/core/checkpoint.ts";
 import { checkpointKeyFor } from "../../src/core/checkpoint_key.ts";
 import { InvalidStateError } from "../../src/core/errors.ts";
 import { useLeakCheck } from "../helpers/leaks.ts";
@@ -59,6 +61,16 @@ function rawRows(path: string): RawRow[] {
   } finally {
     database.close();
   }
+}
+
+/** The JSON text the checkpoint writes for a value JSON carries as it is, else `undefined`. */
+function primitiveJsonOf(value: unknown): string | undefined {
+  if (typeof value === "number") {
+    return Number.isFinite(value) && !Object.is(value, -0) ? JSON.stringify(value) : undefined;
+  }
+  return value === null || typeof value === "string" || typeof value === "boolean"
+    ? JSON.stringify(value)
+    : undefined;
 }
 
 describe("Checkpoint", () => {
@@ -632,6 +644,208 @@ describe("Checkpoint", () => {
         } finally {
           other.close();
         }
+      });
+    });
+  });
+
+  describe("writing a flush", () => {
+    it("writes batches whose rows share namespace, name and encoding and batches whose rows do not alike", async () => {
+      await withFile(async (path) => {
+        /** What each row's columns must be: the value's JSON text, or only its encoding. */
+        const expected = new Map<
+          string,
+          { json?: string; encoding: string; name: string | null }
+        >();
+        const values = new Map<string, unknown>();
+        {
+          await using checkpoint = new Checkpoint(path);
+          const store = checkpointStore(checkpoint);
+          const record = (namespace: string, key: string, value: unknown, name: string | null) => {
+            store.recordLater(namespace, key, value, name);
+            const json = primitiveJsonOf(value);
+            expected.set(`${namespace}/${key}`, {
+              json,
+              encoding: json === undefined ? "osiiso-wire" : "json",
+              name,
+            });
+            values.set(`${namespace}/${key}`, value);
+          };
+          // 130 rows of one namespace, name and encoding: two batches bind those
+          // once; integers (0, negative, the largest safe one, one past it),
+          // floats, strings, booleans and null among the values.
+          const plain = [0, -7, 42, 2 ** 53 - 1, 2 ** 53, 1.5, -0.25, 1e21, "text", "", true, null];
+          for (let i = 0; i < 130; i++) {
+            record("shared", `k${String(i).padStart(3, "0")}`, plain[i % plain.length], "task");
+          }
+          // 60 rows where names and encodings change from row to row: every
+          // batch binds every column.
+          for (let i = 0; i < 60; i++) {
+            const odd = i % 2 === 1;
+            record("mixed", `k${String(i).padStart(3, "0")}`, odd ? -0 : i, odd ? null : "task");
+          }
+          // Rows of a namespace that sorts between the two, with a wire-encoded value each.
+          for (let i = 0; i < 55; i++) record("other", `k${i}`, new Date(i), "task");
+          assert.equal(store.pending, 245);
+          store.flush();
+          for (const [id, value] of values) {
+            const [namespace, key] = id.split("/");
+            assert.deepEqual((await checkpoint.lookup(namespace, [key])).get(key), {
+              value,
+              hasValue: true,
+            }, id);
+          }
+        }
+        const rows = rawRows(path);
+        assert.equal(rows.length, expected.size);
+        assert.equal(
+          new Set(rows.map((row) => row.recorded_at)).size,
+          1,
+          "one recorded_at a flush",
+        );
+        for (const row of rows) {
+          const want = expected.get(`${row.namespace}/${row.key}`);
+          assert.ok(want !== undefined, `${row.namespace}/${row.key} was recorded`);
+          assert.equal(row.encoding, want.encoding, row.key);
+          assert.equal(row.name, want.name, row.key);
+          assert.equal(row.value_type, "text", row.key);
+          if (want.json !== undefined) assert.equal(row.value, want.json, row.key);
+        }
+      });
+    });
+
+    it("binds custom bytes of a shared batch as bytes", async () => {
+      await withFile(async (path) => {
+        {
+          await using checkpoint = new Checkpoint(path, {
+            encode: (value) => new Uint8Array([value as number, 255]),
+            decode: (stored) => [...(stored as Uint8Array)],
+          });
+          const store = checkpointStore(checkpoint);
+          for (let i = 0; i < 60; i++) store.recordLater("ns", `k${i}`, i, "task");
+          store.flush();
+          assert.deepEqual((await checkpoint.lookup("ns", ["k7"])).get("k7"), {
+            value: [7, 255],
+            hasValue: true,
+          });
+        }
+        const rows = rawRows(path);
+        assert.equal(rows.length, 60);
+        for (const row of rows) {
+          assert.equal(row.value_type, "blob");
+          assert.equal(row.encoding, "custom");
+          assert.deepEqual([...(row.value as Uint8Array)], [Number(row.key.slice(1)), 255]);
+        }
+      });
+    });
+  });
+
+  describe("the write-ahead log", () => {
+    // A flush commits to the log; the file itself grows only when the log is folded into it.
+    const fileSize = (path: string) => statSync(path).size;
+    const large = "x".repeat(64 * 1024);
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+    it("is folded into the file from a timer after a large flush, not by the flush", async () => {
+      await withFile(async (path) => {
+        await using checkpoint = new Checkpoint(path);
+        const store = checkpointStore(checkpoint);
+        const before = fileSize(path);
+        for (let i = 0; i < 100; i++) store.recordLater("ns", String(i), large, null);
+        store.flush();
+        assert.equal(fileSize(path), before, "the commit left its rows in the log");
+        await pause();
+        assert.ok(fileSize(path) > 100 * large.length, `${fileSize(path)} bytes after the fold`);
+      });
+    });
+
+    it("is not folded after a small flush", async () => {
+      await withFile(async (path) => {
+        await using checkpoint = new Checkpoint(path);
+        const store = checkpointStore(checkpoint);
+        const before = fileSize(path);
+        for (let i = 0; i < 500; i++) store.recordLater("ns", String(i), "y".repeat(100), null);
+        store.flush();
+        await pause();
+        assert.equal(fileSize(path), before);
+      });
+    });
+
+    it("is folded after a queue's run that recorded much, once timers run", async () => {
+      await withFile(async (path) => {
+        await using checkpoint = new Checkpoint(path);
+        const queue = new AsyncQueue({ workers: 4 });
+        const before = fileSize(path);
+        queue.map((i: number) => `${i}${large}`, Array.from({ length: 100 }, (_, i) => i), {
+          checkpoint,
+        });
+        await queue.run();
+        await queue.shutdown();
+        assert.equal(await checkpoint.count(), 100);
+        await pause();
+        assert.ok(fileSize(path) > 100 * large.length, `${fileSize(path)} bytes after the run`);
+        assert.ok(fileSize(path) > before);
+      });
+    });
+
+    it("is folded by close() while another connection keeps the file open", async () => {
+      await withFile(async (path) => {
+        const checkpoint = new Checkpoint(path);
+        const other = new DatabaseSync(path);
+        try {
+          other.prepare("SELECT COUNT(*) FROM completions").get();
+          const before = fileSize(path);
+          const store = checkpointStore(checkpoint);
+          for (let i = 0; i < 500; i++) store.recordLater("ns", String(i), "y".repeat(100), null);
+          store.flush();
+          await pause();
+          assert.equal(fileSize(path), before, "a small flush is not folded");
+          await checkpoint.close();
+          // SQLite folds on closing only the last connection to a file.
+          assert.ok(fileSize(path) > before + 500 * 100, `${fileSize(path)} bytes after close`);
+          assert.equal(
+            (other.prepare("SELECT COUNT(*) AS n FROM completions").get() as { n: number }).n,
+            500,
+          );
+        } finally {
+          other.close();
+          await checkpoint.close();
+        }
+      });
+    });
+
+    it("is folded after a clear() that emptied many rows", async () => {
+      // The log's frames not yet copied into the file, from the shared-memory
+      // index beside it (SQLite's documented layout: the last frame at byte 16,
+      // the last one copied at byte 96, in the machine's byte order).
+      const unfoldedFrames = (path: string) => {
+        const index = new Uint32Array(readFileSync(`${path}-shm`).buffer, 0, 32);
+        return index[4] - index[24];
+      };
+      await withFile(async (path) => {
+        await using checkpoint = new Checkpoint(path);
+        const store = checkpointStore(checkpoint);
+        for (let i = 0; i < 120_000; i++) store.recordLater("ns", String(i), i, null);
+        store.flush();
+        await pause();
+        assert.equal(unfoldedFrames(path), 0, "the flush was folded");
+        assert.equal(await checkpoint.clear("ns"), 120_000);
+        assert.ok(unfoldedFrames(path) > 0, "the delete went to the log");
+        await pause();
+        assert.equal(unfoldedFrames(path), 0, "the delete was folded");
+      });
+    });
+
+    it("is folded at once when flushes keep coming and no timer runs", async () => {
+      await withFile(async (path) => {
+        await using checkpoint = new Checkpoint(path);
+        const store = checkpointStore(checkpoint);
+        const before = fileSize(path);
+        // 40 MiB in flushes of 1.25 MiB, without a pause between them.
+        for (let i = 0; i < 640; i++) {
+          store.recordLater("ns", String(i), large, null);
+          if (i % 20 === 19) store.flush();
+        }
+        assert.ok(fileSize(path) > before + 16 * 1024 * 1024, `${fileSize(path)} bytes`);
       });
     });
   });
