@@ -139,6 +139,51 @@ function defaultHookError(error: unknown, hook: HookName): void {
   console.error(`osiiso: ${hook} hook raised`, error);
 }
 
+/** What a queue gets for each option it is not given. */
+const QUEUE_DEFAULTS: ResolvedQueueOptions = Object.freeze({
+  size: 0,
+  workers: undefined,
+  timeout: undefined,
+  rate: undefined,
+  burst: 1,
+  mode: "finite",
+  failPolicy: "continue",
+  onTimeout: "complete",
+  onStart: undefined,
+  onComplete: undefined,
+  onRetry: undefined,
+  onHookError: defaultHookError,
+  signal: undefined,
+  clock: systemClock,
+  autoStart: false,
+  progress: "auto",
+});
+
+/**
+ * How each shared option is checked when it is given (not `undefined`). One
+ * small function an option: a queue's first construction compiles only the
+ * checks of the options it was given (an engine compiles a function whole on
+ * its first call, and this runs before a program's first task).
+ */
+const QUEUE_OPTION_CHECKS: { readonly [name: string]: (value: unknown) => unknown } = {
+  size: (value) => checkInteger(ACTION, "size", value, 0),
+  workers: (value) => checkInteger(ACTION, "workers", value, 1),
+  timeout: (value) => value === null ? undefined : checkPositive(ACTION, "timeout", value),
+  rate: (value) => value === null ? undefined : checkPositive(ACTION, "rate", value),
+  burst: (value) => checkInteger(ACTION, "burst", value, 1),
+  mode: (value) => checkChoice(ACTION, "mode", value, MODES),
+  failPolicy: (value) => checkChoice(ACTION, "failPolicy", value, FAIL_POLICIES),
+  onTimeout: (value) => checkChoice(ACTION, "onTimeout", value, TIMEOUT_POLICIES),
+  onStart: (value) => checkFunction(ACTION, "onStart", value),
+  onComplete: (value) => checkFunction(ACTION, "onComplete", value),
+  onRetry: (value) => checkFunction(ACTION, "onRetry", value),
+  onHookError: (value) => checkFunction(ACTION, "onHookError", value),
+  signal: checkSignal,
+  clock: checkClock,
+  autoStart: (value) => checkBoolean(ACTION, "autoStart", value),
+  progress: checkProgress,
+};
+
 /**
  * Checks the shared options; `extraNames` are the backend's own option names
  * (checked by the backend), accepted here so that unknown names still fail.
@@ -149,45 +194,34 @@ export function resolveQueueOptions(
 ): ResolvedQueueOptions {
   const given = checkOptionsObject(ACTION, "options", options);
   checkKnownNames("queue", given, new Set([...QUEUE_OPTION_NAMES, ...extraNames]));
-  const hook = <F>(name: string): F | undefined =>
-    given[name] === undefined ? undefined : checkFunction<F>(ACTION, name, given[name]);
-  const clock = given.clock ?? systemClock;
+  const resolved: Record<string, unknown> = { ...QUEUE_DEFAULTS };
+  for (const name in given) {
+    const value = given[name];
+    // A backend's own names have no check here.
+    const check = Object.hasOwn(QUEUE_OPTION_CHECKS, name) ? QUEUE_OPTION_CHECKS[name] : undefined;
+    if (value !== undefined && check !== undefined) resolved[name] = check(value);
+  }
+  return resolved as unknown as ResolvedQueueOptions;
+}
+
+/** A `clock` option: a Clock (`null` gives the system clock). */
+function checkClock(value: unknown): Clock {
+  if (value === null) return systemClock;
   if (
-    typeof clock !== "object" || clock === null ||
-    typeof (clock as Clock).now !== "function" || typeof (clock as Clock).setTimer !== "function"
+    typeof value !== "object" || typeof (value as Clock).now !== "function" ||
+    typeof (value as Clock).setTimer !== "function"
   ) {
-    throw new TypeError(invalidMessage(ACTION, "clock", "a Clock", clock));
+    throw new TypeError(invalidMessage(ACTION, "clock", "a Clock", value));
   }
-  const signal = given.signal;
-  if (signal !== undefined && !(signal instanceof AbortSignal)) {
-    throw new TypeError(invalidMessage(ACTION, "signal", "an AbortSignal", signal));
+  return value as Clock;
+}
+
+/** A `signal` option: an AbortSignal. */
+function checkSignal(value: unknown): AbortSignal {
+  if (!(value instanceof AbortSignal)) {
+    throw new TypeError(invalidMessage(ACTION, "signal", "an AbortSignal", value));
   }
-  return {
-    size: given.size === undefined ? 0 : checkInteger(ACTION, "size", given.size, 0),
-    workers: given.workers === undefined
-      ? undefined
-      : checkInteger(ACTION, "workers", given.workers, 1),
-    timeout: given.timeout == null ? undefined : checkPositive(ACTION, "timeout", given.timeout),
-    rate: given.rate == null ? undefined : checkPositive(ACTION, "rate", given.rate),
-    burst: given.burst === undefined ? 1 : checkInteger(ACTION, "burst", given.burst, 1),
-    mode: given.mode === undefined ? "finite" : checkChoice(ACTION, "mode", given.mode, MODES),
-    failPolicy: given.failPolicy === undefined
-      ? "continue"
-      : checkChoice(ACTION, "failPolicy", given.failPolicy, FAIL_POLICIES),
-    onTimeout: given.onTimeout === undefined
-      ? "complete"
-      : checkChoice(ACTION, "onTimeout", given.onTimeout, TIMEOUT_POLICIES),
-    onStart: hook("onStart"),
-    onComplete: hook("onComplete"),
-    onRetry: hook("onRetry"),
-    onHookError: hook("onHookError") ?? defaultHookError,
-    signal: signal as AbortSignal | undefined,
-    clock: clock as Clock,
-    autoStart: given.autoStart === undefined
-      ? false
-      : checkBoolean(ACTION, "autoStart", given.autoStart),
-    progress: checkProgress(given.progress),
-  };
+  return value;
 }
 
 function checkProgress(value: unknown): ProgressMode {
