@@ -138,10 +138,18 @@ describe("resolveQueueOptions", () => {
     assert.equal(resolved.rate, 0.001);
   });
 
-  it("treats timeout and rate given as null as not given", () => {
-    const resolved = resolveQueueOptions({ timeout: null, rate: null });
+  it("treats timeout, rate and clock given as null as not given", () => {
+    const resolved = resolveQueueOptions({ timeout: null, rate: null, clock: null });
     assert.equal(resolved.timeout, undefined);
     assert.equal(resolved.rate, undefined);
+    assert.equal(resolved.clock, systemClock);
+  });
+
+  it("leaves a backend's own option to the backend and gives every queue the same set of fields", () => {
+    const resolved = resolveQueueOptions({ workers: 3, context: { a: 1 } }, ["context"]);
+    assert.equal(resolved.workers, 3);
+    assert.equal("context" in resolved, false);
+    assert.deepEqual(Object.keys(resolved), Object.keys(resolveQueueOptions(undefined)));
   });
 
   it("treats hooks given as undefined as not given", () => {
