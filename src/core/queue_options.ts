@@ -107,26 +107,6 @@ export interface ResolvedQueueOptions {
   readonly progress: ProgressMode;
 }
 
-/** The names every queue accepts. */
-export const QUEUE_OPTION_NAMES: readonly string[] = [
-  "workers",
-  "size",
-  "timeout",
-  "mode",
-  "failPolicy",
-  "onTimeout",
-  "rate",
-  "burst",
-  "onStart",
-  "onComplete",
-  "onRetry",
-  "onHookError",
-  "signal",
-  "clock",
-  "autoStart",
-  "progress",
-];
-
 const ACTION = "create queue";
 /** The accepted `mode` values. */
 export const MODES: readonly QueueMode[] = ["finite", "infinite"];
@@ -183,6 +163,9 @@ const QUEUE_OPTION_CHECKS: { readonly [name: string]: (value: unknown) => unknow
   autoStart: (value) => checkBoolean(ACTION, "autoStart", value),
   progress: checkProgress,
 };
+
+/** The names every queue accepts. */
+export const QUEUE_OPTION_NAMES: readonly string[] = Object.keys(QUEUE_OPTION_CHECKS);
 
 /**
  * Checks the shared options; `extraNames` are the backend's own option names
