@@ -37,6 +37,8 @@ import {
   invalidMessage,
 } from "./validate.ts";
 import { fromWire, toWire } from "./codec.ts";
+import { keyText, type StoreKey } from "./checkpoint_key.ts";
+import { keyOrder } from "./key_order.ts";
 import { releaseResource, trackResource } from "./resources.ts";
 
 /** One recorded completion found by {@linkcode Checkpoint.lookup}. */
@@ -83,12 +85,12 @@ export interface CheckpointStore {
    * what is pending. For a large request it may also hold other entries of
    * the namespace (reading them all is then cheaper): use `get(key)`.
    */
-  lookupNow(namespace: string, keys: readonly string[]): Map<string, CheckpointHit>;
+  lookupNow(namespace: string, keys: readonly StoreKey[]): Map<string, CheckpointHit>;
   /**
    * Encodes `value` now and queues the row for the next {@linkcode flush};
    * `false` (with a warning) if the value cannot be encoded.
    */
-  recordLater(namespace: string, key: string, value: unknown, name: string | null): boolean;
+  recordLater(namespace: string, key: StoreKey, value: unknown, name: string | null): boolean;
   /** Writes every queued row in one transaction. A failed write keeps the rows queued. */
   flush(): void;
   /** How many rows wait for {@linkcode flush}. */
@@ -139,23 +141,24 @@ const SHARED_COLUMNS = 4;
 /**
  * `INSERT_BATCH` rows that share namespace, encoding and name (and
  * recorded_at), bound once as `?1` to `?4`; then each row's key and value,
- * the value written as the SQL `value` makes of it. Binding 102 values
- * instead of 300 cut writing 200,000 rows on Deno from 210 to 182 ms of CPU.
+ * written as `column` makes SQL of them. Binding 102 values instead of 300
+ * cut writing 200,000 rows on Deno from 210 to 182 ms of CPU.
  */
-function insertShared(value: (parameter: string) => string): string {
+function insertShared(column: (parameter: string) => string): string {
   return INSERT_ROWS + Array.from({ length: INSERT_BATCH }, (_, row) => {
     const at = SHARED_COLUMNS + 2 * row;
-    return `(?1, ?${at + 1}, ${value(`?${at + 2}`)}, ?2, ?3, ?4)`;
+    return `(?1, ${column(`?${at + 1}`)}, ${column(`?${at + 2}`)}, ?2, ?3, ?4)`;
   }).join(", ");
 }
 
 const INSERT_SHARED = insertShared((parameter) => parameter);
 
 /**
- * Shared rows whose values may be integers bound as such, each written as
- * its decimal text, which is its JSON (`NULL || ''` stays NULL). Where the
- * binding binds integers (Bun), this saves making a string per value:
- * `String(n)` cost Bun 60–140 ns.
+ * Shared rows whose keys and values may be integers bound as such, each
+ * written as its decimal text (`NULL || ''` stays NULL, text stays as it
+ * is; bytes would become text, so custom encodings do not come here).
+ * Where the binding binds integers (Bun), this saves making a string per
+ * key and value: `String(n)` cost Bun 60–140 ns.
  */
 const INSERT_SHARED_INTEGERS = insertShared((parameter) => `${parameter} || ''`);
 
@@ -343,40 +346,13 @@ function decodeDefault(stored: string | Uint8Array, encoding: string): unknown {
   throw new TypeError(`unknown encoding '${encoding}'`);
 }
 
-function warn(message: string): void {
-  console.warn(`osiiso: checkpoint: ${message}`);
+/** A pending key or value as bound where integers are not written by SQLite: numbers as their text. */
+function asText(field: StoredValue): StoredValue {
+  return typeof field === "number" ? "" + field : field;
 }
 
-/**
- * The pending rows in the table's key order (namespace, then key; rows of
- * one key stay in the order recorded, so the last one wins), as row
- * numbers. SQLite then inserts along its B-tree instead of all over it:
- * 200,000 rows with random keys took 1.9–2.1 s of CPU to write in the
- * order they came and 0.56–0.72 s in key order, sorting included (0.29 s
- * against 0.25 s for the keys `"0"` to `"199999"`). `namespaces` is
- * `undefined` when every row has the same one (then only keys compare).
- */
-function keyOrder(
-  fields: readonly StoredValue[],
-  namespaces: readonly string[] | undefined,
-): number[] {
-  const order: number[] = [];
-  for (let row = 0; row < fields.length / PENDING_FIELDS; row++) order.push(row);
-  if (namespaces === undefined) {
-    return order.sort((a, b) => {
-      const keyA = fields[PENDING_FIELDS * a] as string;
-      const keyB = fields[PENDING_FIELDS * b] as string;
-      return keyA < keyB ? -1 : keyA > keyB ? 1 : 0;
-    });
-  }
-  return order.sort((a, b) => {
-    const namespaceA = namespaces[a];
-    const namespaceB = namespaces[b];
-    if (namespaceA !== namespaceB) return namespaceA < namespaceB ? -1 : 1;
-    const keyA = fields[PENDING_FIELDS * a] as string;
-    const keyB = fields[PENDING_FIELDS * b] as string;
-    return keyA < keyB ? -1 : keyA > keyB ? 1 : 0;
-  });
+function warn(message: string): void {
+  console.warn(`osiiso: checkpoint: ${message}`);
 }
 
 /** Each row's namespace (`field` 0) or name (1), from runs of `[namespace, name, firstRow]`. */
@@ -485,7 +461,7 @@ class SqliteCompletions implements CheckpointStore {
     if (this.#closed) throw new InvalidStateError(CLOSED_MESSAGE);
   }
 
-  recordLater(namespace: string, key: string, value: unknown, name: string | null): boolean {
+  recordLater(namespace: string, key: StoreKey, value: unknown, name: string | null): boolean {
     this.ensureOpen();
     let stored: StoredValue = null;
     let encoding = "none";
@@ -513,14 +489,19 @@ class SqliteCompletions implements CheckpointStore {
         return false;
       }
     }
-    const row = this.#pending.length / PENDING_FIELDS;
+    const pending = this.#pending;
+    const at = pending.length;
     const runs = this.#runs;
     const last = runs.length - RUN_FIELDS;
-    if (row === 0 || namespace !== runs[last] || name !== runs[last + 1]) {
-      runs.push(namespace, name, row);
+    if (at === 0 || namespace !== runs[last] || name !== runs[last + 1]) {
+      runs.push(namespace, name, at / PENDING_FIELDS);
     }
-    this.#pending.push(key, stored, encoding);
-    this.#pendingBytes += key.length +
+    // Three stores at the end, not push(a, b, c): JavaScriptCore calls its
+    // built-in for a push of several values (12 ms of 200,000 records).
+    pending[at] = key;
+    pending[at + 1] = stored;
+    pending[at + 2] = encoding;
+    this.#pendingBytes += (typeof key === "number" ? 8 : key.length) +
       (stored === null || typeof stored === "number" ? 0 : stored.length);
     return true;
   }
@@ -532,7 +513,7 @@ class SqliteCompletions implements CheckpointStore {
     const runs = this.#runs;
     const namespaces = runs.length === RUN_FIELDS ? undefined : perRow<string>(runs, 0, rows);
     const names = runs.length === RUN_FIELDS ? undefined : perRow<string | null>(runs, 1, rows);
-    const order = keyOrder(this.#pending, namespaces);
+    const order = keyOrder(this.#pending, PENDING_FIELDS, namespaces);
     const database = this.#database;
     // IMMEDIATE takes the write lock at once, waiting (busy timeout) for
     // another connection's; a deferred transaction could fail half-way.
@@ -574,9 +555,8 @@ class SqliteCompletions implements CheckpointStore {
     const putRow = (parameters: StoredValue[], at: number, row: number) => {
       const field = PENDING_FIELDS * row;
       parameters[at] = namespaceOf(row);
-      const value = fields[field + 1];
-      parameters[at + 1] = fields[field];
-      parameters[at + 2] = typeof value === "number" ? String(value) : value;
+      parameters[at + 1] = asText(fields[field]);
+      parameters[at + 2] = asText(fields[field + 1]);
       parameters[at + 3] = fields[field + 2];
       parameters[at + 4] = nameOf(row);
       parameters[at + 5] = recordedAt;
@@ -602,15 +582,16 @@ class SqliteCompletions implements CheckpointStore {
         shared[1] = encoding;
         shared[2] = name;
         shared[3] = recordedAt;
+        // Integers bound as such are written as their text by SQLite
+        // (`INSERT_SHARED_INTEGERS`), except next to custom bytes.
+        const bindAsIs = integers && encoding !== "custom";
         for (let index = 0; index < INSERT_BATCH; index++) {
           const field = PENDING_FIELDS * order[start + index];
-          const value = fields[field + 1];
-          shared[SHARED_COLUMNS + 2 * index] = fields[field];
-          shared[SHARED_COLUMNS + 2 * index + 1] = integers || typeof value !== "number"
-            ? value
-            : String(value);
+          const at = SHARED_COLUMNS + 2 * index;
+          shared[at] = bindAsIs ? fields[field] : asText(fields[field]);
+          shared[at + 1] = bindAsIs ? fields[field + 1] : asText(fields[field + 1]);
         }
-        const insert = integers && encoding === "json"
+        const insert = bindAsIs
           ? this.#insertSharedIntegers ??= this.#database.prepare(INSERT_SHARED_INTEGERS)
           : this.#insertShared ??= this.#database.prepare(INSERT_SHARED);
         insert.run(...shared);
@@ -669,7 +650,7 @@ class SqliteCompletions implements CheckpointStore {
     this.#foldTimer = undefined;
   }
 
-  lookupNow(namespace: string, keys: readonly string[]): Map<string, CheckpointHit> {
+  lookupNow(namespace: string, keys: readonly StoreKey[]): Map<string, CheckpointHit> {
     this.flush();
     const found = new Map<string, CheckpointHit>();
     if (keys.length === 0) return found;
@@ -685,7 +666,7 @@ class SqliteCompletions implements CheckpointStore {
       const end = Math.min(start + LOOKUP_CHUNK, keys.length);
       for (let index = start; index < start + LOOKUP_CHUNK; index++) {
         // Short last chunk: NULL never equals a key.
-        parameters[index - start + 1] = index < end ? keys[index] : null;
+        parameters[index - start + 1] = index < end ? keyText(keys[index]) : null;
       }
       this.#addHits(
         found,

@@ -13,7 +13,13 @@
  */
 
 import { Checkpoint, type CheckpointStore, checkpointStore } from "./checkpoint.ts";
-import { checkpointKeyFor, type CheckpointKeyFunction } from "./checkpoint_key.ts";
+import {
+  checkpointKeyFor,
+  type CheckpointKeyFunction,
+  keyText,
+  type StoreKey,
+  storeKeyFor,
+} from "./checkpoint_key.ts";
 import { TaskHandle } from "./handle.ts";
 import type { TaskSource } from "./executor.ts";
 import type { ResolvedTaskOptions } from "./options.ts";
@@ -209,12 +215,12 @@ function submitCheckpointed(
 ): TaskHandle<unknown>[] {
   // Lists grown by push: V8 makes `new Array(n)` of more than 100,000
   // entries a slow dictionary, which cost a 200,000-item map 0.1 s.
-  const keys: string[] = [];
+  const keys: StoreKey[] = [];
   const keyFunction = use.key;
   for (let i = 0; i < items.length; i++) {
     keys.push(
       keyFunction === undefined
-        ? checkpointKeyFor(defaultKeyOf(items[i]))
+        ? storeKeyFor(defaultKeyOf(items[i]))
         : checkpointKeyFor(items[i], keyFunction),
     );
   }
@@ -231,7 +237,7 @@ function submitCheckpointed(
   const restored: (TaskHandle<unknown> | undefined)[] = [];
   const misses: number[] = [];
   for (let i = 0; i < items.length; i++) {
-    const hit = hits.get(keys[i]);
+    const hit = hits.get(keyText(keys[i]));
     if (hit === undefined) misses.push(i);
     restored.push(hit && restoredHandle(restore(i), hit.value, hit.hasValue));
   }
@@ -255,10 +261,10 @@ class SuccessRecorder {
   readonly #flusher: CheckpointFlusher;
   readonly #store: CheckpointStore;
   readonly #namespace: string;
-  #keys: string[] = [];
+  #keys: StoreKey[] = [];
   #firstId = 0;
   /** Keys by task, if the ids were not consecutive after all. */
-  #keyByTask: Map<TaskHandle<unknown>, string> | undefined = undefined;
+  #keyByTask: Map<TaskHandle<unknown>, StoreKey> | undefined = undefined;
 
   constructor(flusher: CheckpointFlusher, store: CheckpointStore, namespace: string) {
     this.#flusher = flusher;
@@ -267,7 +273,7 @@ class SuccessRecorder {
   }
 
   /** Takes the submitted tasks and their keys (`keys[i]` is the key of `tasks[i]`). */
-  follow(tasks: readonly TaskHandle<unknown>[], keys: string[]): void {
+  follow(tasks: readonly TaskHandle<unknown>[], keys: StoreKey[]): void {
     const firstId = tasks.length === 0 ? 0 : tasks[0]._id as number;
     // Ids only grow, so the first and the last tell whether they are consecutive.
     if (tasks.length === 0 || tasks[tasks.length - 1]._id === firstId + tasks.length - 1) {
@@ -327,7 +333,7 @@ class CheckpointFlusher {
   record(
     store: CheckpointStore,
     namespace: string,
-    key: string,
+    key: StoreKey,
     value: unknown,
     name: string,
   ): void {

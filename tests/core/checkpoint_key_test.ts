@@ -1,7 +1,7 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 
-import { checkpointKeyFor } from "../../src/core/checkpoint_key.ts";
+import { checkpointKeyFor, keyText, storeKeyFor } from "../../src/core/checkpoint_key.ts";
 
 /** Asserts that `item` has no canonical key, with the message naming `key` and where. */
 function assertNoKey(item: unknown, shown: string): void {
@@ -120,5 +120,21 @@ describe("checkpointKeyFor, key function", () => {
         "Cannot derive a checkpoint key as 'key' must be a function: current value is 5",
       ),
     );
+  });
+});
+
+describe("storeKeyFor", () => {
+  it("keeps whole numbers from 0 below 10^14 as numbers, whose text is their default key", () => {
+    for (const item of [0, 1, 42, 99_999_999_999_999]) {
+      assert.equal(storeKeyFor(item), item);
+      assert.equal(keyText(storeKeyFor(item)), checkpointKeyFor(item));
+    }
+    assert.ok(Object.is(storeKeyFor(-0), 0), "-0 is the key 0");
+  });
+
+  it("gives every other item its default key text", () => {
+    for (const item of [-3, 1.5, 1e14, 2 ** 53, NaN, Infinity, "7", [7], { a: 1 }, null, true]) {
+      assert.equal(storeKeyFor(item), checkpointKeyFor(item), String(item));
+    }
   });
 });

@@ -713,6 +713,110 @@ describe("Checkpoint", () => {
       });
     });
 
+    it("writes whole-number keys as their text in shared, mixed and custom batches", async () => {
+      await withFile(async (path) => {
+        const written = new Map<string, string>(); // namespace/key text → value text
+        {
+          await using checkpoint = new Checkpoint(path);
+          const store = checkpointStore(checkpoint);
+          // Shared batches of numeric keys and integer values, in reverse order.
+          for (let key = 119; key >= 0; key--) {
+            store.recordLater("numbers", key, key * 2, "task");
+            written.set(`numbers/${key}`, String(key * 2));
+          }
+          // Mixed batches: numeric and text keys, names changing from row to row.
+          for (let i = 0; i < 60; i++) {
+            const key = i % 3 === 0 ? `k${i}` : 99_999_999_999_999 - i;
+            store.recordLater("mixed", key, "v", i % 2 === 0 ? "task" : null);
+            written.set(`mixed/${key}`, '"v"');
+          }
+          store.flush();
+          assert.deepEqual(
+            await checkpoint.lookup("numbers", ["7", "119"]),
+            new Map([
+              ["7", { value: 14, hasValue: true }],
+              ["119", { value: 238, hasValue: true }],
+            ]),
+          );
+        }
+        const rows = rawRows(path);
+        assert.equal(rows.length, written.size);
+        for (const row of rows) {
+          assert.equal(typeof row.key, "string");
+          assert.equal(row.value, written.get(`${row.namespace}/${row.key}`), row.key);
+        }
+        const database = new DatabaseSync(path);
+        try {
+          const types = database.prepare("SELECT DISTINCT typeof(key) AS type FROM completions")
+            .all() as { type: string }[];
+          assert.deepEqual(types.map(({ type }) => type), ["text"]);
+        } finally {
+          database.close();
+        }
+      });
+    });
+
+    it("writes whole-number keys as text next to custom bytes", async () => {
+      await withFile(async (path) => {
+        {
+          await using checkpoint = new Checkpoint(path, {
+            encode: (value) => new Uint8Array([value as number]),
+            decode: (stored) => [...(stored as Uint8Array)],
+          });
+          const store = checkpointStore(checkpoint);
+          for (let key = 0; key < 60; key++) store.recordLater("ns", key, key, "task");
+          store.flush();
+        }
+        const rows = rawRows(path);
+        assert.equal(rows.length, 60);
+        for (const row of rows) {
+          assert.equal(typeof row.key, "string");
+          assert.equal(row.value_type, "blob");
+          assert.deepEqual([...(row.value as Uint8Array)], [Number(row.key)]);
+        }
+      });
+    });
+
+    it("keys a map's items by their canonical JSON, numbers or not, and restores each", async () => {
+      await withFile(async (path) => {
+        const items = [0, -0, 5, 10, 99_999_999_999_999, 1e14, -3, 1.5, "5", [5]];
+        const keysWanted = items.map((item) => checkpointKeyFor(item));
+        const echo = (item: unknown) => item;
+        {
+          await using checkpoint = new Checkpoint(path);
+          const q = new AsyncQueue();
+          q.map(echo, items, { checkpoint });
+          const summary = await q.run();
+          assert.equal(summary.succeeded, items.length);
+          const hits = await checkpoint.lookup("echo", keysWanted);
+          assert.deepEqual([...hits.keys()].sort(), [...new Set(keysWanted)].sort());
+        }
+        assert.deepEqual(
+          rawRows(path).map((row) => row.key).sort(),
+          [...new Set(keysWanted)].sort(),
+        );
+        {
+          await using checkpoint = new Checkpoint(path);
+          const q = new AsyncQueue();
+          let ran = 0;
+          const handles = q.map(
+            (item: unknown) => {
+              ran++;
+              return item;
+            },
+            items,
+            { checkpoint, namespace: "echo" },
+          );
+          await q.run();
+          assert.equal(ran, 0, "every item restored");
+          const values = await Promise.all(handles.map((handle) => handle));
+          assert.deepEqual(values.slice(2), [5, 10, 99_999_999_999_999, 1e14, -3, 1.5, "5", [5]]);
+          // 0 and -0 share the key "0": both come back as the one value recorded for it.
+          assert.ok(Object.is(values[0], values[1]) && values[0] === 0);
+        }
+      });
+    });
+
     it("binds custom bytes of a shared batch as bytes", async () => {
       await withFile(async (path) => {
         {
