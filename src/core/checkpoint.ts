@@ -542,7 +542,7 @@ class SqliteCompletions implements CheckpointStore {
    * are `undefined` when one run holds every row.
    */
   #insertRows(
-    order: readonly number[],
+    order: ArrayLike<number>,
     namespaces: readonly string[] | undefined,
     names: readonly (string | null)[] | undefined,
   ): void {

@@ -21,22 +21,14 @@ export function keyOrder(
   fields: readonly unknown[],
   stride: number,
   namespaces: readonly string[] | undefined,
-): number[] {
+): ArrayLike<number> {
   const rows = fields.length / stride;
-  let numeric = namespaces === undefined;
-  for (let row = 0; row < rows && numeric; row++) {
-    numeric = typeof fields[stride * row] === "number";
-  }
-  if (numeric) {
-    const keys = new Float64Array(rows);
-    let largest = 0;
-    for (let row = 0; row < rows; row++) {
-      const key = fields[stride * row] as number;
-      keys[row] = key;
-      if (key > largest) largest = key;
+  if (namespaces === undefined) {
+    const largest = largestNumericKey(fields, stride);
+    if (largest >= 0) {
+      return (largest < DENSE_FACTOR * rows + DENSE_SLACK && denseOrder(fields, stride, largest)) ||
+        rankOrder(fields, stride);
     }
-    return (largest < DENSE_FACTOR * rows + DENSE_SLACK && denseOrder(keys, largest)) ||
-      rankOrder(keys);
   }
   const order = rowNumbers(rows);
   const texts: string[] = [];
@@ -60,6 +52,17 @@ export function keyOrder(
 const DENSE_FACTOR = 4;
 const DENSE_SLACK = 1024;
 
+/** The largest key when every key is a number, else -1. */
+function largestNumericKey(fields: readonly unknown[], stride: number): number {
+  let largest = 0;
+  for (let at = 0; at < fields.length; at += stride) {
+    const key = fields[at];
+    if (typeof key !== "number") return -1;
+    if (key > largest) largest = key;
+  }
+  return largest;
+}
+
 function rowNumbers(rows: number): number[] {
   const order: number[] = [];
   for (let row = 0; row < rows; row++) order.push(row);
@@ -70,20 +73,28 @@ function rowNumbers(rows: number): number[] {
  * Dense numeric keys in text order without a comparison sort: each row is
  * filed under its key, then the numbers 0 to `largest` are walked in text
  * order ("0", "1", "10", "100", …, "11", …, "2", …) and the rows found are
- * taken. 200,000 keys: 2–4 ms against 15–25 ms for a sort. `undefined` if
- * a key occurs twice (the sort keeps such rows in order).
+ * taken. 200,000 keys: 2–4 ms against 11–25 ms for a sort (first call).
+ * `undefined` if a key occurs twice (the sort keeps such rows in order).
  */
-function denseOrder(keys: Float64Array, largest: number): number[] | undefined {
+function denseOrder(
+  fields: readonly unknown[],
+  stride: number,
+  largest: number,
+): Int32Array | undefined {
+  const rows = fields.length / stride;
   const rowOf = new Int32Array(largest + 1).fill(-1);
-  for (let row = 0; row < keys.length; row++) {
-    if (rowOf[keys[row]] !== -1) return undefined;
-    rowOf[keys[row]] = row;
+  for (let row = 0; row < rows; row++) {
+    const key = fields[stride * row] as number;
+    if (rowOf[key] !== -1) return undefined;
+    rowOf[key] = row;
   }
-  const order: number[] = [];
-  if (rowOf[0] !== -1) order.push(rowOf[0]);
+  const order = new Int32Array(rows);
+  let taken = 0;
+  if (rowOf[0] !== -1) order[taken++] = rowOf[0];
   let number = 1;
   for (let walked = 0; walked < largest; walked++) {
-    if (rowOf[number] !== -1) order.push(rowOf[number]);
+    const row = rowOf[number];
+    if (row !== -1) order[taken++] = row;
     if (number * 10 <= largest) {
       number *= 10; // "1" → "10"
     } else {
@@ -99,10 +110,11 @@ function denseOrder(keys: Float64Array, largest: number): number[] | undefined {
 const POWERS_OF_TEN = Array.from({ length: 15 }, (_, power) => 10 ** power);
 
 /** Numeric keys in text order, by a sort of their {@linkcode decimalRank}s. */
-function rankOrder(keys: Float64Array): number[] {
-  const ranks = new Float64Array(keys.length);
-  for (let row = 0; row < keys.length; row++) ranks[row] = decimalRank(keys[row]);
-  return rowNumbers(keys.length).sort((a, b) => ranks[a] - ranks[b]);
+function rankOrder(fields: readonly unknown[], stride: number): number[] {
+  const rows = fields.length / stride;
+  const ranks = new Float64Array(rows);
+  for (let row = 0; row < rows; row++) ranks[row] = decimalRank(fields[stride * row] as number);
+  return rowNumbers(rows).sort((a, b) => ranks[a] - ranks[b]);
 }
 
 /**

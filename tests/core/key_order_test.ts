@@ -27,7 +27,7 @@ function textOrder(keys: readonly StoreKey[], namespaces?: readonly string[]): n
 
 function assertTextOrder(keys: readonly StoreKey[], namespaces?: readonly string[]): void {
   assert.deepEqual(
-    keyOrder(pendingRows(keys), 3, namespaces),
+    Array.from(keyOrder(pendingRows(keys), 3, namespaces)),
     textOrder(keys, namespaces),
     JSON.stringify(keys.slice(0, 12)),
   );
@@ -62,7 +62,7 @@ describe("keyOrder", () => {
 
   it("keeps rows of a repeated key in the order recorded", () => {
     assertTextOrder([5, 5, 3, 5, 30]);
-    assert.deepEqual(keyOrder(pendingRows([5, 5, 3, 5]), 3, undefined), [2, 0, 1, 3]);
+    assert.deepEqual(Array.from(keyOrder(pendingRows([5, 5, 3, 5]), 3, undefined)), [2, 0, 1, 3]);
   });
 
   it("orders the largest numeric keys and zero", () => {
