@@ -81,10 +81,16 @@ const NUMBER_KEY_LIMIT = 1e14;
 
 /** The store key of a `map` item without a `key` function; see {@linkcode StoreKey}. */
 export function storeKeyFor(item: unknown): StoreKey {
-  if (typeof item === "number" && Number.isInteger(item) && item >= 0 && item < NUMBER_KEY_LIMIT) {
-    return item === 0 ? 0 : item; // -0 is "0"
-  }
-  return checkpointKeyFor(item);
+  return isNumericKey(item) ? item : checkpointKeyFor(item);
+}
+
+/**
+ * Whether `item` is its own store key: a whole number in
+ * `[0, NUMBER_KEY_LIMIT)`, not -0 (whose key is the text "0").
+ */
+export function isNumericKey(item: unknown): item is number {
+  return typeof item === "number" && Number.isInteger(item) && item >= 0 &&
+    item < NUMBER_KEY_LIMIT && !Object.is(item, -0);
 }
 
 /** The text of a store key. */

@@ -1,7 +1,12 @@
 import { describe, it } from "node:test";
 import assert from "node:assert/strict";
 
-import { checkpointKeyFor, keyText, storeKeyFor } from "../../src/core/checkpoint_key.ts";
+import {
+  checkpointKeyFor,
+  isNumericKey,
+  keyText,
+  storeKeyFor,
+} from "../../src/core/checkpoint_key.ts";
 
 /** Asserts that `item` has no canonical key, with the message naming `key` and where. */
 function assertNoKey(item: unknown, shown: string): void {
@@ -129,7 +134,14 @@ describe("storeKeyFor", () => {
       assert.equal(storeKeyFor(item), item);
       assert.equal(keyText(storeKeyFor(item)), checkpointKeyFor(item));
     }
-    assert.ok(Object.is(storeKeyFor(-0), 0), "-0 is the key 0");
+    assert.equal(storeKeyFor(-0), "0");
+  });
+
+  it("says which items are their own store keys", () => {
+    for (const item of [0, 7, 99_999_999_999_999]) assert.equal(isNumericKey(item), true);
+    for (const item of [-0, -1, 0.5, 1e14, NaN, "7", [7], null]) {
+      assert.equal(isNumericKey(item), false, String(item));
+    }
   });
 
   it("gives every other item its default key text", () => {

@@ -777,6 +777,24 @@ describe("Checkpoint", () => {
       });
     });
 
+    it("keys a map's items as they were when submitted, whatever the caller's list becomes", async () => {
+      await using checkpoint = new Checkpoint();
+      const items = [0, 1, 2];
+      const q = new AsyncQueue();
+      q.map((n: number) => n, items, { checkpoint, namespace: "ns" });
+      items[0] = 7;
+      items.push(8);
+      await q.run();
+      assert.deepEqual(
+        [...(await checkpoint.lookup("ns", ["0", "1", "2", "7", "8"])).keys()].sort(),
+        [
+          "0",
+          "1",
+          "2",
+        ],
+      );
+    });
+
     it("keys a map's items by their canonical JSON, numbers or not, and restores each", async () => {
       await withFile(async (path) => {
         const items = [0, -0, 5, 10, 99_999_999_999_999, 1e14, -3, 1.5, "5", [5]];
