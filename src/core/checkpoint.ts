@@ -124,43 +124,38 @@ const SCAN_THRESHOLD = 20_000;
 const INSERT_ROWS =
   "INSERT OR REPLACE INTO completions (namespace, key, value, encoding, name, recorded_at) VALUES ";
 
-/**
- * Rows per INSERT statement in a flush: one call into SQLite per 50 rows
- * instead of per row took a third off writing 200,000 rows on Deno (0.50 s
- * to 0.31 s of CPU) and a sixth on Bun. The rest of a batch goes row by row.
- * Statements of 100 to 500 rows were slower.
- */
-const INSERT_BATCH = 50;
+/** Every column of `rows` rows. */
+function insertMixed(rows: number): string {
+  return INSERT_ROWS + Array(rows).fill("(?, ?, ?, ?, ?, ?)").join(", ");
+}
 
-/** Every column of `INSERT_BATCH` rows. */
-const INSERT_MIXED = INSERT_ROWS + Array(INSERT_BATCH).fill("(?, ?, ?, ?, ?, ?)").join(", ");
-
-/** Parameters `INSERT_SHARED` binds once: namespace, encoding, name, recorded_at. */
+/** Parameters `insertShared` binds once: namespace, encoding, name, recorded_at. */
 const SHARED_COLUMNS = 4;
 
 /**
- * `INSERT_BATCH` rows that share namespace, encoding and name (and
- * recorded_at), bound once as `?1` to `?4`; then each row's key and value,
- * written as `column` makes SQL of them. Binding 102 values instead of 300
- * cut writing 200,000 rows on Deno from 210 to 182 ms of CPU.
+ * `rows` rows that share namespace, encoding and name (and recorded_at),
+ * bound once as `?1` to `?4`; then each row's key and value, written as
+ * `column` makes SQL of them. Binding 102 values instead of 300 cut
+ * writing 200,000 rows on Deno from 210 to 182 ms of CPU.
  */
-function insertShared(column: (parameter: string) => string): string {
-  return INSERT_ROWS + Array.from({ length: INSERT_BATCH }, (_, row) => {
+function insertShared(rows: number, column: (parameter: string) => string): string {
+  return INSERT_ROWS + Array.from({ length: rows }, (_, row) => {
     const at = SHARED_COLUMNS + 2 * row;
     return `(?1, ${column(`?${at + 1}`)}, ${column(`?${at + 2}`)}, ?2, ?3, ?4)`;
   }).join(", ");
 }
 
-const INSERT_SHARED = insertShared((parameter) => parameter);
+/** A shared row's key or value bound as it is. */
+const asBound = (parameter: string) => parameter;
 
 /**
- * Shared rows whose keys and values may be integers bound as such, each
+ * A shared row's key or value that may be an integer bound as such,
  * written as its decimal text (`NULL || ''` stays NULL, text stays as it
  * is; bytes would become text, so custom encodings do not come here).
  * Where the binding binds integers (Bun), this saves making a string per
  * key and value: `String(n)` cost Bun 60–140 ns.
  */
-const INSERT_SHARED_INTEGERS = insertShared((parameter) => `${parameter} || ''`);
+const asIntegerText = (parameter: string) => `${parameter} || ''`;
 
 /** Fields per entry of a store's pending runs: namespace, name, first row. */
 const RUN_FIELDS = 3;
@@ -232,6 +227,14 @@ export interface SqliteConnection {
   prepare(sql: string, arrays?: boolean): SqliteStatement;
   /** Whether a safe integer binds as an SQL integer, not as a float. */
   readonly bindsIntegers: boolean;
+  /**
+   * Rows per multi-row INSERT in a flush, the count this binding writes
+   * fastest (the rest of a flush goes row by row). One call into SQLite
+   * per many rows instead of per row took a third off writing 200,000
+   * rows on Deno and a sixth on Bun; past a few dozen rows the cost per
+   * bound value grows on Deno.
+   */
+  readonly batchRows: number;
   readonly inTransaction: boolean;
   close(): void;
 }
@@ -534,12 +537,12 @@ class SqliteCompletions implements CheckpointStore {
   }
 
   /**
-   * Inserts the pending rows in `order`, `INSERT_BATCH` rows a statement
-   * (the rest one by one). A batch whose rows share namespace, name and
-   * encoding binds those once (`INSERT_SHARED`, or `INSERT_SHARED_INTEGERS`
-   * for JSON where integers bind as such); any other binds every column of
-   * every row (`INSERT_MIXED`). `namespaces` and `names` hold each row's, or
-   * are `undefined` when one run holds every row.
+   * Inserts the pending rows in `order`, the binding's `batchRows` rows a
+   * statement (the rest one by one). A batch whose rows share namespace,
+   * name and encoding binds those once (`insertShared`, its keys and values
+   * as integer text where integers bind as such); any other binds every
+   * column of every row (`insertMixed`). `namespaces` and `names` hold each
+   * row's, or are `undefined` when one run holds every row.
    */
   #insertRows(
     order: ArrayLike<number>,
@@ -561,18 +564,20 @@ class SqliteCompletions implements CheckpointStore {
       parameters[at + 4] = nameOf(row);
       parameters[at + 5] = recordedAt;
     };
-    const integers = this.#database.bindsIntegers;
+    const database = this.#database;
+    const integers = database.bindsIntegers;
+    const batch = database.batchRows;
     const rows = order.length;
-    const whole = rows - (rows % INSERT_BATCH);
+    const whole = rows - (rows % batch);
     const shared: StoredValue[] = [];
     const mixed: StoredValue[] = [];
-    for (let start = 0; start < whole; start += INSERT_BATCH) {
+    for (let start = 0; start < whole; start += batch) {
       const first = order[start];
       const encoding = fields[PENDING_FIELDS * first + 2];
       const namespace = namespaceOf(first);
       const name = nameOf(first);
       let same = true;
-      for (let at = start + 1; at < start + INSERT_BATCH && same; at++) {
+      for (let at = start + 1; at < start + batch && same; at++) {
         const row = order[at];
         same = fields[PENDING_FIELDS * row + 2] === encoding &&
           (namespaces === undefined || (namespaces[row] === namespace && nameOf(row) === name));
@@ -583,23 +588,23 @@ class SqliteCompletions implements CheckpointStore {
         shared[2] = name;
         shared[3] = recordedAt;
         // Integers bound as such are written as their text by SQLite
-        // (`INSERT_SHARED_INTEGERS`), except next to custom bytes.
+        // (`asIntegerText`), except next to custom bytes.
         const bindAsIs = integers && encoding !== "custom";
-        for (let index = 0; index < INSERT_BATCH; index++) {
+        for (let index = 0; index < batch; index++) {
           const field = PENDING_FIELDS * order[start + index];
           const at = SHARED_COLUMNS + 2 * index;
           shared[at] = bindAsIs ? fields[field] : asText(fields[field]);
           shared[at + 1] = bindAsIs ? fields[field + 1] : asText(fields[field + 1]);
         }
         const insert = bindAsIs
-          ? this.#insertSharedIntegers ??= this.#database.prepare(INSERT_SHARED_INTEGERS)
-          : this.#insertShared ??= this.#database.prepare(INSERT_SHARED);
+          ? this.#insertSharedIntegers ??= database.prepare(insertShared(batch, asIntegerText))
+          : this.#insertShared ??= database.prepare(insertShared(batch, asBound));
         insert.run(...shared);
       } else {
-        for (let index = 0; index < INSERT_BATCH; index++) {
+        for (let index = 0; index < batch; index++) {
           putRow(mixed, 6 * index, order[start + index]);
         }
-        (this.#insertMixed ??= this.#database.prepare(INSERT_MIXED)).run(...mixed);
+        (this.#insertMixed ??= database.prepare(insertMixed(batch))).run(...mixed);
       }
     }
     const one: StoredValue[] = [];

@@ -72,6 +72,8 @@ function openNode(path: string): SqliteConnection {
       return database.isTransaction;
     },
     bindsIntegers: false,
+    // 200,000 rows: 150–155 ms at 25 a statement, 161–176 at 50, 208–219 at 100.
+    batchRows: 25,
     close: () => database.close(),
   };
 }
@@ -98,6 +100,8 @@ function openBun(path: string): SqliteConnection {
       return database.inTransaction;
     },
     bindsIntegers: true,
+    // 200,000 rows: 92–95 ms at 50 a statement, 100–105 at 25.
+    batchRows: 50,
     // `true` also finalizes the statements still open; without it the file
     // stays open (and its log unfolded) until they are collected.
     close: () => database.close(true),

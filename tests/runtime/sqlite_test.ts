@@ -79,6 +79,24 @@ describe("the SQLite connection", () => {
     }
   });
 
+  it("names a batch size whose statement binds within SQLite's limit", () => {
+    const database = openSqlite(":memory:");
+    try {
+      const rows = database.batchRows;
+      assert.ok(Number.isInteger(rows) && rows >= 1, String(rows));
+      // The widest statement a flush prepares binds six values a row.
+      database.exec("CREATE TABLE t (a, b, c, d, e, f)");
+      const values = Array(rows).fill("(?, ?, ?, ?, ?, ?)").join(", ");
+      const parameters = Array.from({ length: 6 * rows }, (_, i) => i);
+      assert.equal(
+        Number(database.prepare(`INSERT INTO t VALUES ${values}`).run(...parameters).changes),
+        rows,
+      );
+    } finally {
+      database.close();
+    }
+  });
+
   it("closes the file, its prepared statements included, so that the log is folded and removed", async () => {
     await withTempDir("osiiso-sqlite-", (dir) => {
       const path = join(dir, "x.db");
