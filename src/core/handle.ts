@@ -498,22 +498,35 @@ export class TaskHandle<T = unknown> extends Object implements PromiseLike<T> {
     throw new InvalidStateError("result not ready");
   }
 
-  /** Settles whoever waits on the finished handle. */
+  /**
+   * Settles whoever waits on the finished handle. Most handles have nobody
+   * waiting yet (a queue's tasks are awaited through its run), so the
+   * waiting parties are served by their own methods: an engine compiles a
+   * function whole on its first call, and a program's first finished task
+   * waits for that.
+   */
   #notify(): void {
     const resolve = this._resolve;
     if (resolve !== undefined) {
       this._resolve = undefined;
       if (this._status === "succeeded") resolve(this._value);
-      else {
-        // A failed handle that nobody awaits causes no unhandled rejection.
-        promiseThen.call(this, undefined, ignore);
-        const rejected = Promise.reject(this.#rejection());
-        rejected.catch(ignore);
-        resolve(rejected);
-      }
+      else this.#rejectPromise(resolve);
     }
     const listeners = this._listeners;
-    if (listeners === undefined) return;
+    if (listeners !== undefined) this.#notifyListeners(listeners);
+  }
+
+  /** Settles a handle that is a native promise with its failure (never an unhandled rejection). */
+  #rejectPromise(resolve: (value: unknown) => void): void {
+    // A failed handle that nobody awaits causes no unhandled rejection.
+    promiseThen.call(this, undefined, ignore);
+    const rejected = Promise.reject(this.#rejection());
+    rejected.catch(ignore);
+    resolve(rejected);
+  }
+
+  /** Serves the `wait()` callers, `then()` reactions and `onDone` callbacks of a finished handle. */
+  #notifyListeners(listeners: Listeners): void {
     // Dropped: a queue may keep a finished handle (its result is made from it), and the
     // promise and resolvers of an awaited one would stay alive with it.
     this._listeners = undefined;
