@@ -135,7 +135,7 @@ const SHARED_COLUMNS = 4;
 /**
  * `rows` rows that share namespace, encoding and name (and recorded_at),
  * bound once as `?1` to `?4`; then each row's key and value, the value
- * written as `value` makes SQL of it. Binding 102 values instead of 300
+ * written as `value` makes SQL of it. Binding 104 values instead of 300 (50 rows)
  * cut writing 200,000 rows on Deno from 210 to 182 ms of CPU. A key bound
  * as an integer is stored as its decimal text by the column's TEXT
  * affinity, as SQLite converts any number put in a TEXT column.

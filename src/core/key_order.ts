@@ -33,14 +33,13 @@ export function keyOrder(
   const order = rowNumbers(rows);
   const texts: string[] = [];
   for (let row = 0; row < rows; row++) texts.push(keyText(fields[stride * row] as StoreKey));
-  if (namespaces === undefined) {
-    return order.sort((a, b) => texts[a] < texts[b] ? -1 : texts[a] > texts[b] ? 1 : 0);
-  }
+  const byKey = (a: number, b: number) => texts[a] < texts[b] ? -1 : texts[a] > texts[b] ? 1 : 0;
+  if (namespaces === undefined) return order.sort(byKey);
   return order.sort((a, b) => {
     const namespaceA = namespaces[a];
     const namespaceB = namespaces[b];
     if (namespaceA !== namespaceB) return namespaceA < namespaceB ? -1 : 1;
-    return texts[a] < texts[b] ? -1 : texts[a] > texts[b] ? 1 : 0;
+    return byKey(a, b);
   });
 }
 
