@@ -944,7 +944,8 @@ export class QueueEngine {
     }
     // The progress line is added after the pump's first round (queued by start()), or when
     // the first task finishes if that is sooner: the first tasks need not wait for the board
-    // and its timer (on Deno the process's first timer costs about 0.6 ms).
+    // and its timer (on Deno the process's first timer costs about 0.6 ms). A program's first
+    // run also compiles the end of a run there (`#compileRunEnd`).
     this.#failedBeforeRun = this.#failedCount;
     this.#progressPending = true;
     queueMicrotask(() => {
