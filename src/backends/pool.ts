@@ -68,22 +68,22 @@ class AdaptiveWindow {
   readonly max: number;
   /** Attempts a slot may hold now. */
   size: number;
-  #taskMs = pipelineMs;
+  private taskMs = pipelineMs;
 
   /** A window of one that may grow to `max`. */
   constructor(max: number) {
     this.max = max;
-    this.size = this.#sizeFor(this.#taskMs);
+    this.size = this.sizeFor(this.taskMs);
   }
 
   /** Learns from a batch of replies: `answered` attempts kept a slot busy `busyMs`. */
   measure(busyMs: number, answered: number): void {
     if (answered === 0) return;
-    this.#taskMs += (busyMs / answered - this.#taskMs) * 0.2;
-    this.size = this.#sizeFor(this.#taskMs);
+    this.taskMs += (busyMs / answered - this.taskMs) * 0.2;
+    this.size = this.sizeFor(this.taskMs);
   }
 
-  #sizeFor(taskMs: number): number {
+  private sizeFor(taskMs: number): number {
     return Math.max(1, Math.min(this.max, Math.round(pipelineMs / Math.max(taskMs, 0.001))));
   }
 }
@@ -234,20 +234,20 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
   protected closing = false;
   /** Sources by id. */
   protected readonly sources: SourceDescriptor[] = [];
-  readonly #fallbackCores: number;
-  #nextCall = 1;
-  #closeWaiters: (() => void)[] = [];
+  private readonly fallbackCores: number;
+  private nextCall = 1;
+  private closeWaiters: (() => void)[] = [];
   /**
    * Outcomes and starts for the engine, in the order they happened, handed
    * over in one microtask per batch: a settled call (its outcome) or a
    * request whose attempt started.
    */
-  #events: (PoolCall | AttemptRequest)[] = [];
-  #eventsQueued = false;
+  private events: (PoolCall | AttemptRequest)[] = [];
+  private eventsQueued = false;
   /** Source id by task function or reference object (the fast path). */
-  readonly #sourceIdByObject = new WeakMap<object, number>();
+  private readonly sourceIdByObject = new WeakMap<object, number>();
   /** Source id by what it names (module and export, or function text). */
-  readonly #sourceIdByKey = new Map<string, number>();
+  private readonly sourceIdByKey = new Map<string, number>();
 
   /**
    * Creates an idle pool; slots start when the first attempt needs one.
@@ -265,7 +265,7 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
     this.idleTimeout = options.idleTimeout ?? undefined;
     this.killGrace = options.killGrace ?? defaultKillGrace;
     this.window = new AdaptiveWindow(options.maxInFlightPerWorker ?? defaultMaxInFlightPerWorker);
-    this.#fallbackCores = fallbackCores;
+    this.fallbackCores = fallbackCores;
     this.maxSlots = this.autoWorkers();
   }
 
@@ -324,7 +324,7 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
 
   /** One slot per core: `max(1, min(32, cpus))`. */
   autoWorkers(): number {
-    return Math.max(1, Math.min(32, hardwareConcurrency(this.#fallbackCores)));
+    return Math.max(1, Math.min(32, hardwareConcurrency(this.fallbackCores)));
   }
 
   /**
@@ -350,35 +350,35 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
     if (request.aborted) return Promise.reject(request.abortReason);
     let sourceId: number;
     try {
-      sourceId = this.#sourceIdOf(request);
+      sourceId = this.sourceIdOf(request);
     } catch (error) {
       return Promise.reject(error);
     }
-    const id = this.#nextCall++;
+    const id = this.nextCall++;
     const flags = (request.bind ? RunFlags.bind : 0) | (isTimed(request) ? RunFlags.timed : 0);
     const run: PackedRun = request.bind
       ? [id, sourceId, request.args, flags, request.taskId, request.attempt, request.name]
       : [id, sourceId, request.args, flags];
     const call = new PoolCall(id, request, sourceId, run);
-    call.onAbort = () => this.#abandon(call);
+    call.onAbort = () => this.abandon(call);
     request.onAbort(call.onAbort);
     if (!this.place(call)) this.waiting.push(call);
     return REPORTED_LATER;
   }
 
   /** Queues an outcome or a start for the engine (never told synchronously: see `report`). */
-  #tell(event: PoolCall | AttemptRequest): void {
-    this.#events.push(event);
-    if (!this.#eventsQueued) {
-      this.#eventsQueued = true;
-      queueMicrotask(this.#deliver);
+  private tell(event: PoolCall | AttemptRequest): void {
+    this.events.push(event);
+    if (!this.eventsQueued) {
+      this.eventsQueued = true;
+      queueMicrotask(this.deliver);
     }
   }
 
-  readonly #deliver = (): void => {
-    this.#eventsQueued = false;
-    const events = this.#events;
-    this.#events = [];
+  private readonly deliver = (): void => {
+    this.eventsQueued = false;
+    const events = this.events;
+    this.events = [];
     let failure: { error: unknown } | undefined;
     for (let index = 0; index < events.length; index++) {
       const event = events[index];
@@ -408,34 +408,34 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
       this.closing = false;
       return Promise.resolve();
     }
-    return new Promise((resolve) => this.#closeWaiters.push(resolve));
+    return new Promise((resolve) => this.closeWaiters.push(resolve));
   }
 
   /** The last slot has ended: a pending `close()` is done. */
   protected allEnded(): void {
     if (!this.closing) return;
     this.closing = false;
-    for (const wake of this.#closeWaiters.splice(0)) wake();
+    for (const wake of this.closeWaiters.splice(0)) wake();
   }
 
   // ----------------------------------------------------------- dispatching
 
   /** The id of the attempt's source; each source is described once and sent once per slot. */
-  #sourceIdOf(request: AttemptRequest): number {
+  private sourceIdOf(request: AttemptRequest): number {
     const source = request.source;
-    let id = this.#sourceIdByObject.get(source);
+    let id = this.sourceIdByObject.get(source);
     if (id !== undefined) return id;
     const descriptor = describeSource(source, request.name);
     const key = descriptor.kind === "ref"
       ? `ref\u0000${descriptor.url}\u0000${descriptor.exportName}`
       : descriptor.code;
-    id = this.#sourceIdByKey.get(key);
+    id = this.sourceIdByKey.get(key);
     if (id === undefined) {
       id = this.sources.length;
       this.sources.push(descriptor);
-      this.#sourceIdByKey.set(key, id);
+      this.sourceIdByKey.set(key, id);
     }
-    this.#sourceIdByObject.set(source, id);
+    this.sourceIdByObject.set(source, id);
     return id;
   }
 
@@ -467,13 +467,13 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
   /** A slot's running attempt may have changed: start its clock, or its kill timer. */
   protected headChanged(slot: S): void {
     const head = slot.calls[0];
-    if (slot.killCall !== undefined && slot.killCall !== head) this.#clearKillTimer(slot);
+    if (slot.killCall !== undefined && slot.killCall !== head) this.clearKillTimer(slot);
     if (head === undefined || !slot.ready) return;
-    if (head.abandoned) this.#armKillTimer(slot, head);
+    if (head.abandoned) this.armKillTimer(slot, head);
     else {
-      // Deferred like the next-attempt notice in #onReply: the engine first
+      // Deferred like the next-attempt notice in onReply: the engine first
       // sees the outcome that freed this head.
-      this.#tell(head.request);
+      this.tell(head.request);
     }
   }
 
@@ -481,7 +481,7 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
   protected afterRemoval(slot: S): void {
     if (slot.state === "live") {
       this.headChanged(slot);
-      if (slot.calls.length === 0) this.#becameIdle(slot);
+      if (slot.calls.length === 0) this.becameIdle(slot);
     }
     this.pumpWaiting();
   }
@@ -508,7 +508,7 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
         this.receiveReplies(slot, message.replies);
         break;
       case "ready":
-        this.#receiveReady(slot, message.error);
+        this.receiveReady(slot, message.error);
         break;
       case "abortSeen":
         slot.abortSeen = message.call;
@@ -526,23 +526,23 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
 
   /** A batch of replies arrived from a slot. */
   protected receiveReplies(slot: S, replies: readonly Reply[]): void {
-    for (const reply of replies) this.#onReply(slot, reply);
+    for (const reply of replies) this.onReply(slot, reply);
     this.afterRemoval(slot);
   }
 
   /** A slot ran its initializer (`error`: it failed). */
-  #receiveReady(slot: S, error: SerializedThrown | undefined): void {
+  private receiveReady(slot: S, error: SerializedThrown | undefined): void {
     slot.ready = true;
     // A failed initializer: the tasks sent here fail with its error (the
     // slot answers them so); new ones go to a fresh slot.
     if (error !== undefined) slot.accepting = false;
     if (slot.state === "live") {
       this.headChanged(slot);
-      if (slot.calls.length === 0) this.#becameIdle(slot);
+      if (slot.calls.length === 0) this.becameIdle(slot);
     }
   }
 
-  #onReply(slot: S, reply: Reply): void {
+  private onReply(slot: S, reply: Reply): void {
     const calls = slot.calls;
     const head = calls[0];
     let call: PoolCall | undefined;
@@ -576,7 +576,7 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
     if (next !== undefined && !next.abandoned && slot.ready) {
       // Told after the engine has seen this outcome (queued first), so hooks
       // and fail-first see one attempt end before the next one begins.
-      this.#tell(next.request);
+      this.tell(next.request);
     }
   }
 
@@ -592,7 +592,7 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
     // abort reason whatever the slot answered.
     call.ok = ok && !call.abandoned;
     call.value = call.abandoned ? call.request.abortReason : value;
-    this.#tell(call);
+    this.tell(call);
   }
 
   /** Settles an attempt whose slot has ended (or that never reached one). */
@@ -645,7 +645,7 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
   protected flush(_slot: S): void {}
 
   /** The engine gave up on an attempt: stop it in its slot. */
-  #abandon(call: PoolCall): void {
+  private abandon(call: PoolCall): void {
     call.abandoned = true;
     call.onAbort = undefined;
     const slot = call.slot as S | undefined;
@@ -667,7 +667,7 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
     } catch {
       // The slot is going away; its end settles the attempt.
     }
-    if (slot.calls[0] === call && slot.ready) this.#armKillTimer(slot, call);
+    if (slot.calls[0] === call && slot.ready) this.armKillTimer(slot, call);
   }
 
   // ------------------------------------------------------------- lifetimes
@@ -681,7 +681,7 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
     } else slot.unref();
   }
 
-  #becameIdle(slot: S): void {
+  private becameIdle(slot: S): void {
     if (!slot.accepting || this.closing) {
       this.retire(slot);
       this.pumpWaiting();
@@ -697,9 +697,9 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
     }
   }
 
-  #armKillTimer(slot: S, call: PoolCall): void {
+  private armKillTimer(slot: S, call: PoolCall): void {
     if (slot.killCall === call) return;
-    this.#clearKillTimer(slot);
+    this.clearKillTimer(slot);
     slot.killCall = call;
     slot.killTimer = startTimer(() => {
       slot.killTimer = undefined;
@@ -709,14 +709,14 @@ export abstract class PipelinedPool<S extends PoolSlot> implements Executor {
     }, this.killGrace);
   }
 
-  #clearKillTimer(slot: S): void {
+  private clearKillTimer(slot: S): void {
     slot.killTimer = stopTimer(slot.killTimer);
     slot.killCall = undefined;
   }
 
   /** Stops a slot's timers (it leaves the pool). */
   protected clearTimers(slot: S): void {
-    this.#clearKillTimer(slot);
+    this.clearKillTimer(slot);
     slot.idleTimer = stopTimer(slot.idleTimer);
   }
 }

@@ -58,7 +58,7 @@ export interface ProcessPoolOptions extends PoolOptions {
 /** One child process and the attempts it holds. */
 class ChildSlot extends PoolSlot {
   readonly id: number;
-  /** Taking attempts until its window is full again (see `#hasRoom`). */
+  /** Taking attempts until its window is full again (see `hasRoom`). */
   refilling = true;
   stopTimer: ReturnType<typeof setTimeout> | undefined = undefined;
   /** What the child said about its own end (an exit call, an uncaught error). */
@@ -96,23 +96,23 @@ const maxPreloadedUrlLength = 2_048;
 export class ProcessPool extends PipelinedPool<ChildSlot> {
   /** Which backend this is. */
   readonly kind: "process" = "process";
-  readonly #env: Readonly<Record<string, string>> | undefined;
-  readonly #inheritEnv: boolean | undefined;
-  readonly #cwd: string | undefined;
-  readonly #permissions: ChildPermissions | undefined;
-  readonly #spawnChild: typeof spawnChild;
+  private readonly env: Readonly<Record<string, string>> | undefined;
+  private readonly inheritEnv: boolean | undefined;
+  private readonly cwd: string | undefined;
+  private readonly permissions: ChildPermissions | undefined;
+  private readonly spawnChild: typeof spawnChild;
   /** Children that take work. */
-  readonly #live = new Set<ChildSlot>();
+  private readonly live = new Set<ChildSlot>();
   /** Children asked to stop (or killed) that have not exited yet. */
-  readonly #stopping = new Set<ChildSlot>();
-  #removeExitListener: (() => void) | undefined = undefined;
-  #exitListenerToken = 0;
+  private readonly stopping = new Set<ChildSlot>();
+  private removeExitListener: (() => void) | undefined = undefined;
+  private exitListenerToken = 0;
   /**
    * Task modules seen at submission (the initializer's first), at most
    * {@linkcode maxPreloadedModules}: a new child starts importing them while
    * it starts up (~1 ms sooner to the first result on Bun).
    */
-  readonly #preload: string[] = [];
+  private readonly preload: string[] = [];
 
   /**
    * Creates an idle pool; children start when the first attempt needs one.
@@ -120,18 +120,18 @@ export class ProcessPool extends PipelinedPool<ChildSlot> {
    */
   constructor(options: ProcessPoolOptions = {}) {
     super(options, 1);
-    this.#env = options.env;
-    this.#inheritEnv = options.inheritEnv;
-    this.#cwd = options.cwd;
-    this.#permissions = options.permissions;
-    this.#spawnChild = options.spawn ?? spawnChild;
-    if (this.initializer?.kind === "ref") this.#notePreload(this.initializer.url);
+    this.env = options.env;
+    this.inheritEnv = options.inheritEnv;
+    this.cwd = options.cwd;
+    this.permissions = options.permissions;
+    this.spawnChild = options.spawn ?? spawnChild;
+    if (this.initializer?.kind === "ref") this.notePreload(this.initializer.url);
   }
 
   /** Checks a task's source at submission, and notes its module for new children. */
   override validateSource(source: unknown, action: string): void {
     super.validateSource(source, action);
-    if (isTaskReference(source)) this.#notePreload(source.url);
+    if (isTaskReference(source)) this.notePreload(source.url);
   }
 
   /**
@@ -139,8 +139,8 @@ export class ProcessPool extends PipelinedPool<ChildSlot> {
    * URL or any long one: the list travels as the child's arguments, and one
    * argument must stay well under the system's limit (128 KiB on Linux).
    */
-  #notePreload(url: string): void {
-    const preload = this.#preload;
+  private notePreload(url: string): void {
+    const preload = this.preload;
     if (
       preload.length < maxPreloadedModules && url.length <= maxPreloadedUrlLength &&
       !url.startsWith("data:") && !preload.includes(url)
@@ -155,17 +155,17 @@ export class ProcessPool extends PipelinedPool<ChildSlot> {
    * it holds no work.
    */
   protected bootSlot(): void {
-    this.setBusy(this.#spawn(), true);
+    this.setBusy(this.spawn(), true);
   }
 
   /** Children alive and taking work now. */
   liveWorkers(): number {
-    return this.#live.size;
+    return this.live.size;
   }
 
   /** A finished run: idle children are already unreferenced; nothing to do. */
   stopped(): void {
-    for (const child of this.#live) {
+    for (const child of this.live) {
       if (child.calls.length === 0 && child.busy) this.setBusy(child, false);
     }
   }
@@ -177,20 +177,20 @@ export class ProcessPool extends PipelinedPool<ChildSlot> {
    * exited `killGrace` later.
    */
   protected closeSlots(force: boolean): void {
-    for (const child of [...this.#live]) {
+    for (const child of [...this.live]) {
       child.accepting = false;
-      if (force) this.#end(child, "the process pool was closed", {}, true);
+      if (force) this.end(child, "the process pool was closed", {}, true);
       else if (child.calls.length === 0) this.retire(child);
     }
     if (force) {
       // Children already asked to stop go now too.
-      for (const child of this.#stopping) child.handle.killGroup();
+      for (const child of this.stopping) child.handle.killGroup();
     }
   }
 
   /** Children that have not exited yet. */
   protected slotsLeft(): number {
-    return this.#live.size + this.#stopping.size;
+    return this.live.size + this.stopping.size;
   }
 
   // ----------------------------------------------------------- dispatching
@@ -203,22 +203,22 @@ export class ProcessPool extends PipelinedPool<ChildSlot> {
   protected place(call: PoolCall): boolean {
     let best: ChildSlot | undefined;
     let someIdle = false;
-    for (const child of this.#live) {
+    for (const child of this.live) {
       if (!child.accepting) continue;
       if (child.calls.length === 0) someIdle = true;
-      if (!this.#hasRoom(child)) continue;
+      if (!this.hasRoom(child)) continue;
       if (best === undefined || child.calls.length < best.calls.length) best = child;
     }
-    if (!someIdle && this.#live.size < this.maxSlots) {
+    if (!someIdle && this.live.size < this.maxSlots) {
       try {
-        best = this.#spawn();
+        best = this.spawn();
       } catch (error) {
         this.settle(call, false, error);
         return true;
       }
     }
     if (best === undefined) return false;
-    this.#assign(best, call);
+    this.assign(best, call);
     return true;
   }
 
@@ -228,7 +228,7 @@ export class ProcessPool extends PipelinedPool<ChildSlot> {
    * refilling one by one would cost a message (and a system call) per
    * attempt; refilling by halves sends them in batches.
    */
-  #hasRoom(child: ChildSlot): boolean {
+  private hasRoom(child: ChildSlot): boolean {
     const count = child.calls.length;
     const window = this.window.size;
     if (count >= window) {
@@ -239,7 +239,7 @@ export class ProcessPool extends PipelinedPool<ChildSlot> {
     return child.refilling;
   }
 
-  #assign(child: ChildSlot, call: PoolCall): void {
+  private assign(child: ChildSlot, call: PoolCall): void {
     const sourceId = call.sourceId;
     const defined = child.knownSources.has(sourceId);
     // One message per attempt (the transport batches them), so an argument
@@ -298,15 +298,15 @@ export class ProcessPool extends PipelinedPool<ChildSlot> {
 
   // -------------------------------------------------------------- children
 
-  #spawn(): ChildSlot {
+  private spawn(): ChildSlot {
     // The callbacks need the child, which needs the handle; they fire only later.
     const made: { child?: ChildSlot } = {};
-    const handle = this.#spawnChild({
-      env: this.#env,
-      inheritEnv: this.#inheritEnv,
-      cwd: this.#cwd,
-      permissions: this.#permissions,
-      preload: this.#preload,
+    const handle = this.spawnChild({
+      env: this.env,
+      inheritEnv: this.inheritEnv,
+      cwd: this.cwd,
+      permissions: this.permissions,
+      preload: this.preload,
       onMessage: (message) => {
         if (made.child !== undefined) this.receive(made.child, message);
       },
@@ -316,23 +316,23 @@ export class ProcessPool extends PipelinedPool<ChildSlot> {
         // A message that cannot be read leaves its attempt unanswered for good.
         child.note = `it sent an unreadable message (${messageOf(error)})`;
         child.cause = error;
-        this.#end(child, `worker process ${child.id} was killed: ${child.note}`, {
+        this.end(child, `worker process ${child.id} was killed: ${child.note}`, {
           cause: error,
         }, true);
       },
     });
     const spawned = new ChildSlot(handle);
     made.child = spawned;
-    this.#live.add(spawned);
-    this.#watchProcessExit();
-    handle.exited.then((exit) => this.#onExit(spawned, exit));
+    this.live.add(spawned);
+    this.watchProcessExit();
+    handle.exited.then((exit) => this.onExit(spawned, exit));
     handle.send(this.initMessage(spawned.id));
     return spawned;
   }
 
   /** Kills the child's group: its running attempt did not stop in time. */
   protected killStuck(child: ChildSlot, call: PoolCall): void {
-    this.#end(
+    this.end(
       child,
       `worker process ${child.id} was killed: task '${call.request.name}' ` +
         `did not stop within ${this.killGrace}ms of its abort`,
@@ -344,7 +344,7 @@ export class ProcessPool extends PipelinedPool<ChildSlot> {
   /** Asks an idle (or closing) child to stop: EOF on its stdin; killed if it lingers. */
   protected retire(child: ChildSlot): void {
     if (child.state !== "live") return;
-    this.#leave(child);
+    this.leave(child);
     child.handle.closeInput();
     child.stopTimer ??= startTimer(() => {
       child.stopTimer = undefined;
@@ -359,29 +359,29 @@ export class ProcessPool extends PipelinedPool<ChildSlot> {
    * already gave up on it); the attempts queued behind it go to other
    * children, unstarted.
    */
-  #end(child: ChildSlot, why: string, details: CrashDetails, kill: boolean): void {
-    if (child.state === "live") this.#leave(child);
+  private end(child: ChildSlot, why: string, details: CrashDetails, kill: boolean): void {
+    if (child.state === "live") this.leave(child);
     if (kill) child.handle.killGroup();
     this.failHeld(child, child.calls.splice(0), why, details);
   }
 
   /** Takes a child out of the pool (it keeps running until it exits). */
-  #leave(child: ChildSlot): void {
+  private leave(child: ChildSlot): void {
     // Referenced while it goes (a few ms), so that a pending `close()`, which
     // waits for its exit, keeps the program up.
     child.handle.ref();
     child.busy = true;
     child.state = "stopping";
     child.accepting = false;
-    this.#live.delete(child);
-    this.#stopping.add(child);
+    this.live.delete(child);
+    this.stopping.add(child);
     this.clearTimers(child);
   }
 
-  #onExit(child: ChildSlot, exit: ChildExit): void {
+  private onExit(child: ChildSlot, exit: ChildExit): void {
     if (child.state === "live") {
       // Nobody asked it to go: a crash. Whatever it started goes with it.
-      this.#end(
+      this.end(
         child,
         `worker process died (${describeExit(exit)})` +
           (child.note === undefined ? "" : `: ${child.note}`),
@@ -395,32 +395,32 @@ export class ProcessPool extends PipelinedPool<ChildSlot> {
     }
     child.state = "ended";
     child.stopTimer = stopTimer(child.stopTimer);
-    this.#stopping.delete(child);
+    this.stopping.delete(child);
     // A killed child's pipes must not keep the parent alive.
     child.handle.unref();
     releaseResource(child.token);
     this.settleHeld(child, `worker process died (${describeExit(exit)})`);
-    if (this.#live.size === 0 && this.#stopping.size === 0) {
-      this.#unwatchProcessExit();
+    if (this.live.size === 0 && this.stopping.size === 0) {
+      this.unwatchProcessExit();
       this.allEnded();
     }
     this.pumpWaiting();
   }
 
   /** While children exist, a normal exit of this process kills their groups. */
-  #watchProcessExit(): void {
-    if (this.#removeExitListener !== undefined) return;
-    this.#removeExitListener = onProcessExit(() => {
-      for (const child of this.#live) child.handle.killGroup();
-      for (const child of this.#stopping) child.handle.killGroup();
+  private watchProcessExit(): void {
+    if (this.removeExitListener !== undefined) return;
+    this.removeExitListener = onProcessExit(() => {
+      for (const child of this.live) child.handle.killGroup();
+      for (const child of this.stopping) child.handle.killGroup();
     });
-    this.#exitListenerToken = trackResource("listeners", "ProcessQueue process-exit listener");
+    this.exitListenerToken = trackResource("listeners", "ProcessQueue process-exit listener");
   }
 
-  #unwatchProcessExit(): void {
-    if (this.#removeExitListener === undefined) return;
-    this.#removeExitListener();
-    this.#removeExitListener = undefined;
-    releaseResource(this.#exitListenerToken);
+  private unwatchProcessExit(): void {
+    if (this.removeExitListener === undefined) return;
+    this.removeExitListener();
+    this.removeExitListener = undefined;
+    releaseResource(this.exitListenerToken);
   }
 }

@@ -72,10 +72,10 @@ export class ThreadPool extends PipelinedPool<WorkerSlot> {
   /** Which backend this is. */
   readonly kind: "thread" = "thread";
   /** Live workers by slot index (a replacement takes the lowest free index). */
-  readonly #slots: (WorkerSlot | undefined)[] = [];
-  #live = 0;
-  #flushQueued = false;
-  readonly #toFlush = new Set<WorkerSlot>();
+  private readonly slots: (WorkerSlot | undefined)[] = [];
+  private live = 0;
+  private flushQueued = false;
+  private readonly toFlush = new Set<WorkerSlot>();
 
   /**
    * Creates an idle pool; workers start when the first attempt needs one.
@@ -87,12 +87,12 @@ export class ThreadPool extends PipelinedPool<WorkerSlot> {
 
   /** Workers alive now. */
   liveWorkers(): number {
-    return this.#live;
+    return this.live;
   }
 
   /** A worker booted by `start()` stays unreferenced until it holds work. */
   protected bootSlot(): void {
-    this.#spawn().unref();
+    this.spawn().unref();
   }
 
   /**
@@ -100,7 +100,7 @@ export class ThreadPool extends PipelinedPool<WorkerSlot> {
    * unref'd (Deno) are let go so the program may end.
    */
   stopped(): void {
-    for (const worker of this.#slots) {
+    for (const worker of this.slots) {
       if (worker === undefined || worker.calls.length > 0) continue;
       if (typeof (worker.worker as Referable).unref !== "function") this.retire(worker);
     }
@@ -108,7 +108,7 @@ export class ThreadPool extends PipelinedPool<WorkerSlot> {
 
   /** Stops every worker: forced, or idle; busy ones retire when they drain. */
   protected closeSlots(force: boolean): void {
-    for (const worker of this.#slots) {
+    for (const worker of this.slots) {
       if (worker === undefined) continue;
       worker.accepting = false;
       if (force || worker.calls.length === 0) this.retire(worker, "the thread pool was closed");
@@ -117,33 +117,33 @@ export class ThreadPool extends PipelinedPool<WorkerSlot> {
 
   /** Workers not terminated yet. */
   protected slotsLeft(): number {
-    return this.#live;
+    return this.live;
   }
 
   // ----------------------------------------------------------- dispatching
 
   /** Sends `call` to the least loaded worker, if one has room. */
   protected place(call: PoolCall): boolean {
-    const worker = this.#pickWorker();
+    const worker = this.pickWorker();
     if (worker === undefined) return false;
-    this.#assign(worker, call);
+    this.assign(worker, call);
     return true;
   }
 
   /** The least loaded worker; a new one while some slot is free and all are busy. */
-  #pickWorker(): WorkerSlot | undefined {
+  private pickWorker(): WorkerSlot | undefined {
     let best: WorkerSlot | undefined;
-    for (const worker of this.#slots) {
+    for (const worker of this.slots) {
       if (worker === undefined || !worker.accepting) continue;
       if (best === undefined || worker.calls.length < best.calls.length) best = worker;
     }
-    if ((best === undefined || best.calls.length > 0) && this.#live < this.maxSlots) {
-      return this.#spawn();
+    if ((best === undefined || best.calls.length > 0) && this.live < this.maxSlots) {
+      return this.spawn();
     }
     return best !== undefined && best.calls.length < this.window.size ? best : undefined;
   }
 
-  #assign(worker: WorkerSlot, call: PoolCall): void {
+  private assign(worker: WorkerSlot, call: PoolCall): void {
     this.assigned(worker, call);
     if (!worker.knownSources.has(call.sourceId)) {
       worker.knownSources.add(call.sourceId);
@@ -155,30 +155,30 @@ export class ThreadPool extends PipelinedPool<WorkerSlot> {
     // A worker that still has plenty to do gets new runs with its next
     // batch, sent when its next replies arrive: fewer, larger messages.
     const unanswered = worker.calls.length - worker.outgoing.length;
-    if (unanswered < Math.max(1, this.window.size >> 2)) this.#scheduleFlush(worker);
+    if (unanswered < Math.max(1, this.window.size >> 2)) this.scheduleFlush(worker);
     this.holding(worker);
   }
 
-  #scheduleFlush(worker: WorkerSlot): void {
-    this.#toFlush.add(worker);
-    if (!this.#flushQueued) {
-      this.#flushQueued = true;
-      queueMicrotask(() => this.#flushOutgoing());
+  private scheduleFlush(worker: WorkerSlot): void {
+    this.toFlush.add(worker);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => this.flushOutgoing());
     }
   }
 
   /** Sends each worker the runs assigned to it this tick, as one message. */
-  #flushOutgoing(): void {
-    this.#flushQueued = false;
+  private flushOutgoing(): void {
+    this.flushQueued = false;
     // Posting can assign more (a failed run makes room): those go in the next round.
-    const workers = [...this.#toFlush];
-    this.#toFlush.clear();
-    for (const worker of workers) this.#postRuns(worker);
+    const workers = [...this.toFlush];
+    this.toFlush.clear();
+    for (const worker of workers) this.postRuns(worker);
   }
 
   /** Sends what is batched for `worker` now, ahead of an abort. */
   protected override flush(worker: WorkerSlot): void {
-    if (worker.outgoing.length > 0) this.#postRuns(worker);
+    if (worker.outgoing.length > 0) this.postRuns(worker);
   }
 
   /** Posts a message to the worker. */
@@ -186,7 +186,7 @@ export class ThreadPool extends PipelinedPool<WorkerSlot> {
     worker.worker.postMessage(message);
   }
 
-  #postRuns(worker: WorkerSlot): void {
+  private postRuns(worker: WorkerSlot): void {
     const runs = worker.outgoing;
     if (runs.length === 0 || worker.state !== "live") return;
     const sources = worker.outgoingSources;
@@ -236,7 +236,7 @@ export class ThreadPool extends PipelinedPool<WorkerSlot> {
   /** Runs held back for this worker's next batch go with it. */
   protected override receiveReplies(worker: WorkerSlot, replies: readonly Reply[]): void {
     super.receiveReplies(worker, replies);
-    if (worker.outgoing.length > 0) this.#scheduleFlush(worker);
+    if (worker.outgoing.length > 0) this.scheduleFlush(worker);
   }
 
   /** The worker announced its end: it ends now. */
@@ -247,7 +247,7 @@ export class ThreadPool extends PipelinedPool<WorkerSlot> {
     details: CrashDetails,
   ): void {
     const code = details.exitCode;
-    this.#end(
+    this.end(
       worker,
       `worker ${worker.id} ${how}: ${note}` +
         (typeof code === "number" ? ` (exit code ${code})` : ""),
@@ -257,15 +257,15 @@ export class ThreadPool extends PipelinedPool<WorkerSlot> {
 
   // -------------------------------------------------------------- workers
 
-  #spawn(): WorkerSlot {
+  private spawn(): WorkerSlot {
     let index = 0;
-    while (this.#slots[index] !== undefined) index++;
+    while (this.slots[index] !== undefined) index++;
     const worker = new WorkerSlot(
       index,
       new Worker(workerEntryUrl, { type: "module", name: `osiiso-worker-${index}` }),
     );
-    this.#slots[index] = worker;
-    this.#live++;
+    this.slots[index] = worker;
+    this.live++;
     const native = worker.worker;
     native.addEventListener("message", (event: MessageEvent<WorkerMessage>) => {
       this.receive(worker, event.data);
@@ -277,20 +277,20 @@ export class ThreadPool extends PipelinedPool<WorkerSlot> {
       const detail = event.error instanceof Error
         ? describeError(event.error)
         : event.message || "an error";
-      this.#end(worker, `worker ${index} crashed: ${detail}`, {
+      this.end(worker, `worker ${index} crashed: ${detail}`, {
         cause: event.error ?? event.message,
       });
     });
     native.addEventListener("messageerror", () => {
       if (worker.state !== "live") return;
       // A reply that cannot be read leaves its attempt unanswered for good.
-      this.#end(worker, `worker ${index} sent a message that could not be deserialized`, {});
+      this.end(worker, `worker ${index} sent a message that could not be deserialized`, {});
     });
     // Bun: a worker that ends itself (process.exit, say) is seen only here.
     native.addEventListener("close", (event: Event) => {
       if (worker.state !== "live") return;
       const code = (event as Event & { code?: number }).code;
-      this.#end(
+      this.end(
         worker,
         `worker ${index} exited` + (typeof code === "number" ? ` (exit code ${code})` : ""),
         { exitCode: typeof code === "number" ? code : null },
@@ -307,7 +307,7 @@ export class ThreadPool extends PipelinedPool<WorkerSlot> {
     if (runtimeName === "deno" && worker.abortSeen !== call.id) {
       recordAbandoned(`ThreadQueue worker ${worker.id} running task '${call.request.name}'`);
     }
-    this.#end(
+    this.end(
       worker,
       `worker ${worker.id} was terminated: task '${call.request.name}' ` +
         `did not stop within ${this.killGrace}ms of its abort`,
@@ -316,7 +316,7 @@ export class ThreadPool extends PipelinedPool<WorkerSlot> {
   }
 
   /** A worker ended, or must: it is terminated, and what it held fails or goes elsewhere. */
-  #end(worker: WorkerSlot, why: string, details: CrashDetails): void {
+  private end(worker: WorkerSlot, why: string, details: CrashDetails): void {
     if (worker.state !== "live") return;
     const calls = worker.calls.splice(0);
     this.retire(worker);
@@ -331,13 +331,13 @@ export class ThreadPool extends PipelinedPool<WorkerSlot> {
     this.clearTimers(worker);
     worker.worker.terminate();
     releaseResource(worker.token);
-    this.#slots[worker.id] = undefined;
-    this.#live--;
-    this.#toFlush.delete(worker);
+    this.slots[worker.id] = undefined;
+    this.live--;
+    this.toFlush.delete(worker);
     worker.outgoing = [];
     worker.outgoingSources = [];
     worker.transfers = [];
     this.settleHeld(worker, why || `worker ${worker.id} was stopped`);
-    if (this.#live === 0) this.allEnded();
+    if (this.live === 0) this.allEnded();
   }
 }

@@ -373,42 +373,42 @@ function perRow<T>(runs: readonly unknown[], field: 0 | 1, rows: number): T[] {
 
 /** The SQLite side: every method is synchronous. */
 class SqliteCompletions implements CheckpointStore {
-  readonly #database: SqliteConnection;
-  readonly #storeValues: boolean;
-  readonly #encode: CheckpointOptions["encode"];
-  readonly #decode: CheckpointOptions["decode"];
-  readonly #insertOne: SqliteStatement;
-  #insertShared: SqliteStatement | undefined = undefined;
-  #insertSharedIntegers: SqliteStatement | undefined = undefined;
-  #insertMixed: SqliteStatement | undefined = undefined;
-  readonly #lookupChunk: SqliteStatement;
-  readonly #scanJsonRows: SqliteStatement;
-  readonly #scanOtherRows: SqliteStatement;
-  readonly #scanJsonRowsOneByOne: SqliteStatement;
+  private readonly database: SqliteConnection;
+  private readonly storeValues: boolean;
+  private readonly encode: CheckpointOptions["encode"];
+  private readonly decode: CheckpointOptions["decode"];
+  private readonly insertOne: SqliteStatement;
+  private insertShared: SqliteStatement | undefined = undefined;
+  private insertSharedIntegers: SqliteStatement | undefined = undefined;
+  private insertMixed: SqliteStatement | undefined = undefined;
+  private readonly lookupChunk: SqliteStatement;
+  private readonly scanJsonRows: SqliteStatement;
+  private readonly scanOtherRows: SqliteStatement;
+  private readonly scanJsonRowsOneByOne: SqliteStatement;
   /**
    * The rows waiting for the next flush: `PENDING_FIELDS` entries a row, in
    * one list (`recorded_at` is taken at the flush).
    */
-  #pending: StoredValue[] = [];
+  private rows: StoredValue[] = [];
   /**
    * Their namespaces and names, as runs of rows that share both: flat
    * `[namespace, name, firstRow]` triples. The rows of a map share them all.
    */
-  #runs: (string | number | null)[] = [];
+  private runs: (string | number | null)[] = [];
   /** The key and value characters of the pending rows, for {@linkcode FOLD_BYTES}. */
-  #pendingBytes = 0;
+  private pendingBytes = 0;
   /** About how much the write-ahead log has grown since it was last folded into the file. */
-  #unfolded = 0;
+  private unfolded = 0;
   /** Whether the file is in WAL mode (not so in memory). */
-  readonly #logged: boolean;
-  #foldTimer: ReturnType<typeof setTimeout> | undefined = undefined;
-  #foldTimerToken = 0;
-  #closed = false;
+  private readonly logged: boolean;
+  private foldTimer: ReturnType<typeof setTimeout> | undefined = undefined;
+  private foldTimerToken = 0;
+  private isClosed = false;
 
   constructor(path: string, storeValues: boolean, options: CheckpointOptions) {
-    this.#storeValues = storeValues;
-    this.#encode = options.encode;
-    this.#decode = options.decode;
+    this.storeValues = storeValues;
+    this.encode = options.encode;
+    this.decode = options.decode;
     if (openConnection === undefined) {
       throw new InvalidStateError(
         "Cannot open checkpoint as no SQLite binding is set: import Checkpoint from the " +
@@ -422,29 +422,29 @@ class SqliteCompletions implements CheckpointStore {
       // A process crash loses nothing committed in WAL mode with NORMAL;
       // only a power loss may drop the last transactions.
       database.exec("PRAGMA synchronous = NORMAL");
-      // The log is folded into the file by `#foldLater`, not by the commit
+      // The log is folded into the file by `foldLater`, not by the commit
       // that fills it (see there).
       database.exec("PRAGMA wal_autocheckpoint = 0");
-      this.#logged = (database.prepare("PRAGMA journal_mode").get() as { journal_mode: string })
+      this.logged = (database.prepare("PRAGMA journal_mode").get() as { journal_mode: string })
         .journal_mode === "wal";
       database.exec(SCHEMA);
-      this.#insertOne = database.prepare(`${INSERT_ROWS}(?, ?, ?, ?, ?, ?)`);
-      this.#lookupChunk = database.prepare(
+      this.insertOne = database.prepare(`${INSERT_ROWS}(?, ?, ?, ?, ?, ?)`);
+      this.lookupChunk = database.prepare(
         "SELECT key, value, encoding FROM completions WHERE namespace = ? AND key IN (" +
           Array(LOOKUP_CHUNK).fill("?").join(",") + ")",
         true,
       );
       // Plain JSON values come back as one array text (and their keys as
       // another), parsed at once: the cost of a million row objects goes.
-      this.#scanJsonRows = database.prepare(
+      this.scanJsonRows = database.prepare(
         "SELECT json_group_array(key) AS keys, '[' || group_concat(value, ',') || ']' AS " +
           `"values" FROM completions WHERE namespace = ? AND ${PLAIN_JSON}`,
       );
-      this.#scanJsonRowsOneByOne = database.prepare(
+      this.scanJsonRowsOneByOne = database.prepare(
         `SELECT key, value, encoding FROM completions WHERE namespace = ? AND ${PLAIN_JSON}`,
         true,
       );
-      this.#scanOtherRows = database.prepare(
+      this.scanOtherRows = database.prepare(
         `SELECT key, value, encoding FROM completions WHERE namespace = ? AND NOT ${PLAIN_JSON}`,
         true,
       );
@@ -452,28 +452,28 @@ class SqliteCompletions implements CheckpointStore {
       database.close();
       throw error;
     }
-    this.#database = database;
+    this.database = database;
   }
 
   get pending(): number {
-    return this.#pending.length / PENDING_FIELDS;
+    return this.rows.length / PENDING_FIELDS;
   }
 
   get closed(): boolean {
-    return this.#closed;
+    return this.isClosed;
   }
 
   ensureOpen(): void {
-    if (this.#closed) throw new InvalidStateError(CLOSED_MESSAGE);
+    if (this.isClosed) throw new InvalidStateError(CLOSED_MESSAGE);
   }
 
   recordLater(namespace: string, key: StoreKey, value: unknown, name: string | null): boolean {
     this.ensureOpen();
     let stored: StoredValue = null;
     let encoding = "none";
-    if (this.#storeValues) {
+    if (this.storeValues) {
       try {
-        if (this.#encode === undefined) {
+        if (this.encode === undefined) {
           stored = Number.isSafeInteger(value) &&
               (value !== 0 || !Object.is(value, -0))
             ? value as number
@@ -481,7 +481,7 @@ class SqliteCompletions implements CheckpointStore {
           if (stored !== null) encoding = "json";
           else [stored, encoding] = encodeDefault(value);
         } else {
-          stored = this.#encode(value);
+          stored = this.encode(value);
           encoding = "custom";
           if (typeof stored !== "string" && !(stored instanceof Uint8Array)) {
             throw new TypeError(`encode returned ${typeof stored}, not a string or Uint8Array`);
@@ -495,9 +495,9 @@ class SqliteCompletions implements CheckpointStore {
         return false;
       }
     }
-    const pending = this.#pending;
+    const pending = this.rows;
     const at = pending.length;
-    const runs = this.#runs;
+    const runs = this.runs;
     const last = runs.length - RUN_FIELDS;
     if (at === 0 || namespace !== runs[last] || name !== runs[last + 1]) {
       runs.push(namespace, name, at / PENDING_FIELDS);
@@ -507,36 +507,36 @@ class SqliteCompletions implements CheckpointStore {
     pending[at] = key;
     pending[at + 1] = stored;
     pending[at + 2] = encoding;
-    this.#pendingBytes += (typeof key === "number" ? 8 : key.length) +
+    this.pendingBytes += (typeof key === "number" ? 8 : key.length) +
       (stored === null || typeof stored === "number" ? 0 : stored.length);
     return true;
   }
 
   flush(): void {
     this.ensureOpen();
-    const rows = this.#pending.length / PENDING_FIELDS;
+    const rows = this.rows.length / PENDING_FIELDS;
     if (rows === 0) return;
-    const runs = this.#runs;
+    const runs = this.runs;
     const namespaces = runs.length === RUN_FIELDS ? undefined : perRow<string>(runs, 0, rows);
     const names = runs.length === RUN_FIELDS ? undefined : perRow<string | null>(runs, 1, rows);
-    const order = keyOrder(this.#pending, PENDING_FIELDS, namespaces);
-    const database = this.#database;
+    const order = keyOrder(this.rows, PENDING_FIELDS, namespaces);
+    const database = this.database;
     // IMMEDIATE takes the write lock at once, waiting (busy timeout) for
     // another connection's; a deferred transaction could fail half-way.
     database.exec("BEGIN IMMEDIATE");
     try {
-      this.#insertRows(order, namespaces, names);
+      this.insertRows(order, namespaces, names);
       database.exec("COMMIT");
     } catch (error) {
       if (database.inTransaction) database.exec("ROLLBACK");
       throw error;
     }
     // Cleared only after the commit, so that a failed write keeps its rows.
-    this.#pending = [];
-    this.#runs = [];
-    this.#unfolded += this.#pendingBytes + rows * ROW_BYTES + PAGE_BYTES;
-    this.#pendingBytes = 0;
-    this.#foldLater();
+    this.rows = [];
+    this.runs = [];
+    this.unfolded += this.pendingBytes + rows * ROW_BYTES + PAGE_BYTES;
+    this.pendingBytes = 0;
+    this.foldLater();
   }
 
   /**
@@ -547,16 +547,16 @@ class SqliteCompletions implements CheckpointStore {
    * column of every row (`insertMixed`). `namespaces` and `names` hold each
    * row's, or are `undefined` when one run holds every row.
    */
-  #insertRows(
+  private insertRows(
     order: ArrayLike<number>,
     namespaces: readonly string[] | undefined,
     names: readonly (string | null)[] | undefined,
   ): void {
-    const fields = this.#pending;
+    const fields = this.rows;
     const recordedAt = Date.now() / 1000;
-    const namespaceOf = (row: number) => namespaces?.[row] ?? this.#runs[0] as string;
+    const namespaceOf = (row: number) => namespaces?.[row] ?? this.runs[0] as string;
     const nameOf = (row: number) =>
-      names === undefined ? this.#runs[1] as string | null : names[row];
+      names === undefined ? this.runs[1] as string | null : names[row];
     /** Sets the six columns of `row` at `parameters[at]` onwards. */
     const putRow = (parameters: StoredValue[], at: number, row: number) => {
       const field = PENDING_FIELDS * row;
@@ -567,7 +567,7 @@ class SqliteCompletions implements CheckpointStore {
       parameters[at + 4] = nameOf(row);
       parameters[at + 5] = recordedAt;
     };
-    const database = this.#database;
+    const database = this.database;
     const integers = database.bindsIntegers;
     const batch = database.batchRows;
     const rows = order.length;
@@ -600,20 +600,20 @@ class SqliteCompletions implements CheckpointStore {
           shared[at + 1] = bindAsIs ? fields[field + 1] : asText(fields[field + 1]);
         }
         const insert = bindAsIs
-          ? this.#insertSharedIntegers ??= database.prepare(insertShared(batch, asIntegerText))
-          : this.#insertShared ??= database.prepare(insertShared(batch, asBound));
+          ? this.insertSharedIntegers ??= database.prepare(insertShared(batch, asIntegerText))
+          : this.insertShared ??= database.prepare(insertShared(batch, asBound));
         insert.run(...shared);
       } else {
         for (let index = 0; index < batch; index++) {
           putRow(mixed, 6 * index, order[start + index]);
         }
-        (this.#insertMixed ??= database.prepare(insertMixed(batch))).run(...mixed);
+        (this.insertMixed ??= database.prepare(insertMixed(batch))).run(...mixed);
       }
     }
     const one: StoredValue[] = [];
     for (let start = whole; start < rows; start++) {
       putRow(one, 0, order[start]);
-      this.#insertOne.run(...one);
+      this.insertOne.run(...one);
     }
   }
 
@@ -625,18 +625,18 @@ class SqliteCompletions implements CheckpointStore {
    * {@linkcode FOLD_NOW_BYTES}, in writes that never let a timer run, it
    * folds at once.
    */
-  #foldLater(): void {
-    if (!this.#logged || this.#unfolded < FOLD_BYTES) return;
-    if (this.#unfolded >= FOLD_NOW_BYTES) {
-      this.#fold();
+  private foldLater(): void {
+    if (!this.logged || this.unfolded < FOLD_BYTES) return;
+    if (this.unfolded >= FOLD_NOW_BYTES) {
+      this.fold();
       return;
     }
-    if (this.#foldTimer !== undefined) return;
-    this.#foldTimerToken = trackResource("timers", "checkpoint log fold");
+    if (this.foldTimer !== undefined) return;
+    this.foldTimerToken = trackResource("timers", "checkpoint log fold");
     // close() clears it.
-    this.#foldTimer = setTimeout(() => {
+    this.foldTimer = setTimeout(() => {
       try {
-        this.#fold();
+        this.fold();
       } catch (error) {
         // Nothing is lost: the log keeps every commit, and the next fold or close tries again.
         warn(`could not fold the write-ahead log into the file (${messageOf(error)})`);
@@ -645,17 +645,17 @@ class SqliteCompletions implements CheckpointStore {
   }
 
   /** Copies what the log holds into the file (as far as readers allow; it waits for none). */
-  #fold(): void {
-    this.#clearFoldTimer();
-    this.#database.exec("PRAGMA wal_checkpoint(PASSIVE)");
-    this.#unfolded = 0;
+  private fold(): void {
+    this.clearFoldTimer();
+    this.database.exec("PRAGMA wal_checkpoint(PASSIVE)");
+    this.unfolded = 0;
   }
 
-  #clearFoldTimer(): void {
-    if (this.#foldTimer === undefined) return;
-    clearTimeout(this.#foldTimer);
-    releaseResource(this.#foldTimerToken);
-    this.#foldTimer = undefined;
+  private clearFoldTimer(): void {
+    if (this.foldTimer === undefined) return;
+    clearTimeout(this.foldTimer);
+    releaseResource(this.foldTimerToken);
+    this.foldTimer = undefined;
   }
 
   lookupNow(namespace: string, keys: readonly StoreKey[]): Map<string, CheckpointHit> {
@@ -665,7 +665,7 @@ class SqliteCompletions implements CheckpointStore {
     if (keys.length > SCAN_THRESHOLD && this.countNow(namespace) <= 2 * keys.length) {
       // The whole namespace, unfiltered: the entries not asked for cost less
       // than hashing every key into a set first.
-      this.#scanNamespace(found, namespace);
+      this.scanNamespace(found, namespace);
       return found;
     }
     const parameters: (string | null)[] = new Array(LOOKUP_CHUNK + 1);
@@ -676,36 +676,36 @@ class SqliteCompletions implements CheckpointStore {
         // Short last chunk: NULL never equals a key.
         parameters[index - start + 1] = index < end ? keyText(keys[index]) : null;
       }
-      this.#addHits(
+      this.addHits(
         found,
         namespace,
-        this.#lookupChunk.all(...parameters) as unknown as StoredRow[],
+        this.lookupChunk.all(...parameters) as unknown as StoredRow[],
       );
     }
     return found;
   }
 
-  #scanNamespace(found: Map<string, CheckpointHit>, namespace: string): void {
-    const database = this.#database;
+  private scanNamespace(found: Map<string, CheckpointHit>, namespace: string): void {
+    const database = this.database;
     let rows: StoredRow[];
     // One read transaction, so that both reads see the same file.
     database.exec("BEGIN");
     try {
-      rows = this.#scanOtherRows.all(namespace) as unknown as StoredRow[];
-      if (this.#decode !== undefined || !this.#addJsonHits(found, namespace)) {
+      rows = this.scanOtherRows.all(namespace) as unknown as StoredRow[];
+      if (this.decode !== undefined || !this.addJsonHits(found, namespace)) {
         // A custom decode, a Python NaN, or a value that is not JSON: row by row.
-        const jsonRows = this.#scanJsonRowsOneByOne.all(namespace) as unknown as StoredRow[];
+        const jsonRows = this.scanJsonRowsOneByOne.all(namespace) as unknown as StoredRow[];
         rows = jsonRows.concat(rows);
       }
     } finally {
       database.exec("COMMIT");
     }
-    this.#addHits(found, namespace, rows);
+    this.addHits(found, namespace, rows);
   }
 
   /** Adds the namespace's plain JSON rows at once; `false` if their values do not parse. */
-  #addJsonHits(found: Map<string, CheckpointHit>, namespace: string): boolean {
-    const json = this.#scanJsonRows.get(namespace) as { keys: string; values: string | null };
+  private addJsonHits(found: Map<string, CheckpointHit>, namespace: string): boolean {
+    const json = this.scanJsonRows.get(namespace) as { keys: string; values: string | null };
     if (json.values === null) return true; // no such rows
     const keys = JSON.parse(json.keys) as string[];
     const values = parseJsonList(json.values);
@@ -717,8 +717,8 @@ class SqliteCompletions implements CheckpointStore {
     return true;
   }
 
-  #addHits(found: Map<string, CheckpointHit>, namespace: string, rows: StoredRow[]): void {
-    const decode = this.#decode;
+  private addHits(found: Map<string, CheckpointHit>, namespace: string, rows: StoredRow[]): void {
+    const decode = this.decode;
     for (const [key, value, encoding] of rows) {
       if (encoding === "none" || value === null) {
         found.set(key, NO_VALUE);
@@ -740,7 +740,7 @@ class SqliteCompletions implements CheckpointStore {
 
   isDoneNow(namespace: string, key: string): boolean {
     this.flush();
-    return this.#database.prepare(
+    return this.database.prepare(
       "SELECT 1 FROM completions WHERE namespace = ? AND key = ?",
     ).get(namespace, key) !== undefined;
   }
@@ -748,15 +748,15 @@ class SqliteCompletions implements CheckpointStore {
   countNow(namespace?: string): number {
     this.flush();
     const row = namespace === undefined
-      ? this.#database.prepare("SELECT COUNT(*) AS n FROM completions").get()
-      : this.#database.prepare("SELECT COUNT(*) AS n FROM completions WHERE namespace = ?")
+      ? this.database.prepare("SELECT COUNT(*) AS n FROM completions").get()
+      : this.database.prepare("SELECT COUNT(*) AS n FROM completions WHERE namespace = ?")
         .get(namespace);
     return Number((row as { n: number | bigint }).n);
   }
 
   namespacesNow(): string[] {
     this.flush();
-    const rows = this.#database.prepare(
+    const rows = this.database.prepare(
       "SELECT DISTINCT namespace FROM completions ORDER BY namespace",
     ).all() as unknown as { namespace: string }[];
     return rows.map((row) => row.namespace);
@@ -765,27 +765,27 @@ class SqliteCompletions implements CheckpointStore {
   clearNow(namespace?: string): number {
     this.flush();
     const result = namespace === undefined
-      ? this.#database.prepare("DELETE FROM completions").run()
-      : this.#database.prepare("DELETE FROM completions WHERE namespace = ?").run(namespace);
+      ? this.database.prepare("DELETE FROM completions").run()
+      : this.database.prepare("DELETE FROM completions WHERE namespace = ?").run(namespace);
     const removed = Number(result.changes);
     // The pages it emptied went to the log too.
-    this.#unfolded += removed * ROW_BYTES + PAGE_BYTES;
-    this.#foldLater();
+    this.unfolded += removed * ROW_BYTES + PAGE_BYTES;
+    this.foldLater();
     return removed;
   }
 
   /** Flushes, then closes the file; the file is closed even if the flush fails. */
   closeNow(): void {
-    if (this.#closed) return;
+    if (this.isClosed) return;
     try {
       this.flush();
       // Another connection may keep the file open, and SQLite folds only
       // when the last one closes.
-      if (this.#logged && this.#unfolded > 0) this.#fold();
+      if (this.logged && this.unfolded > 0) this.fold();
     } finally {
-      this.#clearFoldTimer();
-      this.#closed = true;
-      this.#database.close();
+      this.clearFoldTimer();
+      this.isClosed = true;
+      this.database.close();
     }
   }
 }

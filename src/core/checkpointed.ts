@@ -278,18 +278,18 @@ function submitCheckpointed(
  * ids, so a task's key is found from its id.
  */
 class SuccessRecorder {
-  readonly #flusher: CheckpointFlusher;
-  readonly #store: CheckpointStore;
-  readonly #namespace: string;
-  #keys: StoreKey[] = [];
-  #firstId = 0;
+  private readonly flusher: CheckpointFlusher;
+  private readonly store: CheckpointStore;
+  private readonly namespace: string;
+  private keys: StoreKey[] = [];
+  private firstId = 0;
   /** Keys by task, if the ids were not consecutive after all. */
-  #keyByTask: Map<TaskHandle<unknown>, StoreKey> | undefined = undefined;
+  private keyByTask: Map<TaskHandle<unknown>, StoreKey> | undefined = undefined;
 
   constructor(flusher: CheckpointFlusher, store: CheckpointStore, namespace: string) {
-    this.#flusher = flusher;
-    this.#store = store;
-    this.#namespace = namespace;
+    this.flusher = flusher;
+    this.store = store;
+    this.namespace = namespace;
   }
 
   /** Takes the submitted tasks and their keys (`keys[i]` is the key of `tasks[i]`). */
@@ -297,18 +297,18 @@ class SuccessRecorder {
     const firstId = tasks.length === 0 ? 0 : tasks[0]._id as number;
     // Ids only grow, so the first and the last tell whether they are consecutive.
     if (tasks.length === 0 || tasks[tasks.length - 1]._id === firstId + tasks.length - 1) {
-      this.#keys = keys;
-      this.#firstId = firstId;
+      this.keys = keys;
+      this.firstId = firstId;
     } else {
-      this.#keyByTask = new Map(tasks.map((task, index) => [task, keys[index]]));
+      this.keyByTask = new Map(tasks.map((task, index) => [task, keys[index]]));
     }
   }
 
   readonly record = (task: TaskHandle<unknown>, value: unknown): void => {
-    const key = this.#keyByTask === undefined
-      ? this.#keys[(task._id as number) - this.#firstId]
-      : this.#keyByTask.get(task)!;
-    this.#flusher.record(this.#store, this.#namespace, key, value, task.name);
+    const key = this.keyByTask === undefined
+      ? this.keys[(task._id as number) - this.firstId]
+      : this.keyByTask.get(task)!;
+    this.flusher.record(this.store, this.namespace, key, value, task.name);
   };
 }
 
@@ -339,15 +339,15 @@ function restoredHandle(spec: RestoreSpec, value: unknown, hasValue: boolean): T
  * its last flush, and the burst timer.
  */
 class CheckpointFlusher {
-  readonly #engine: QueueEngine;
-  #dirty = new Set<CheckpointStore>();
-  /** The store last added to `#dirty`, while it is still there. */
-  #lastDirty: CheckpointStore | undefined = undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined = undefined;
-  #timerToken = 0;
+  private readonly engine: QueueEngine;
+  private dirty = new Set<CheckpointStore>();
+  /** The store last added to `dirty`, while it is still there. */
+  private lastDirty: CheckpointStore | undefined = undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined = undefined;
+  private timerToken = 0;
 
   constructor(engine: QueueEngine) {
-    this.#engine = engine;
+    this.engine = engine;
   }
 
   record(
@@ -360,22 +360,22 @@ class CheckpointFlusher {
     try {
       store.recordLater(namespace, key, value, name);
     } catch (error) {
-      this.#engine.reportCallbackError(error, "checkpoint");
+      this.engine.reportCallbackError(error, "checkpoint");
       return;
     }
     // Most records go to the store of the one before.
-    if (store !== this.#lastDirty) {
-      this.#dirty.add(store);
-      this.#lastDirty = store;
+    if (store !== this.lastDirty) {
+      this.dirty.add(store);
+      this.lastDirty = store;
     }
-    if (this.#timer === undefined) {
-      this.#timerToken = trackResource("timers", "checkpoint flush");
-      this.#timer = setTimeout(() => {
-        this.#clearTimer();
+    if (this.timer === undefined) {
+      this.timerToken = trackResource("timers", "checkpoint flush");
+      this.timer = setTimeout(() => {
+        this.clearTimer();
         try {
           this.flush();
         } catch (error) {
-          this.#engine.reportCallbackError(error, "checkpoint");
+          this.engine.reportCallbackError(error, "checkpoint");
         }
       }, 0);
     }
@@ -383,15 +383,15 @@ class CheckpointFlusher {
 
   /** Writes every dirty store; the first failure is thrown after trying them all. */
   flush(): void {
-    this.#clearTimer();
-    this.#lastDirty = undefined;
-    if (this.#dirty.size === 0) return;
+    this.clearTimer();
+    this.lastDirty = undefined;
+    if (this.dirty.size === 0) return;
     let failure: { error: unknown } | undefined;
-    for (const store of this.#dirty) {
+    for (const store of this.dirty) {
       try {
         // A store closed since then wrote its rows when it closed.
         if (!store.closed) store.flush();
-        this.#dirty.delete(store);
+        this.dirty.delete(store);
       } catch (error) {
         failure ??= { error };
       }
@@ -399,11 +399,11 @@ class CheckpointFlusher {
     if (failure !== undefined) throw failure.error;
   }
 
-  #clearTimer(): void {
-    if (this.#timer === undefined) return;
-    clearTimeout(this.#timer);
-    releaseResource(this.#timerToken);
-    this.#timer = undefined;
+  private clearTimer(): void {
+    if (this.timer === undefined) return;
+    clearTimeout(this.timer);
+    releaseResource(this.timerToken);
+    this.timer = undefined;
   }
 }
 

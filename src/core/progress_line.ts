@@ -190,34 +190,34 @@ interface Line {
  * closed stderr) stops the board.
  */
 export class ProgressBoard {
-  readonly #writer: TerminalWriter;
-  readonly #clock: Clock;
-  readonly #intervalMs: number;
-  readonly #autoDelayMs: number;
-  readonly #rateWindowMs: number;
-  readonly #lines: Line[] = [];
-  #timer: Timer | undefined;
+  private readonly writer: TerminalWriter;
+  private readonly clock: Clock;
+  private readonly intervalMs: number;
+  private readonly autoDelayMs: number;
+  private readonly rateWindowMs: number;
+  private readonly lines: Line[] = [];
+  private timer: Timer | undefined;
   /** How many lines are on the screen now. */
-  #drawn = 0;
-  #lastFrame = "";
-  #broken = false;
+  private drawn = 0;
+  private lastFrame = "";
+  private broken = false;
   /** When the pending timer is due; {@linkcode ProgressBoard.tick} redraws once it has passed. */
-  #dueAt = Infinity;
+  private dueAt = Infinity;
   /** Whether the writer is a terminal; read once, when an `"auto"` line first comes due. */
-  #terminal: boolean | undefined;
+  private terminal: boolean | undefined;
 
   /** A board drawing on `writer`, timed by `clock`. */
   constructor(writer: TerminalWriter, clock: Clock, options: ProgressBoardOptions = {}) {
-    this.#writer = writer;
-    this.#clock = clock;
-    this.#intervalMs = options.intervalMs ?? 100;
-    this.#autoDelayMs = options.autoDelayMs ?? 2000;
-    this.#rateWindowMs = options.rateWindowMs ?? 5000;
+    this.writer = writer;
+    this.clock = clock;
+    this.intervalMs = options.intervalMs ?? 100;
+    this.autoDelayMs = options.autoDelayMs ?? 2000;
+    this.rateWindowMs = options.rateWindowMs ?? 5000;
   }
 
   /** How many lines are on the screen now. */
   get drawnLines(): number {
-    return this.#drawn;
+    return this.drawn;
   }
 
   /**
@@ -227,26 +227,26 @@ export class ProgressBoard {
    * no timer runs.
    */
   add(source: ProgressSource): () => void {
-    if (this.#broken || source.mode === false) return noop;
-    if (source.mode === "auto" && this.#terminal === false) return noop;
-    const now = this.#clock.now();
+    if (this.broken || source.mode === false) return noop;
+    if (source.mode === "auto" && this.terminal === false) return noop;
+    const now = this.clock.now();
     const line: Line = { source, startedAt: now, samples: [{ time: now, done: 0 }] };
-    this.#lines.push(line);
-    this.#schedule();
-    return () => this.#remove(line);
+    this.lines.push(line);
+    this.schedule();
+    return () => this.remove(line);
   }
 
-  #remove(line: Line): void {
-    const index = this.#lines.indexOf(line);
+  private remove(line: Line): void {
+    const index = this.lines.indexOf(line);
     if (index === -1) return;
-    this.#lines.splice(index, 1);
-    if (this.#lines.length > 0) return; // the next redraw drops its line
-    if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
-    this.#timer = undefined;
-    this.#dueAt = Infinity;
-    if (this.#drawn > 0) this.#write(this.#up() + ERASE_BELOW);
-    this.#drawn = 0;
-    this.#lastFrame = "";
+    this.lines.splice(index, 1);
+    if (this.lines.length > 0) return; // the next redraw drops its line
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
+    this.timer = undefined;
+    this.dueAt = Infinity;
+    if (this.drawn > 0) this.write(this.up() + ERASE_BELOW);
+    this.drawn = 0;
+    this.lastFrame = "";
   }
 
   /**
@@ -256,96 +256,96 @@ export class ProgressBoard {
    * tasks finish so the line still moves. Costs one comparison otherwise.
    */
   tick(now: number): void {
-    if (now < this.#dueAt) return;
-    this.#fire();
+    if (now < this.dueAt) return;
+    this.fire();
   }
 
   /** The next redraw: in `intervalMs`, or when the first `"auto"` line comes due. */
-  #schedule(): void {
-    if (this.#timer !== undefined || this.#broken || this.#lines.length === 0) return;
-    const now = this.#clock.now();
+  private schedule(): void {
+    if (this.timer !== undefined || this.broken || this.lines.length === 0) return;
+    const now = this.clock.now();
     let wait = Infinity;
-    for (const { source, startedAt } of this.#lines) {
-      wait = Math.min(wait, source.mode === true ? 0 : startedAt + this.#autoDelayMs - now);
+    for (const { source, startedAt } of this.lines) {
+      wait = Math.min(wait, source.mode === true ? 0 : startedAt + this.autoDelayMs - now);
     }
-    wait = Math.max(this.#intervalMs, wait);
-    this.#dueAt = now + wait;
-    this.#timer = this.#clock.setTimer(() => this.#fire(), wait);
+    wait = Math.max(this.intervalMs, wait);
+    this.dueAt = now + wait;
+    this.timer = this.clock.setTimer(() => this.fire(), wait);
   }
 
-  #fire(): void {
-    if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
-    this.#timer = undefined;
-    this.#dueAt = Infinity;
-    this.#redraw();
-    this.#schedule();
+  private fire(): void {
+    if (this.timer !== undefined) this.clock.clearTimer(this.timer);
+    this.timer = undefined;
+    this.dueAt = Infinity;
+    this.redraw();
+    this.schedule();
   }
 
-  #redraw(): void {
-    const now = this.#clock.now();
+  private redraw(): void {
+    const now = this.clock.now();
     const due = (line: Line): boolean =>
-      line.source.mode === true || now - line.startedAt >= this.#autoDelayMs;
+      line.source.mode === true || now - line.startedAt >= this.autoDelayMs;
     // Asked only once an "auto" line is due: on Bun the first look at
     // process.stderr costs about 9 ms, which a run shorter than 2 s never pays.
     if (
-      this.#terminal === undefined &&
-      this.#lines.some((line) => line.source.mode === "auto" && due(line))
+      this.terminal === undefined &&
+      this.lines.some((line) => line.source.mode === "auto" && due(line))
     ) {
-      this.#terminal = this.#writer.isTerminal;
+      this.terminal = this.writer.isTerminal;
     }
-    if (this.#terminal === false) {
-      for (let i = this.#lines.length - 1; i >= 0; i--) {
-        if (this.#lines[i].source.mode === "auto") this.#lines.splice(i, 1);
+    if (this.terminal === false) {
+      for (let i = this.lines.length - 1; i >= 0; i--) {
+        if (this.lines[i].source.mode === "auto") this.lines.splice(i, 1);
       }
     }
-    const shown = this.#lines.filter(due);
-    if (shown.length === 0 && this.#drawn === 0) return;
-    const width = Math.max(1, this.#writer.columns - 1);
+    const shown = this.lines.filter(due);
+    if (shown.length === 0 && this.drawn === 0) return;
+    const width = Math.max(1, this.writer.columns - 1);
     const texts = shown.map((line) => {
       const counts = line.source.read();
       return formatProgressLine(
         {
           ...counts,
           elapsedMs: now - line.startedAt,
-          ratePerSec: this.#rate(line, now, counts.done),
+          ratePerSec: this.rate(line, now, counts.done),
         },
         width,
         shown.length > 1 ? line.source.label : undefined,
       );
     });
     const frame = texts.join("\n");
-    if (frame === this.#lastFrame && texts.length === this.#drawn) return;
-    this.#write(this.#up() + ERASE_BELOW + frame);
-    this.#drawn = texts.length;
-    this.#lastFrame = frame;
+    if (frame === this.lastFrame && texts.length === this.drawn) return;
+    this.write(this.up() + ERASE_BELOW + frame);
+    this.drawn = texts.length;
+    this.lastFrame = frame;
   }
 
   /** Finished tasks per second over the last `rateWindowMs` (since the start, early on). */
-  #rate(line: Line, now: number, done: number): number {
+  private rate(line: Line, now: number, done: number): number {
     const samples = line.samples;
     samples.push({ time: now, done });
-    while (samples.length > 2 && now - samples[1].time >= this.#rateWindowMs) samples.shift();
+    while (samples.length > 2 && now - samples[1].time >= this.rateWindowMs) samples.shift();
     const oldest = samples[0];
     const seconds = (now - oldest.time) / 1000;
     return seconds > 0 ? (done - oldest.done) / seconds : 0;
   }
 
   /** Moves the cursor from the last drawn line up to the first. */
-  #up(): string {
-    return this.#drawn > 1 ? `\x1b[${this.#drawn - 1}A` : "";
+  private up(): string {
+    return this.drawn > 1 ? `\x1b[${this.drawn - 1}A` : "";
   }
 
-  #write(text: string): void {
-    if (this.#broken) return;
+  private write(text: string): void {
+    if (this.broken) return;
     try {
-      this.#writer.write(text);
+      this.writer.write(text);
     } catch {
       // A closed or broken stderr: stop drawing rather than fail the run.
-      this.#broken = true;
-      this.#lines.length = 0;
-      if (this.#timer !== undefined) this.#clock.clearTimer(this.#timer);
-      this.#timer = undefined;
-      this.#dueAt = Infinity;
+      this.broken = true;
+      this.lines.length = 0;
+      if (this.timer !== undefined) this.clock.clearTimer(this.timer);
+      this.timer = undefined;
+      this.dueAt = Infinity;
     }
   }
 }

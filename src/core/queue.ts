@@ -83,9 +83,9 @@ let runEndCompiled = false;
  * An abort is a fail-first failure, a run timeout, the runner's signal, a
  * forced shutdown or `reset()`. Only Open admits tasks. Halted, Cancelling
  * and Closed cancel what is not spared and retry nothing. Two facts vary
- * independently of the phase: whether workers run (`#started`: a graceful
+ * independently of the phase: whether workers run (`started`: a graceful
  * shutdown starts them, a finite run stops them in any phase) and whether a
- * `run()` is in progress (`#run`).
+ * `run()` is in progress (`currentRun`).
  */
 const enum Phase {
   Open,
@@ -101,79 +101,80 @@ const enum Phase {
  * the lifecycle. The public class holds one and hands it every call.
  */
 export class QueueEngine {
-  readonly #options: ResolvedQueueOptions;
-  readonly #executor: Executor;
+  private readonly options: ResolvedQueueOptions;
+  private readonly executor: Executor;
   /** `Executor.callsSource`: the engine may call a task's function itself. */
-  readonly #callsSource: boolean;
-  readonly #clock: Clock;
-  readonly #gate: RateGate | undefined;
+  private readonly callsSource: boolean;
+  /** The queue's clock (a group times its waits on it). */
+  readonly clock: Clock;
+  private readonly gate: RateGate | undefined;
   /** Where retry jitter comes from: the clock's `random()` when it has one. */
-  readonly #random: () => number;
-  #failPolicy: FailPolicy;
+  private readonly random: () => number;
+  private failPolicy: FailPolicy;
 
-  #ready = new ReadyQueue<QueuedTask>();
-  #scheduled = new TimerHeap<QueuedTask>();
-  #schedulerTimer: Timer | undefined = undefined;
-  #activeHead: QueuedTask | undefined = undefined;
+  private ready = new ReadyQueue<QueuedTask>();
+  private scheduled = new TimerHeap<QueuedTask>();
+  private schedulerTimer: Timer | undefined = undefined;
+  private activeHead: QueuedTask | undefined = undefined;
   // Attempts held back by the rate limit until another one starts in a worker.
-  #rateWaiting: QueuedTask[] = [];
-  #activeCount = 0;
+  private rateWaiting: QueuedTask[] = [];
+  private activeSlots = 0;
   // Attempts handed to a pool but not yet started in a worker (its window):
   // they hold capacity but are still pending to the user.
-  #notBegun = 0;
-  #outstanding = 0;
-  #scheduledCount = 0;
+  private notBegun = 0;
+  private outstanding = 0;
+  private scheduledCount = 0;
   // Finished tasks in completion order: a result, or the task of a success whose result is
   // not made yet (it is made when first read).
-  #results: (TaskResult<unknown> | QueuedTask)[] = [];
-  /** How many of `#results` are detached (a run's summary leaves them out). */
-  #detachedResults = 0;
-  /** The other `#results` by status: a run's summary takes its counts from these. */
-  #resultCounts: StatusCounts = noStatusCounts();
+  private finished: (TaskResult<unknown> | QueuedTask)[] = [];
+  /** How many of `finished` are detached (a run's summary leaves them out). */
+  private detachedResults = 0;
+  /** The other `finished` by status: a run's summary takes its counts from these. */
+  private resultCounts: StatusCounts = noStatusCounts();
   /** Numbers the groups that get no `groupId`. */
-  #groupSeq = 0;
+  private groupSeq = 0;
 
-  #phase = Phase.Open;
-  #started = false;
+  private phase = Phase.Open;
+  private started = false;
   // start() was called: a finite run's end keeps the executor's workers (until shutdown()).
-  #keepWorkers = false;
+  private keepWorkers = false;
   // Re-entrancy of the dispatch loop, not lifecycle: a pump is queued as a
   // microtask, running, or asked to go round again; an attempt's own
   // completion is being recorded (it refills without the microtask hop).
-  #pumpQueued = false;
-  #pumping = false;
-  #pumpAgain = false;
-  #completing = false;
+  private pumpQueued = false;
+  private pumping = false;
+  private pumpAgain = false;
+  private completing = false;
   // The clock read when an attempt succeeded, reused for the attempt its
   // completion starts in the same synchronous step (a clock read costs as much
   // as a tenth of a tiny task on Deno). Forgotten as soon as user code runs.
-  #stepNow: number | undefined = undefined;
+  private stepNow: number | undefined = undefined;
   /** Inside a task's own synchronous code (or its onStart hook) now. */
-  #inTaskCode = false;
-  #peakWorkers = 0;
+  private inTaskCode = false;
+  private peakWorkers = 0;
   // For the progress line: failed tasks since the queue was made, tasks waiting to retry now.
-  #failedCount = 0;
-  #retryingCount = 0;
+  private failedCount = 0;
+  private retryingCount = 0;
   /** Where the queue's progress line is drawn; undefined outside a run that shows it. */
-  #progress: ProgressBoard | undefined = undefined;
-  /** From a run's start until its progress line is added (see `#openRun`). */
-  #progressPending = false;
-  /** `#failedCount` when the run began: its line counts the failures since. */
-  #failedBeforeRun = 0;
+  private progress: ProgressBoard | undefined = undefined;
+  /** From a run's start until its progress line is added (see `openRun`). */
+  private progressPending = false;
+  /** `failedCount` when the run began: its line counts the failures since. */
+  private failedBeforeRun = 0;
   /** The queue's fail policy, while a run with its own holds. */
-  #policyBeforeRun: FailPolicy = "continue";
-  readonly #progressBoard: (() => ProgressBoard) | undefined;
+  private policyBeforeRun: FailPolicy = "continue";
+  private readonly progressBoard: (() => ProgressBoard) | undefined;
 
-  readonly #waiters: Waiters;
+  private readonly waiters: Waiters;
   /** The `run()` in progress, if one is. */
-  #run: QueueRun | undefined = undefined;
+  private currentRun: QueueRun | undefined = undefined;
   // Why the last abort happened (a task the abort finds later is cancelled for it).
-  #haltReason: CancelReason = "shutdown";
-  #closing: Promise<void> | undefined = undefined;
+  private haltReason: CancelReason = "shutdown";
+  private closing: Promise<void> | undefined = undefined;
   // Made the first time a task of this queue is awaited before it starts.
-  #notStartedWarning: NotStartedWarning | undefined = undefined;
+  private notStartedWarning: NotStartedWarning | undefined = undefined;
   // Cancels the queue when its `signal` option aborts, until it closes.
-  readonly #signalWatch = new AbortWatch();
+  private readonly signalWatch = new AbortWatch();
 
   /**
    * Checks the queue options (a backend's own names are its to check).
@@ -186,58 +187,53 @@ export class QueueEngine {
     extraOptionNames: readonly string[] = [],
     progressBoard?: () => ProgressBoard,
   ) {
-    this.#options = resolveQueueOptions(options, extraOptionNames);
-    this.#executor = executor;
-    this.#callsSource = executor.callsSource === true;
-    this.#progressBoard = progressBoard;
-    const clock = this.#clock = this.#options.clock;
-    this.#waiters = new Waiters(clock);
-    this.#random = clock.random === undefined ? Math.random : () => clock.random!();
-    this.#failPolicy = this.#options.failPolicy;
-    this.#gate = this.#options.rate === undefined
+    this.options = resolveQueueOptions(options, extraOptionNames);
+    this.executor = executor;
+    this.callsSource = executor.callsSource === true;
+    this.progressBoard = progressBoard;
+    const clock = this.clock = this.options.clock;
+    this.waiters = new Waiters(clock);
+    this.random = clock.random === undefined ? Math.random : () => clock.random!();
+    this.failPolicy = this.options.failPolicy;
+    this.gate = this.options.rate === undefined
       ? undefined
-      : new RateGate(this.#options.rate, this.#options.burst);
-    if (this.#options.signal?.aborted) this.#phase = Phase.Closed;
-    else this.#watchSignal();
+      : new RateGate(this.options.rate, this.options.burst);
+    if (this.options.signal?.aborted) this.phase = Phase.Closed;
+    else this.watchSignal();
   }
 
   /** Cancels the queue when its `signal` aborts (until it is shut down). */
-  #watchSignal(): void {
-    this.#signalWatch.watch(this.#options.signal, () => void this.cancel());
+  private watchSignal(): void {
+    this.signalWatch.watch(this.options.signal, () => void this.cancel());
   }
 
   /** Whether an abort holds: what is not spared is cancelled, nothing is retried. */
-  #halted(): boolean {
-    return this.#phase >= Phase.Halted;
+  private halted(): boolean {
+    return this.phase >= Phase.Halted;
   }
 
   /** An abort: the phase that cancels what is not spared. */
-  #halt(): void {
-    if (this.#phase === Phase.Open) this.#phase = Phase.Halted;
-    else if (this.#phase === Phase.Draining) this.#phase = Phase.Cancelling;
+  private halt(): void {
+    if (this.phase === Phase.Open) this.phase = Phase.Halted;
+    else if (this.phase === Phase.Draining) this.phase = Phase.Cancelling;
   }
 
   /** The end of an abort (a new start, or the run it cut short has returned). */
-  #resume(): void {
-    if (this.#phase === Phase.Halted) this.#phase = Phase.Open;
-    else if (this.#phase === Phase.Cancelling) this.#phase = Phase.Draining;
+  private resume(): void {
+    if (this.phase === Phase.Halted) this.phase = Phase.Open;
+    else if (this.phase === Phase.Cancelling) this.phase = Phase.Draining;
   }
 
   // ---------------------------------------------------------------- submit
 
   /** Throws when this queue's executor cannot run `task` (the message names `action`). */
   validateSource(task: unknown, action: string): void {
-    this.#executor.validateSource(task, action);
+    this.executor.validateSource(task, action);
   }
 
   /** The id of the next group submitted without a `groupId`. */
   nextGroupId(): string {
-    return `group-${this.#groupSeq++}`;
-  }
-
-  /** The queue's clock (a group times its waits on it). */
-  get clock(): Clock {
-    return this.#clock;
+    return `group-${this.groupSeq++}`;
   }
 
   /** One task of a checked source with resolved options. */
@@ -246,8 +242,8 @@ export class QueueEngine {
     args: readonly unknown[],
     options: ResolvedTaskOptions,
   ): TaskHandle<unknown> {
-    this.#admit(1);
-    return this.#enqueue(source, args, options);
+    this.admit(1);
+    return this.enqueue(source, args, options);
   }
 
   /** One task per argument list of a checked source, all admitted or none. */
@@ -256,10 +252,10 @@ export class QueueEngine {
     argLists: readonly (readonly unknown[])[],
     options: ResolvedTaskOptions,
   ): TaskHandle<unknown>[] {
-    this.#admit(argLists.length);
+    this.admit(argLists.length);
     const handles = new Array<TaskHandle<unknown>>(argLists.length);
     for (let i = 0; i < argLists.length; i++) {
-      handles[i] = this.#enqueue(source, argLists[i], options);
+      handles[i] = this.enqueue(source, argLists[i], options);
     }
     return handles;
   }
@@ -269,33 +265,39 @@ export class QueueEngine {
     entries: readonly (readonly unknown[])[],
     options: ResolvedTaskOptions,
   ): TaskHandle<unknown>[] {
-    this.#admit(entries.length);
-    return entries.map((entry) => this.#enqueue(entry[0] as TaskSource, entry.slice(1), options));
+    this.admit(entries.length);
+    return entries.map((entry) => this.enqueue(entry[0] as TaskSource, entry.slice(1), options));
   }
 
   /** Throws when `count` new tasks may not be admitted now. */
-  #admit(count: number): void {
+  private admit(count: number): void {
+    const size = this.options.size;
+    if (
+      shuttingDownOn !== undefined || this.phase !== Phase.Open ||
+      (size > 0 && this.outstanding + count > size)
+    ) this.refuse();
+    // Not the user's start(): a finite run() still lets idle Deno workers go.
+    if (!this.started && this.options.autoStart) this.start(false);
+  }
+
+  /** Throws why `admit` refused (apart from it: admission runs on every submit). */
+  private refuse(): never {
     if (shuttingDownOn !== undefined) {
       throw new ClosedError(`queue is shutting down (${shuttingDownOn})`);
     }
-    if (this.#phase !== Phase.Open) {
-      throw new ClosedError("queue is not accepting tasks");
-    }
-    const size = this.#options.size;
-    if (size > 0 && this.#outstanding + count > size) {
-      throw new QueueFullError(`queue is full (${this.#outstanding} tasks outstanding)`);
-    }
-    // Not the user's start(): a finite run() still lets idle Deno workers go.
-    if (!this.#started && this.#options.autoStart) this.start(false);
+    if (this.phase !== Phase.Open) throw new ClosedError("queue is not accepting tasks");
+    throw new QueueFullError(`queue is full (${this.outstanding} tasks outstanding)`);
   }
 
-  #enqueue(source: TaskSource, args: readonly unknown[], options: ResolvedTaskOptions): QueuedTask {
-    const now = this.#clock.now();
-    let dueAt = now;
-    if (options.delay !== undefined) dueAt = now + options.delay;
-    else if (options.runAt !== undefined) {
-      dueAt = now + Math.max(0, options.runAt - this.#clock.wallNow());
-    }
+  private enqueue(
+    source: TaskSource,
+    args: readonly unknown[],
+    options: ResolvedTaskOptions,
+  ): QueuedTask {
+    const now = this.clock.now();
+    const dueAt = options.delay === undefined && options.runAt === undefined
+      ? now
+      : this.dueTime(options, now);
     const task = new QueuedTask(
       options.name ?? sourceName(source),
       source,
@@ -304,106 +306,117 @@ export class QueueEngine {
       now,
       dueAt > now ? dueAt : null,
       this,
-      this.#started && this.#executor.promiseHandles === true,
+      this.started && this.executor.promiseHandles === true,
     );
-    this.#outstanding++;
+    this.outstanding++;
     // An executor that drives attempts waits for the due time itself.
-    if (dueAt > now && this.#executor.drivesAttempts !== true) {
-      task.place = Place.Scheduled;
-      this.#scheduled.push(task);
-      this.#scheduledCount++;
-      if (this.#started) this.#armScheduler();
+    if (dueAt > now && this.executor.drivesAttempts !== true) {
+      this.schedule(task);
     } else {
       task.place = Place.Ready;
-      this.#ready.push(task);
-      if (this.#started) this.#requestPump();
+      this.ready.push(task);
+      if (this.started) this.requestPump();
     }
     return task;
   }
 
+  /** When a task submitted `now` with `delay` or `runAt` comes due, on the queue's clock. */
+  private dueTime(options: ResolvedTaskOptions, now: number): number {
+    if (options.delay !== undefined) return now + options.delay;
+    return now + Math.max(0, options.runAt! - this.clock.wallNow());
+  }
+
+  /** Puts a task in the scheduler's heap until its `dueAt`. */
+  private schedule(task: QueuedTask): void {
+    task.place = Place.Scheduled;
+    this.scheduled.push(task);
+    this.scheduledCount++;
+    if (this.started) this.armScheduler();
+  }
+
   // -------------------------------------------------------------- dispatch
 
-  #requestPump(): void {
-    if (this.#pumpQueued) return;
-    this.#pumpQueued = true;
+  private requestPump(): void {
+    if (this.pumpQueued) return;
+    this.pumpQueued = true;
     queueMicrotask(() => {
-      this.#pumpQueued = false;
-      this.#pump();
+      this.pumpQueued = false;
+      this.pump();
     });
   }
 
-  #capacity(): number {
-    const workers = this.#options.workers ?? this.#executor.autoWorkers();
+  private capacity(): number {
+    const workers = this.options.workers ?? this.executor.autoWorkers();
     // Under a rate limit, no pipelining: an attempt must start when its reservation says.
-    return this.#gate === undefined ? this.#executor.capacity(workers) : workers;
+    return this.gate === undefined ? this.executor.capacity(workers) : workers;
   }
 
-  #pump(): void {
-    if (!this.#started) return;
-    if (this.#pumping) {
+  private pump(): void {
+    if (!this.started) return;
+    if (this.pumping) {
       // A task started by this loop finished synchronously: the loop goes on.
-      this.#pumpAgain = true;
+      this.pumpAgain = true;
       return;
     }
-    this.#pumping = true;
+    this.pumping = true;
     try {
       do {
-        this.#pumpAgain = false;
-        this.#fill();
-      } while (this.#pumpAgain);
+        this.pumpAgain = false;
+        this.fill();
+      } while (this.pumpAgain);
     } finally {
-      this.#pumping = false;
+      this.pumping = false;
     }
   }
 
-  #fill(): void {
-    const limit = this.#capacity();
-    while (this.#activeCount < limit) {
-      const task = this.#ready.pop();
+  private fill(): void {
+    const limit = this.capacity();
+    while (this.activeSlots < limit) {
+      const task = this.ready.pop();
       if (task === undefined) break;
       if (task.place !== Place.Ready) continue; // finished while queued
-      if (this.#halted() && !task.mustComplete) {
-        this.#cancel(task, this.#haltReason, "cancelled during shutdown");
+      if (this.halted() && !task.mustComplete) {
+        this.recordCancel(task, this.haltReason, "cancelled during shutdown");
         continue;
       }
       task.place = Place.Active;
-      this.#addActive(task);
-      this.#beginAttempt(task);
+      this.addActive(task);
+      this.beginAttempt(task);
     }
   }
 
-  #addActive(task: QueuedTask): void {
-    const head = this.#activeHead;
+  private addActive(task: QueuedTask): void {
+    const head = this.activeHead;
     task.nextActive = head;
     if (head !== undefined) head.prevActive = task;
-    this.#activeHead = task;
-    if (++this.#activeCount > this.#peakWorkers) this.#peakWorkers = this.#activeCount;
+    this.activeHead = task;
+    if (++this.activeSlots > this.peakWorkers) this.peakWorkers = this.activeSlots;
   }
 
-  #removeActive(task: QueuedTask): void {
+  private removeActive(task: QueuedTask): void {
     const { prevActive, nextActive } = task;
     if (prevActive !== undefined) prevActive.nextActive = nextActive;
-    else this.#activeHead = nextActive;
+    else this.activeHead = nextActive;
     if (nextActive !== undefined) nextActive.prevActive = prevActive;
     task.prevActive = task.nextActive = undefined;
-    this.#activeCount--;
+    this.activeSlots--;
   }
 
   /** Takes a rate reservation, then starts the attempt. */
-  #beginAttempt(task: QueuedTask): void {
-    if (this.#gate !== undefined) {
-      const wait = this.#gate.reserve(this.#clock.now());
+  private beginAttempt(task: QueuedTask): void {
+    if (this.gate !== undefined) {
+      const wait = this.gate.reserve(this.clock.now());
       if (wait > 0) {
-        task.timer = this.#clock.setTimer(() => {
+        task.timer = this.clock.setTimer(() => {
           task.timer = undefined;
-          if (task.place === Place.Active) this.#dispatchRated(task);
+          if (task.place === Place.Active) this.dispatchRated(task);
         }, wait);
         return;
       }
-      this.#dispatchRated(task);
+      this.dispatchRated(task);
       return;
     }
-    this.#startAttempt(task);
+    this.startAttempt(task);
   }
 
   /**
@@ -412,76 +425,76 @@ export class QueueEngine {
    * booting), and two handed over meanwhile would then start together. The
    * one held back takes a fresh reservation once the other has started.
    */
-  #dispatchRated(task: QueuedTask): void {
-    if (this.#notBegun > 0) {
-      this.#rateWaiting.push(task);
+  private dispatchRated(task: QueuedTask): void {
+    if (this.notBegun > 0) {
+      this.rateWaiting.push(task);
       return;
     }
-    this.#startAttempt(task);
+    this.startAttempt(task);
   }
 
   /** An attempt is no longer waiting to start in a worker (it started, or ended). */
-  #leftWindow(): void {
-    this.#notBegun--;
-    if (this.#rateWaiting.length > 0 && this.#notBegun === 0) this.#resumeRated();
+  private leftWindow(): void {
+    this.notBegun--;
+    if (this.rateWaiting.length > 0 && this.notBegun === 0) this.resumeRated();
   }
 
   /** Lets one attempt held back by the rate limit go on. */
-  #resumeRated(): void {
+  private resumeRated(): void {
     for (
-      let next = this.#rateWaiting.shift();
+      let next = this.rateWaiting.shift();
       next !== undefined;
-      next = this.#rateWaiting.shift()
+      next = this.rateWaiting.shift()
     ) {
       if (next.place === Place.Active) {
-        this.#beginAttempt(next);
+        this.beginAttempt(next);
         return;
       }
     }
   }
 
-  /** Starts an attempt: called directly (see `#callSource`) or through an `Attempt`. */
-  #startAttempt(task: QueuedTask): void {
+  /** Starts an attempt: called directly (see `callSource`) or through an `Attempt`. */
+  private startAttempt(task: QueuedTask): void {
     const options = task.options;
     if (
-      this.#callsSource && task.attempt === undefined && options.timeout === undefined &&
+      this.callsSource && task.attempt === undefined && options.timeout === undefined &&
       !options.bind && typeof task.source === "function"
     ) {
-      this.#callSource(task);
+      this.callSource(task);
     } else {
-      this.#startThroughAttempt(task);
+      this.startThroughAttempt(task);
     }
   }
 
   /** Hands a new attempt to the executor; it becomes `running` at `began()`. */
-  #startThroughAttempt(task: QueuedTask): void {
+  private startThroughAttempt(task: QueuedTask): void {
     const attempt = new Attempt(task, this);
     task.attempt = attempt;
-    this.#notBegun++;
+    this.notBegun++;
     let outcome: unknown;
     try {
-      this.#inTaskCode = true;
+      this.inTaskCode = true;
       try {
-        outcome = this.#executor.execute(attempt);
+        outcome = this.executor.execute(attempt);
       } finally {
-        this.#inTaskCode = false;
+        this.inTaskCode = false;
       }
-      this.#stepNow = undefined; // the task's own code ran
+      this.stepNow = undefined; // the task's own code ran
       if (outcome === REPORTED_LATER) return; // Attempt.report() brings the outcome
       if (isThenable(outcome)) {
         // A foreign thenable's then() may throw: that is the task failing.
         outcome.then(
-          (value) => this.#attemptSucceeded(attempt, value),
-          (error) => this.#attemptFailed(attempt, error),
+          (value) => this.attemptSucceeded(attempt, value),
+          (error) => this.attemptFailed(attempt, error),
         );
         return;
       }
     } catch (error) {
-      this.#stepNow = undefined;
-      this.#attemptFailed(attempt, error);
+      this.stepNow = undefined;
+      this.attemptFailed(attempt, error);
       return;
     }
-    this.#attemptSucceeded(attempt, outcome);
+    this.attemptSucceeded(attempt, outcome);
   }
 
   /**
@@ -492,55 +505,63 @@ export class QueueEngine {
    * object and two calls per tiny task; a failure builds the `Attempt` that a
    * retry's history needs.
    */
-  #callSource(task: QueuedTask): void {
-    const now = this.#markRunning(task);
-    this.#gate?.startedAt(now);
+  private callSource(task: QueuedTask): void {
+    const now = this.markRunning(task);
+    this.gate?.startedAt(now);
+    if (this.options.onStart !== undefined && !this.runOnStart(task)) return;
     let outcome: unknown;
+    this.inTaskCode = true;
     try {
-      this.#inTaskCode = true;
-      try {
-        if (this.#options.onStart !== undefined) {
-          this.#callHook("onStart", this.#options.onStart, task);
-          if (task.place !== Place.Active) return; // onStart cancelled it
-        }
-        outcome = (task.source as (...args: unknown[]) => unknown)(...task.args!);
-      } finally {
-        this.#inTaskCode = false;
-      }
-      this.#stepNow = undefined; // the task's own code ran
-      if (isThenable(outcome)) {
-        outcome.then(
-          (value) => this.#calledSucceeded(task, value),
-          (error) => this.#calledFailed(task, error),
-        );
-        return;
-      }
+      outcome = (task.source as (...args: unknown[]) => unknown)(...task.args!);
+      this.inTaskCode = false;
+      this.stepNow = undefined; // the task's own code ran
+      // A foreign thenable's then() may throw: that is the task failing.
+      if (isThenable(outcome)) return this.awaitCalled(task, outcome);
     } catch (error) {
-      this.#stepNow = undefined;
-      this.#calledFailed(task, error);
-      return;
+      this.inTaskCode = false;
+      this.stepNow = undefined;
+      return this.calledFailed(task, error);
     }
-    this.#calledSucceeded(task, outcome);
+    this.calledSucceeded(task, outcome);
   }
 
-  #calledSucceeded(task: QueuedTask, value: unknown): void {
+  /**
+   * Calls `onStart` before a called task, as the task's own code (a graceful
+   * shutdown from it would wait forever); false when it cancelled the task.
+   */
+  private runOnStart(task: QueuedTask): boolean {
+    this.inTaskCode = true;
+    this.callHook("onStart", this.options.onStart!, task); // never throws
+    this.inTaskCode = false;
+    return task.place === Place.Active;
+  }
+
+  /** Settles a called task when its promise does (apart: only this needs a closure scope). */
+  private awaitCalled(task: QueuedTask, outcome: PromiseLike<unknown>): void {
+    outcome.then(
+      (value) => this.calledSucceeded(task, value),
+      (error) => this.calledFailed(task, error),
+    );
+  }
+
+  private calledSucceeded(task: QueuedTask, value: unknown): void {
     if (task.place !== Place.Active) return; // cancelled meanwhile
-    this.#succeeded(task, value, null);
+    this.succeeded(task, value, null);
   }
 
-  #calledFailed(task: QueuedTask, error: unknown): void {
+  private calledFailed(task: QueuedTask, error: unknown): void {
     if (task.place !== Place.Active) return;
     const attempt = new Attempt(task, this, task._attempts);
     attempt.hasBegun = attempt.settled = true;
     attempt.startedAt = task.startedAt!;
     task.attempt = attempt;
-    this.#failed(attempt, error);
+    this.failed(attempt, error);
   }
 
   /** Called through `AttemptRequest.report()`: the attempt's outcome. */
   attemptReported(attempt: Attempt, ok: boolean, value: unknown): void {
-    if (ok) this.#attemptSucceeded(attempt, value);
-    else this.#attemptFailed(attempt, value);
+    if (ok) this.attemptSucceeded(attempt, value);
+    else this.attemptFailed(attempt, value);
   }
 
   /**
@@ -550,20 +571,20 @@ export class QueueEngine {
   attemptBegan(attempt: Attempt): boolean {
     const task = attempt.task;
     if (attempt.settled || task.attempt !== attempt || task.place !== Place.Active) return false;
-    this.#leftWindow();
-    const now = this.#markRunning(task);
+    this.leftWindow();
+    const now = this.markRunning(task);
     attempt.startedAt = now;
     // A pool may start an attempt later than its reservation: later ones keep their spacing.
-    this.#gate?.startedAt(now);
-    if (this.#options.onStart !== undefined) {
-      this.#callHook("onStart", this.#options.onStart, task);
+    this.gate?.startedAt(now);
+    if (this.options.onStart !== undefined) {
+      this.callHook("onStart", this.options.onStart, task);
       if (attempt.settled || task.attempt !== attempt || task.place !== Place.Active) return false;
     }
     const timeout = task.options.timeout;
-    if (timeout !== undefined && this.#executor.drivesAttempts !== true) {
-      task.timer = this.#clock.setTimer(() => {
+    if (timeout !== undefined && this.executor.drivesAttempts !== true) {
+      task.timer = this.clock.setTimer(() => {
         task.timer = undefined;
-        this.#attemptTimedOut(attempt);
+        this.attemptTimedOut(attempt);
       }, timeout);
     }
     return true;
@@ -581,24 +602,24 @@ export class QueueEngine {
       task.place !== Place.Active
     ) return false;
     task._status = "retrying";
-    this.#notBegun++; // the next began() leaves the window again
-    if (this.#options.onRetry !== undefined) {
-      this.#callHook("onRetry", this.#options.onRetry, task, error);
+    this.notBegun++; // the next began() leaves the window again
+    if (this.options.onRetry !== undefined) {
+      this.callHook("onRetry", this.options.onRetry, task, error);
     }
     return true;
   }
 
   /** Counts an attempt as started; returns the start time. */
-  #markRunning(task: QueuedTask): number {
+  private markRunning(task: QueuedTask): number {
     task._attempts++;
-    if (task._status === "retrying") this.#retryingCount--;
+    if (task._status === "retrying") this.retryingCount--;
     task._status = "running";
-    const now = this.#stepNow ?? this.#clock.now();
+    const now = this.stepNow ?? this.clock.now();
     if (task.startedAt === null) task.startedAt = now;
     return now;
   }
 
-  #settle(attempt: Attempt): boolean {
+  private settle(attempt: Attempt): boolean {
     const task = attempt.task;
     if (attempt.settled || task.attempt !== attempt || task.place !== Place.Active) return false;
     attempt.settled = true;
@@ -606,84 +627,84 @@ export class QueueEngine {
     // still counts as an attempt, so retries stay bounded.
     if (!attempt.hasBegun) {
       attempt.hasBegun = true;
-      this.#leftWindow();
-      attempt.startedAt = this.#markRunning(task);
+      this.leftWindow();
+      attempt.startedAt = this.markRunning(task);
     }
     if (task.timer !== undefined) {
-      this.#clock.clearTimer(task.timer);
+      this.clock.clearTimer(task.timer);
       task.timer = undefined;
     }
     return true;
   }
 
-  #attemptSucceeded(attempt: Attempt, value: unknown): void {
-    if (this.#settle(attempt)) this.#succeeded(attempt.task, value, attempt.worker);
+  private attemptSucceeded(attempt: Attempt, value: unknown): void {
+    if (this.settle(attempt)) this.succeeded(attempt.task, value, attempt.worker);
   }
 
   /** Records a settled attempt's success, then starts what its slot can take. */
-  #succeeded(task: QueuedTask, value: unknown, worker: number | null): void {
-    this.#completing = true;
-    this.#stepNow = this.#clock.now();
+  private succeeded(task: QueuedTask, value: unknown, worker: number | null): void {
+    this.completing = true;
+    this.stepNow = this.clock.now();
     try {
-      this.#finish(task, "succeeded", value, undefined, "returned", "", worker);
+      this.finish(task, "succeeded", value, undefined, "returned", "", worker);
     } finally {
-      this.#completing = false;
+      this.completing = false;
     }
     try {
-      this.#pump();
+      this.pump();
     } finally {
-      this.#stepNow = undefined;
+      this.stepNow = undefined;
     }
   }
 
-  #attemptFailed(attempt: Attempt, error: unknown): void {
-    if (this.#settle(attempt)) this.#failed(attempt, error);
+  private attemptFailed(attempt: Attempt, error: unknown): void {
+    if (this.settle(attempt)) this.failed(attempt, error);
   }
 
   /** Records a settled attempt's failure (a retry, or the task's end), then refills. */
-  #failed(attempt: Attempt, error: unknown): void {
+  private failed(attempt: Attempt, error: unknown): void {
     const endedBy = error instanceof WorkerCrashedError
       ? "worker-crashed"
-      : error instanceof TaskTimeoutError && this.#executor.drivesAttempts === true
+      : error instanceof TaskTimeoutError && this.executor.drivesAttempts === true
       ? "timeout"
       : "threw";
-    this.#completing = true;
+    this.completing = true;
     try {
-      this.#failAttempt(attempt, error, endedBy);
+      this.failAttempt(attempt, error, endedBy);
     } finally {
-      this.#completing = false;
+      this.completing = false;
     }
-    this.#pump();
+    this.pump();
   }
 
-  #attemptTimedOut(attempt: Attempt): void {
-    if (!this.#settle(attempt)) return;
+  private attemptTimedOut(attempt: Attempt): void {
+    if (!this.settle(attempt)) return;
     const error = new TaskTimeoutError(attempt.name, attempt.task.options.timeout ?? 0);
     attempt.abort(error);
-    this.#failAttempt(attempt, error, "timeout");
+    this.failAttempt(attempt, error, "timeout");
   }
 
-  #failAttempt(attempt: Attempt, error: unknown, endedBy: EndedBy): void {
+  private failAttempt(attempt: Attempt, error: unknown, endedBy: EndedBy): void {
     const task = attempt.task;
     const options = task.options;
     if (
-      task._attempts <= options.retries && !(this.#halted() && !task.mustComplete) &&
-      this.#executor.drivesAttempts !== true &&
-      retryAllowed(options, error, this.#options.onHookError)
+      task._attempts <= options.retries && !(this.halted() && !task.mustComplete) &&
+      this.executor.drivesAttempts !== true &&
+      retryAllowed(options, error, this.options.onHookError)
     ) {
-      attempt.recordInHistory(this.#clock.now(), endedBy, messageOf(error));
+      attempt.recordInHistory(this.clock.now(), endedBy, messageOf(error));
       task._status = "retrying";
-      this.#retryingCount++;
-      if (this.#options.onRetry !== undefined) {
-        this.#callHook("onRetry", this.#options.onRetry, task, error);
+      this.retryingCount++;
+      if (this.options.onRetry !== undefined) {
+        this.callHook("onRetry", this.options.onRetry, task, error);
         if (task.place !== Place.Active || task.attempt !== attempt) return;
       }
-      const delay = retryDelayFor(options, task._attempts, this.#random);
-      if (delay > 0) this.#scheduleRetry(task, delay);
-      else this.#beginAttempt(task);
+      const delay = retryDelayFor(options, task._attempts, this.random);
+      if (delay > 0) this.scheduleRetry(task, delay);
+      else this.beginAttempt(task);
       return;
     }
-    this.#finish(task, "failed", undefined, error, endedBy, messageOf(error), attempt.worker);
+    this.finish(task, "failed", undefined, error, endedBy, messageOf(error), attempt.worker);
   }
 
   /**
@@ -691,14 +712,11 @@ export class QueueEngine {
    * next ready task, and the retry comes due with its priority and its
    * submission's place among equals.
    */
-  #scheduleRetry(task: QueuedTask, delay: number): void {
-    this.#removeActive(task);
-    task.dueAt = this.#clock.now() + delay;
-    task.place = Place.Scheduled;
-    this.#scheduled.push(task);
-    this.#scheduledCount++;
-    if (this.#started) this.#armScheduler();
-    if (!this.#completing) this.#requestPump();
+  private scheduleRetry(task: QueuedTask, delay: number): void {
+    this.removeActive(task);
+    task.dueAt = this.clock.now() + delay;
+    this.schedule(task);
+    if (!this.completing) this.requestPump();
   }
 
   /**
@@ -706,7 +724,7 @@ export class QueueEngine {
    * callbacks run), the result is stored, a fail-first failure aborts, then
    * `onComplete` runs, and idle is announced last.
    */
-  #finish(
+  private finish(
     task: QueuedTask,
     status: TaskStatus,
     value: unknown,
@@ -718,27 +736,27 @@ export class QueueEngine {
   ): void {
     if (task.place === Place.Done) return;
     if (task.timer !== undefined) {
-      this.#clock.clearTimer(task.timer);
+      this.clock.clearTimer(task.timer);
       task.timer = undefined;
     }
     if (task.place === Place.Active) {
-      this.#removeActive(task);
+      this.removeActive(task);
       // An attempt's own completion refills at once (no microtask hop, which
       // costs as much as the rest of a tiny task); other paths defer.
-      if (!this.#completing) this.#requestPump();
+      if (!this.completing) this.requestPump();
     } else if (task.place === Place.Scheduled) {
-      this.#scheduledCount--;
+      this.scheduledCount--;
     }
-    if (task._status === "retrying") this.#retryingCount--;
+    if (task._status === "retrying") this.retryingCount--;
     task.place = Place.Done;
-    const finishedAt = this.#stepNow ?? this.#clock.now();
+    const finishedAt = this.stepNow ?? this.clock.now();
     // A task that never started has no last attempt to describe.
     if (task._attempts === 0) endedBy = null;
     // A success that needs no history builds its result only when asked (most are only awaited,
     // or counted and read for their values by a summary): the handle keeps the value and the
     // queue the handle. onComplete asks for every result.
     const onDemand = status === "succeeded" && endedBy === "returned" &&
-      task.attempt?.history === undefined && this.#options.onComplete === undefined;
+      task.attempt?.history === undefined && this.options.onComplete === undefined;
     const result = onDemand ? undefined : task.resultOf(
       status,
       value,
@@ -757,45 +775,45 @@ export class QueueEngine {
     task.attempt = undefined;
     // onDone callbacks are user code: the step's clock reading is stale after them. Settling
     // an awaited handle's promise or a wait() runs none (their reactions are microtasks).
-    if (task._listeners?.callbacks !== undefined) this.#stepNow = undefined;
+    if (task._listeners?.callbacks !== undefined) this.stepNow = undefined;
     if (result === undefined) {
       task.finishedAt = finishedAt;
       task.lastWorker = worker;
       task._finishSucceeded(value);
       // An onDone callback may have made the result: then the list keeps it, not the handle.
-      this.#results.push(task._resultMade() ? task.result() : task);
+      this.finished.push(task._resultMade() ? task.result() : task);
     } else {
       task._finish(result);
-      this.#results.push(result);
+      this.finished.push(result);
     }
-    if (task.detached) this.#detachedResults++;
-    else this.#resultCounts[status]++;
-    this.#outstanding--;
-    const waiters = this.#waiters;
+    if (task.detached) this.detachedResults++;
+    else this.resultCounts[status]++;
+    this.outstanding--;
+    const waiters = this.waiters;
     if (waiters.space.length > 0) waiters.notify(waiters.space);
     if (status === "failed") {
-      this.#failedCount++;
-      if (this.#failPolicy === "failFirst" && !this.#halted()) this.#abort(false, "failFirst");
+      this.failedCount++;
+      if (this.failPolicy === "failFirst" && !this.halted()) this.abort(false, "failFirst");
     }
     // Tasks that never yield starve the board's timer: it redraws from here when due.
-    if (this.#progress !== undefined) this.#progress.tick(finishedAt);
-    else if (this.#progressPending) this.#showRunProgress();
-    if (this.#options.onComplete !== undefined) {
-      this.#callHook("onComplete", this.#options.onComplete, task.result());
+    if (this.progress !== undefined) this.progress.tick(finishedAt);
+    else if (this.progressPending) this.showRunProgress();
+    if (this.options.onComplete !== undefined) {
+      this.callHook("onComplete", this.options.onComplete, task.result());
     }
     // Idle is announced last, so a task that onComplete submits keeps the run going.
-    if (this.#outstanding === 0 && waiters.idle.length > 0) waiters.notify(waiters.idle);
+    if (this.outstanding === 0 && waiters.idle.length > 0) waiters.notify(waiters.idle);
   }
 
   // ----------------------------------------------------------- scheduling
 
-  #armScheduler(): void {
-    const clock = this.#clock;
-    if (this.#schedulerTimer !== undefined) {
-      clock.clearTimer(this.#schedulerTimer);
-      this.#schedulerTimer = undefined;
+  private armScheduler(): void {
+    const clock = this.clock;
+    if (this.schedulerTimer !== undefined) {
+      clock.clearTimer(this.schedulerTimer);
+      this.schedulerTimer = undefined;
     }
-    const heap = this.#scheduled;
+    const heap = this.scheduled;
     const now = clock.now();
     let moved = false;
     for (let top = heap.peek(); top !== undefined; top = heap.peek()) {
@@ -805,19 +823,19 @@ export class QueueEngine {
       }
       if (top.dueAt > now) break;
       heap.pop();
-      this.#scheduledCount--;
+      this.scheduledCount--;
       top.place = Place.Ready;
-      this.#ready.pushInOrder(top);
+      this.ready.pushInOrder(top);
       moved = true;
     }
     const next = heap.peek();
     if (next !== undefined) {
-      this.#schedulerTimer = clock.setTimer(() => {
-        this.#schedulerTimer = undefined;
-        if (this.#started) this.#armScheduler();
+      this.schedulerTimer = clock.setTimer(() => {
+        this.schedulerTimer = undefined;
+        if (this.started) this.armScheduler();
       }, next.dueAt - now);
     }
-    if (moved) this.#requestPump();
+    if (moved) this.requestPump();
   }
 
   // --------------------------------------------------------- cancellation
@@ -828,33 +846,33 @@ export class QueueEngine {
     switch (task.place) {
       case Place.Scheduled:
       case Place.Ready:
-        this.#cancel(task, "cancel");
+        this.recordCancel(task, "cancel");
         return true;
       case Place.Active:
-        this.#cancelActive(task, "cancel");
+        this.cancelActive(task, "cancel");
         return true;
       default:
         return false;
     }
   }
 
-  #cancelActive(task: QueuedTask, reason: CancelReason): void {
+  private cancelActive(task: QueuedTask, reason: CancelReason): void {
     const attempt = task.attempt;
     if (attempt !== undefined && !attempt.settled) {
       attempt.settled = true;
-      if (!attempt.hasBegun) this.#leftWindow();
+      if (!attempt.hasBegun) this.leftWindow();
       attempt.abort(new CancelledError("cancelled"));
     }
-    this.#cancel(task, reason);
+    this.recordCancel(task, reason);
   }
 
   /**
    * Records a cancellation. A task that never ran (or was sent to a worker
    * but never started there) was "cancelled before execution".
    */
-  #cancel(task: QueuedTask, reason: CancelReason, message?: string): void {
+  private recordCancel(task: QueuedTask, reason: CancelReason, message?: string): void {
     message ??= task._attempts === 0 ? "cancelled before execution" : "cancelled";
-    this.#finish(task, "cancelled", undefined, undefined, "cancelled", message, undefined, reason);
+    this.finish(task, "cancelled", undefined, undefined, "cancelled", message, undefined, reason);
   }
 
   /**
@@ -862,17 +880,17 @@ export class QueueEngine {
    * otherwise everything but `mustComplete` tasks. `reason` goes on each
    * cancelled result, and on the summary of the run it cuts short.
    */
-  #abort(kill: boolean, reason: CancelReason): void {
-    this.#halt();
-    this.#haltReason = reason;
-    this.#run?.cutShortBy(reason);
+  private abort(kill: boolean, reason: CancelReason): void {
+    this.halt();
+    this.haltReason = reason;
+    this.currentRun?.cutShortBy(reason);
     const spared = (task: QueuedTask) => task.place !== Place.Done && !kill && task.mustComplete;
-    for (const task of this.#scheduled.removeWhere(spared)) this.#cancel(task, reason);
-    for (const task of this.#ready.removeWhere(spared)) this.#cancel(task, reason);
+    for (const task of this.scheduled.removeWhere(spared)) this.recordCancel(task, reason);
+    for (const task of this.ready.removeWhere(spared)) this.recordCancel(task, reason);
     const active: QueuedTask[] = [];
-    for (let task = this.#activeHead; task !== undefined; task = task.nextActive) active.push(task);
+    for (let task = this.activeHead; task !== undefined; task = task.nextActive) active.push(task);
     for (const task of active) {
-      if (kill || !task.mustComplete) this.#cancelActive(task, reason);
+      if (kill || !task.mustComplete) this.cancelActive(task, reason);
     }
   }
 
@@ -885,19 +903,19 @@ export class QueueEngine {
    * finite runs until `shutdown()`; `run()` and `shutdown()` start without it.
    */
   start(keepWorkers = true): this {
-    if (this.#phase === Phase.Closed) throw new ClosedError("queue has been shut down");
-    if (keepWorkers) this.#keepWorkers = true;
-    this.#resume();
-    if (!this.#started) {
-      this.#started = true;
-      this.#peakWorkers = 0;
+    if (this.phase === Phase.Closed) throw new ClosedError("queue has been shut down");
+    if (keepWorkers) this.keepWorkers = true;
+    this.resume();
+    if (!this.started) {
+      this.started = true;
+      this.peakWorkers = 0;
       liveQueues?.add(this);
-      this.#executor.start(this.#options.workers ?? this.#executor.autoWorkers());
+      this.executor.start(this.options.workers ?? this.executor.autoWorkers());
       // Skipped when nothing waits for a due time (the usual first run): one function less
       // to compile before the first task starts.
-      if (this.#scheduledCount > 0) this.#armScheduler();
+      if (this.scheduledCount > 0) this.armScheduler();
     }
-    this.#requestPump();
+    this.requestPump();
     return this;
   }
 
@@ -910,47 +928,47 @@ export class QueueEngine {
   run(options?: RunOptions): Promise<RunSummary<unknown>> {
     let run: QueueRun;
     try {
-      run = this.#openRun(options);
+      run = this.openRun(options);
     } catch (error) {
       return Promise.reject(error);
     }
     // A finite run waits for idle, an endless one for the queue to close.
-    const waiters = this.#waiters;
+    const waiters = this.waiters;
     const ended = run.finite
-      ? waiters.waitBounded(waiters.idle, this.#outstanding === 0, run.limit)
+      ? waiters.waitBounded(waiters.idle, this.outstanding === 0, run.limit)
       : waiters.waitBounded(waiters.wake, this.closed, run.limit);
-    return ended.then((finished) => finished ? this.#closeRun(run) : this.#runTimedOut(run));
+    return ended.then((finished) => finished ? this.closeRun(run) : this.runTimedOut(run));
   }
 
   /** Checks and records a new run, then starts the queue for it. */
-  #openRun(options: RunOptions | undefined): QueueRun {
-    if (this.#run !== undefined) throw new InvalidStateError("run() is already in progress");
+  private openRun(options: RunOptions | undefined): QueueRun {
+    if (this.currentRun !== undefined) throw new InvalidStateError("run() is already in progress");
     const run = new QueueRun(
       options,
-      this.#options,
-      this.#clock,
-      this.#results.length,
-      this.#resultCounts,
+      this.options,
+      this.clock,
+      this.finished.length,
+      this.resultCounts,
     );
-    if (this.#phase === Phase.Closed) throw new ClosedError("queue has been shut down");
-    this.#policyBeforeRun = this.#failPolicy;
-    this.#failPolicy = run.failPolicy ?? this.#failPolicy;
-    this.#run = run;
+    if (this.phase === Phase.Closed) throw new ClosedError("queue has been shut down");
+    this.policyBeforeRun = this.failPolicy;
+    this.failPolicy = run.failPolicy ?? this.failPolicy;
+    this.currentRun = run;
     try {
       this.start(false);
     } catch (error) {
-      this.#endRun();
+      this.endRun();
       throw error;
     }
     // The progress line is added after the pump's first round (queued by start()), or when
     // the first task finishes if that is sooner: the first tasks need not wait for the board
     // and its timer (on Deno the process's first timer costs about 0.6 ms). A program's first
-    // run also compiles the end of a run there (`#compileRunEnd`).
-    this.#failedBeforeRun = this.#failedCount;
-    this.#progressPending = true;
+    // run also compiles the end of a run there (`compileRunEnd`).
+    this.failedBeforeRun = this.failedCount;
+    this.progressPending = true;
     queueMicrotask(() => {
-      this.#showRunProgress();
-      if (!runEndCompiled) this.#compileRunEnd(run);
+      this.showRunProgress();
+      if (!runEndCompiled) this.compileRunEnd(run);
     });
     return run;
   }
@@ -964,128 +982,128 @@ export class QueueEngine {
    * it took a first run of timer-bound tasks from about 0.8 to 0.55 ms
    * between its last task's end and its summary, on Bun and on Deno.
    */
-  #compileRunEnd(run: QueueRun): void {
+  private compileRunEnd(run: QueueRun): void {
     runEndCompiled = true;
-    this.#waiters.notify([]);
-    run.summary([], 0, this.#executor.kind, this.#resultCounts);
+    this.waiters.notify([]);
+    run.summary([], 0, this.executor.kind, this.resultCounts);
   }
 
-  /** Adds the run's progress line, once (see `#openRun`). */
-  #showRunProgress(): void {
-    if (!this.#progressPending || this.#run === undefined) return;
-    this.#progressPending = false;
-    const failedBefore = this.#failedBeforeRun;
-    this.#progress = this.#run.showProgress(this.#progressBoard, this.#executor.kind, {
-      results: () => this.#results,
-      outstanding: () => this.#outstanding,
-      failed: () => this.#failedCount - failedBefore,
-      retrying: () => this.#retryingCount,
+  /** Adds the run's progress line, once (see `openRun`). */
+  private showRunProgress(): void {
+    if (!this.progressPending || this.currentRun === undefined) return;
+    this.progressPending = false;
+    const failedBefore = this.failedBeforeRun;
+    this.progress = this.currentRun.showProgress(this.progressBoard, this.executor.kind, {
+      results: () => this.finished,
+      outstanding: () => this.outstanding,
+      failed: () => this.failedCount - failedBefore,
+      retrying: () => this.retryingCount,
       active: () => this.activeCount,
     });
   }
 
   /** The run's work is done: a finite run lets its workers go; then the summary. */
-  #closeRun(run: QueueRun): RunSummary<unknown> {
+  private closeRun(run: QueueRun): RunSummary<unknown> {
     try {
-      if (run.finite && !this.closed) this.#stopWorkers();
+      if (run.finite && !this.closed) this.stopWorkers();
     } finally {
-      this.#endRun();
+      this.endRun();
     }
-    return this.#summarise(run);
+    return this.summarise(run);
   }
 
   /** The run's limit (or the runner's signal) came first: cancel, wait for idle, summarise. */
-  async #runTimedOut(run: QueueRun): Promise<RunSummary<unknown>> {
+  private async runTimedOut(run: QueueRun): Promise<RunSummary<unknown>> {
     try {
       run.timedOut = true;
       // A signal (the runner) counts as a timeout that spares mustComplete tasks.
-      const kill = !run.signalled && this.#options.onTimeout === "cancel";
-      this.#abort(kill, run.signalled ? "signal" : "timeout");
-      await this.#waitIdle();
-      if (!this.closed) this.#stopWorkers();
+      const kill = !run.signalled && this.options.onTimeout === "cancel";
+      this.abort(kill, run.signalled ? "signal" : "timeout");
+      await this.waitIdle();
+      if (!this.closed) this.stopWorkers();
     } finally {
-      this.#endRun();
+      this.endRun();
     }
-    return this.#summarise(run);
+    return this.summarise(run);
   }
 
   /** Puts back what a run changed: its progress line, the fail policy, the halt it caused. */
-  #endRun(): void {
-    this.#progressPending = false;
-    this.#run?.hideProgress();
-    this.#progress = undefined;
-    this.#run = undefined;
-    this.#resume();
-    this.#failPolicy = this.#policyBeforeRun;
+  private endRun(): void {
+    this.progressPending = false;
+    this.currentRun?.hideProgress();
+    this.progress = undefined;
+    this.currentRun = undefined;
+    this.resume();
+    this.failPolicy = this.policyBeforeRun;
   }
 
   /** The run's summary, of the queue's results since the run began. */
-  #summarise(run: QueueRun): RunSummary<unknown> {
+  private summarise(run: QueueRun): RunSummary<unknown> {
     return run.summary(
-      this.#results,
-      this.#detachedResults,
-      this.#executor.kind,
-      this.#resultCounts,
+      this.finished,
+      this.detachedResults,
+      this.executor.kind,
+      this.resultCounts,
     );
   }
 
   /** Resolves when nothing is outstanding. */
-  #waitIdle(): Promise<void> {
-    return this.#waiters.waitIdle(this.#outstanding === 0);
+  private waitIdle(): Promise<void> {
+    return this.waiters.waitIdle(this.outstanding === 0);
   }
 
   /** The end of a finite run, or a shutdown: the executor may let idle workers go. */
-  #stopWorkers(): void {
-    if (this.#started && !this.#keepWorkers) this.#executor.stopped?.();
-    this.#started = false;
-    this.#peakWorkers = 0;
+  private stopWorkers(): void {
+    if (this.started && !this.keepWorkers) this.executor.stopped?.();
+    this.started = false;
+    this.peakWorkers = 0;
     liveQueues?.delete(this);
-    if (this.#schedulerTimer !== undefined) {
-      this.#clock.clearTimer(this.#schedulerTimer);
-      this.#schedulerTimer = undefined;
+    if (this.schedulerTimer !== undefined) {
+      this.clock.clearTimer(this.schedulerTimer);
+      this.schedulerTimer = undefined;
     }
   }
 
   /** `TaskQueue.join()`: start, and wait until nothing is outstanding. */
   async join(): Promise<void> {
     this.start();
-    await this.#waitIdle();
+    await this.waitIdle();
   }
 
   /** `TaskQueue.shutdown()`: graceful (drain, then stop) or forced. */
   async shutdown(options?: { force?: boolean }): Promise<void> {
     const force = resolveShutdownForce(options);
-    if (!force && this.#inTaskCode) {
+    if (!force && this.inTaskCode) {
       // A graceful shutdown waits for every task, this one included: forever.
       throw new InvalidStateError(
         "Cannot shut down the queue gracefully from inside one of its own tasks: it would " +
           "wait for that task forever; use shutdown({ force: true }), or shut down after run()",
       );
     }
-    if (this.#phase === Phase.Closed) {
-      this.#waiters.notify(this.#waiters.wake);
-      if (this.#closing !== undefined) await this.#closing;
+    if (this.phase === Phase.Closed) {
+      this.waiters.notify(this.waiters.wake);
+      if (this.closing !== undefined) await this.closing;
       return;
     }
-    this.#phase = this.#halted() ? Phase.Cancelling : Phase.Draining;
+    this.phase = this.halted() ? Phase.Cancelling : Phase.Draining;
     if (force) {
-      this.#abort(true, "shutdown");
+      this.abort(true, "shutdown");
     } else {
-      if (this.#outstanding > 0 && !this.#started) this.start(false);
-      await this.#waitIdle();
+      if (this.outstanding > 0 && !this.started) this.start(false);
+      await this.waitIdle();
       if (this.closed) {
-        if (this.#closing !== undefined) await this.#closing;
+        if (this.closing !== undefined) await this.closing;
         return;
       }
     }
-    this.#phase = Phase.Closed;
-    this.#keepWorkers = false;
-    this.#stopWorkers();
-    this.#signalWatch.release();
-    this.#closing = this.#executor.close(force);
-    this.#waiters.notify(this.#waiters.wake);
-    this.#waiters.notify(this.#waiters.space);
-    await this.#closing;
+    this.phase = Phase.Closed;
+    this.keepWorkers = false;
+    this.stopWorkers();
+    this.signalWatch.release();
+    this.closing = this.executor.close(force);
+    this.waiters.notify(this.waiters.wake);
+    this.waiters.notify(this.waiters.space);
+    await this.closing;
   }
 
   /** `TaskQueue.cancel()`: a forced shutdown whose promise never rejects. */
@@ -1095,71 +1113,71 @@ export class QueueEngine {
 
   /** Used by the `run(main)` runner on SIGINT/SIGTERM: a run timeout, `onTimeout: "complete"`. */
   interrupt(): void {
-    if (this.#run === undefined || !this.#waiters.waitingBounded) {
-      return this.#abort(false, "signal");
+    if (this.currentRun === undefined || !this.waiters.waitingBounded) {
+      return this.abort(false, "signal");
     }
-    this.#run.signalled = true;
-    this.#waiters.cutShort();
+    this.currentRun.signalled = true;
+    this.waiters.cutShort();
   }
 
   /** `TaskQueue.reset()`: cancel what is pending and reopen for reuse. */
   reset(): void {
-    if (this.#run !== undefined) throw new InvalidStateError("cannot reset during run()");
-    if (this.#started) {
+    if (this.currentRun !== undefined) throw new InvalidStateError("cannot reset during run()");
+    if (this.started) {
       throw new InvalidStateError(
         "cannot reset while workers are running — call shutdown() first",
       );
     }
-    this.#abort(true, "shutdown");
+    this.abort(true, "shutdown");
     this.clearResults();
-    this.#outstanding = 0;
-    this.#scheduledCount = 0;
-    this.#ready = new ReadyQueue();
-    this.#scheduled = new TimerHeap();
-    this.#groupSeq = 0;
-    this.#gate?.clear();
-    if (this.#phase === Phase.Closed) {
-      this.#closing = undefined;
-      this.#watchSignal();
+    this.outstanding = 0;
+    this.scheduledCount = 0;
+    this.ready = new ReadyQueue();
+    this.scheduled = new TimerHeap();
+    this.groupSeq = 0;
+    this.gate?.clear();
+    if (this.phase === Phase.Closed) {
+      this.closing = undefined;
+      this.watchSignal();
     }
-    this.#phase = Phase.Open;
+    this.phase = Phase.Open;
   }
 
   /** `TaskQueue.clearResults()`: during a run, its summary keeps what finishes afterwards. */
   clearResults(): void {
-    this.#results = [];
-    this.#detachedResults = 0;
-    this.#resultCounts = noStatusCounts();
-    this.#run?.resultsCleared();
+    this.finished = [];
+    this.detachedResults = 0;
+    this.resultCounts = noStatusCounts();
+    this.currentRun?.resultsCleared();
   }
 
   /** `TaskQueue.whenSpace()`: resolves when a bounded queue has room, or is closed. */
   whenSpace(): Promise<void> {
-    const size = this.#options.size;
-    if (size === 0 || this.#outstanding < size || this.closed) return Promise.resolve();
-    return this.#waiters.whenSpace(() => this.#outstanding < size || this.closed);
+    const size = this.options.size;
+    if (size === 0 || this.outstanding < size || this.closed) return Promise.resolve();
+    return this.waiters.whenSpace(() => this.outstanding < size || this.closed);
   }
 
   // ----------------------------------------------------------- inspection
 
   /** Tasks holding a worker (running, or held by the rate gate); a task waiting for its retry is pending. */
   get activeCount(): number {
-    return this.#activeCount - this.#notBegun;
+    return this.activeSlots - this.notBegun;
   }
 
   /** Tasks queued or scheduled (outstanding minus active). */
   get pendingCount(): number {
-    return this.#outstanding - this.activeCount;
+    return this.outstanding - this.activeCount;
   }
 
   /** Whether the queue has been shut down. */
   get closed(): boolean {
-    return this.#phase === Phase.Closed;
+    return this.phase === Phase.Closed;
   }
 
   /** Every result since the last `reset()`/`clearResults()`, detached ones included. */
   get results(): readonly TaskResult<unknown>[] {
-    const entries = this.#results;
+    const entries = this.finished;
     // The results made now replace their tasks in the list, which can then be collected.
     for (let i = 0; i < entries.length; i++) {
       const entry = entries[i];
@@ -1170,17 +1188,17 @@ export class QueueEngine {
 
   /** Counters of the queue now. */
   get stats(): QueueStats {
-    let workers = this.#executor.liveWorkers();
+    let workers = this.executor.liveWorkers();
     if (workers === undefined) {
-      workers = !this.#started
+      workers = !this.started
         ? 0
-        : this.#options.workers ?? Math.min(this.#executor.autoWorkers(), this.#peakWorkers);
+        : this.options.workers ?? Math.min(this.executor.autoWorkers(), this.peakWorkers);
     }
     return {
       pending: this.pendingCount,
       active: this.activeCount,
-      scheduled: this.#scheduledCount,
-      completed: this.#results.length,
+      scheduled: this.scheduledCount,
+      completed: this.finished.length,
       workers,
       closed: this.closed,
     };
@@ -1189,9 +1207,9 @@ export class QueueEngine {
   // ---------------------------------------------------------------- hooks
 
   /** Calls a user hook; the step's clock reading is stale once user code has run. */
-  #callHook(name: HookName, hook: (...args: never[]) => unknown, ...args: unknown[]): void {
-    this.#stepNow = undefined;
-    callHook(this.#options.onHookError, name, hook, args);
+  private callHook(name: HookName, hook: (...args: never[]) => unknown, ...args: unknown[]): void {
+    this.stepNow = undefined;
+    callHook(this.options.onHookError, name, hook, args);
   }
 
   /**
@@ -1199,15 +1217,15 @@ export class QueueEngine {
    * on a queue that is not started that wait never ends, so it may warn.
    */
   awaited(): void {
-    if (this.#started) return;
-    this.#notStartedWarning ??= new NotStartedWarning(() =>
-      !this.#started && this.#phase !== Phase.Closed && this.#outstanding !== 0
+    if (this.started) return;
+    this.notStartedWarning ??= new NotStartedWarning(() =>
+      !this.started && this.phase !== Phase.Closed && this.outstanding !== 0
     );
-    this.#notStartedWarning.arm();
+    this.notStartedWarning.arm();
   }
 
   /** Called by handles for `onDone` errors. */
   reportCallbackError(error: unknown, hook: string): void {
-    reportHookError(this.#options.onHookError, error, hook as HookName);
+    reportHookError(this.options.onHookError, error, hook as HookName);
   }
 }

@@ -175,8 +175,13 @@ export function resolveQueueOptions(
   options: unknown,
   extraNames: readonly string[] = [],
 ): ResolvedQueueOptions {
+  if (options === undefined) return QUEUE_DEFAULTS;
   const given = checkOptionsObject(ACTION, "options", options);
-  checkKnownNames("queue", given, new Set([...QUEUE_OPTION_NAMES, ...extraNames]));
+  for (const name in given) {
+    if (!Object.hasOwn(QUEUE_OPTION_CHECKS, name) && !extraNames.includes(name)) {
+      rejectUnknownNames(given, extraNames);
+    }
+  }
   const resolved: Record<string, unknown> = { ...QUEUE_DEFAULTS };
   for (const name in given) {
     const value = given[name];
@@ -188,6 +193,11 @@ export function resolveQueueOptions(
 }
 
 /** A `clock` option: a Clock (`null` gives the system clock). */
+/** Throws the error that names every unknown option (apart: a program that passes none never compiles it). */
+function rejectUnknownNames(given: Record<string, unknown>, extraNames: readonly string[]): void {
+  checkKnownNames("queue", given, new Set([...QUEUE_OPTION_NAMES, ...extraNames]));
+}
+
 function checkClock(value: unknown): Clock {
   if (value === null) return systemClock;
   if (

@@ -39,16 +39,16 @@ export class QueueRun {
   signalled = false;
   /** The run's limit or the runner's signal ended its wait before its work was done. */
   timedOut = false;
-  readonly #strict: boolean;
-  readonly #progressMode: ProgressMode;
-  readonly #clock: Clock;
-  readonly #startedAt: number;
+  private readonly strict: boolean;
+  private readonly progressMode: ProgressMode;
+  private readonly clock: Clock;
+  private readonly startedAt: number;
   /** Where the run's results begin among the queue's. */
-  #from: number;
+  private from: number;
   /** The queue's counts by status when the run's results begin (see `summary`). */
-  #countsBefore: StatusCounts;
-  #interruption: RunInterruption | null = null;
-  #hideProgress: (() => void) | undefined = undefined;
+  private countsBefore: StatusCounts;
+  private interruption: RunInterruption | null = null;
+  private removeLine: (() => void) | undefined = undefined;
 
   /**
    * Checks the `run()` options (before the queue is looked at, so a wrong
@@ -66,18 +66,18 @@ export class QueueRun {
     this.failPolicy = failPolicy;
     this.limit = timeout === undefined ? queueOptions.timeout : timeout ?? undefined;
     this.finite = queueOptions.mode === "finite";
-    this.#strict = strict;
-    this.#progressMode = queueOptions.progress;
-    this.#clock = clock;
-    this.#startedAt = clock.now();
-    this.#from = from;
-    this.#countsBefore = { ...counts };
+    this.strict = strict;
+    this.progressMode = queueOptions.progress;
+    this.clock = clock;
+    this.startedAt = clock.now();
+    this.from = from;
+    this.countsBefore = { ...counts };
   }
 
   /** Notes what cut the run short: the first abort but a shutdown. */
   cutShortBy(reason: CancelReason): void {
-    if (this.#interruption === null && reason !== "shutdown") {
-      this.#interruption = reason as RunInterruption;
+    if (this.interruption === null && reason !== "shutdown") {
+      this.interruption = reason as RunInterruption;
     }
   }
 
@@ -92,23 +92,23 @@ export class QueueRun {
     label: string,
     counters: RunCounters,
   ): ProgressBoard | undefined {
-    const mode = this.#progressMode;
+    const mode = this.progressMode;
     if (mode === false || progressBoard === undefined) return undefined;
     const board = progressBoard();
-    this.#hideProgress = addRunLine(board, mode, label, this.finite, () => this.#from, counters);
+    this.removeLine = addRunLine(board, mode, label, this.finite, () => this.from, counters);
     return board;
   }
 
   /** The queue's results were cleared: the run's begin at the start again. */
   resultsCleared(): void {
-    this.#from = 0;
-    this.#countsBefore = noStatusCounts();
+    this.from = 0;
+    this.countsBefore = noStatusCounts();
   }
 
   /** Removes the run's progress line, if it shows one. */
   hideProgress(): void {
-    this.#hideProgress?.();
-    this.#hideProgress = undefined;
+    this.removeLine?.();
+    this.removeLine = undefined;
   }
 
   /**
@@ -125,13 +125,13 @@ export class QueueRun {
     backend: string,
     counts: StatusCounts,
   ): RunSummary<unknown> {
-    const now = this.#clock.now();
-    let window = results.slice(this.#from);
+    const now = this.clock.now();
+    let window = results.slice(this.from);
     if (detached > 0) window = window.filter((result) => !result.detached);
-    const before = this.#countsBefore;
+    const before = this.countsBefore;
     const summary = summaryAdopting(
       window,
-      { runStart: this.#startedAt, timedOut: this.timedOut, now, interrupted: this.#interruption },
+      { runStart: this.startedAt, timedOut: this.timedOut, now, interrupted: this.interruption },
       backend,
       {
         succeeded: counts.succeeded - before.succeeded,
@@ -139,7 +139,7 @@ export class QueueRun {
         cancelled: counts.cancelled - before.cancelled,
       },
     );
-    if (this.#strict) summary.raiseForErrors();
+    if (this.strict) summary.raiseForErrors();
     return summary;
   }
 }

@@ -39,22 +39,22 @@ class Bucket<T> {
 
 /** A min-priority FIFO queue. */
 export class ReadyQueue<T extends Ready> {
-  #buckets = new Map<number, Bucket<T>>();
-  #priorities: number[] = [];
-  #size = 0;
+  private buckets = new Map<number, Bucket<T>>();
+  private priorities: number[] = [];
+  private count = 0;
   // The last bucket touched: most pushes land in the same one.
-  #lastPriority = NaN;
-  #lastBucket: Bucket<T> | undefined;
+  private lastPriority = NaN;
+  private lastBucket: Bucket<T> | undefined;
 
   /** Number of entries (including ones the engine will skip as already finished). */
   get size(): number {
-    return this.#size;
+    return this.count;
   }
 
   /** Appends at the end of its priority's FIFO. */
   push(item: T): void {
-    this.#bucketFor(item.priority).items.push(item);
-    this.#size++;
+    this.bucketFor(item.priority).items.push(item);
+    this.count++;
   }
 
   /**
@@ -62,25 +62,25 @@ export class ReadyQueue<T extends Ready> {
    * comes due keeps the FIFO place its submission gave it).
    */
   pushInOrder(item: T): void {
-    const bucket = this.#bucketFor(item.priority);
+    const bucket = this.bucketFor(item.priority);
     const items = bucket.items;
     let i = items.length;
     while (i > bucket.head && (items[i - 1] as T).seq > item.seq) i--;
     items.splice(i, 0, item);
-    this.#size++;
+    this.count++;
   }
 
   /** Removes and returns the first entry, or `undefined`. */
   pop(): T | undefined {
-    if (this.#size === 0) return undefined;
-    const priority = this.#priorities[0];
-    const bucket = this.#buckets.get(priority) as Bucket<T>;
+    if (this.count === 0) return undefined;
+    const priority = this.priorities[0];
+    const bucket = this.buckets.get(priority) as Bucket<T>;
     const item = bucket.shift();
-    this.#size--;
+    this.count--;
     if (bucket.size === 0) {
-      this.#buckets.delete(priority);
-      heapPop(this.#priorities);
-      if (this.#lastBucket === bucket) this.#lastBucket = undefined;
+      this.buckets.delete(priority);
+      heapPop(this.priorities);
+      if (this.lastBucket === bucket) this.lastBucket = undefined;
     }
     return item;
   }
@@ -101,16 +101,16 @@ export class ReadyQueue<T extends Ready> {
     return out;
   }
 
-  #bucketFor(priority: number): Bucket<T> {
-    if (priority === this.#lastPriority && this.#lastBucket !== undefined) return this.#lastBucket;
-    let bucket = this.#buckets.get(priority);
+  private bucketFor(priority: number): Bucket<T> {
+    if (priority === this.lastPriority && this.lastBucket !== undefined) return this.lastBucket;
+    let bucket = this.buckets.get(priority);
     if (bucket === undefined) {
       bucket = new Bucket<T>();
-      this.#buckets.set(priority, bucket);
-      heapPush(this.#priorities, priority);
+      this.buckets.set(priority, bucket);
+      heapPush(this.priorities, priority);
     }
-    this.#lastPriority = priority;
-    this.#lastBucket = bucket;
+    this.lastPriority = priority;
+    this.lastBucket = bucket;
     return bucket;
   }
 }

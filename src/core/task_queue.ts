@@ -119,8 +119,9 @@ export abstract class TaskQueue {
       args = checkArray("submit task", "args", argsOrOptions);
       options = maybeOptions;
     }
-    this.#engine.validateSource(task, "submit task");
-    return this.#engine.submitResolved(task as TaskSource, args, resolveTaskOptions(options));
+    const engine = this.#engine;
+    engine.validateSource(task, "submit task");
+    return engine.submitResolved(task as TaskSource, args, resolveTaskOptions(options));
   }
 
   /**

@@ -18,21 +18,21 @@ function before(a: Due, b: Due): boolean {
 
 /** A min-heap on due time, then sequence. */
 export class TimerHeap<T extends Due> {
-  #heap: T[] = [];
+  private heap: T[] = [];
 
   /** Number of entries. */
   get size(): number {
-    return this.#heap.length;
+    return this.heap.length;
   }
 
   /** The earliest entry, without removing it. */
   peek(): T | undefined {
-    return this.#heap[0];
+    return this.heap[0];
   }
 
   /** Adds an entry. */
   push(item: T): void {
-    const heap = this.#heap;
+    const heap = this.heap;
     let i = heap.push(item) - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
@@ -45,7 +45,7 @@ export class TimerHeap<T extends Due> {
 
   /** Removes and returns the earliest entry. */
   pop(): T | undefined {
-    const heap = this.#heap;
+    const heap = this.heap;
     const top = heap[0];
     const last = heap.pop();
     if (heap.length > 0 && last !== undefined) {
@@ -66,8 +66,8 @@ export class TimerHeap<T extends Due> {
 
   /** Removes every entry for which `keep` is false; returns the removed ones, earliest first. */
   removeWhere(keep: (item: T) => boolean): T[] {
-    const all = this.#heap.slice().sort((a, b) => (before(a, b) ? -1 : 1));
-    this.#heap = [];
+    const all = this.heap.slice().sort((a, b) => (before(a, b) ? -1 : 1));
+    this.heap = [];
     const removed: T[] = [];
     for (const item of all) {
       if (keep(item)) this.push(item);

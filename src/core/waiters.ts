@@ -19,12 +19,12 @@ export class Waiters {
   readonly wake: Wake[] = [];
   /** Woken when a task finishes or the queue closes (each checks for room). */
   readonly space: Wake[] = [];
-  readonly #clock: Clock;
+  private readonly clock: Clock;
   /** Ends the bounded wait in progress early; undefined when none is. */
-  #cutShort: (() => void) | undefined = undefined;
+  private endBoundedWait: (() => void) | undefined = undefined;
 
   constructor(clock: Clock) {
-    this.#clock = clock;
+    this.clock = clock;
   }
 
   /** Wakes every waiter of `list` that was in it when called. */
@@ -50,12 +50,12 @@ export class Waiters {
       const finish = (value: boolean) => {
         if (done) return;
         done = true;
-        if (timer !== undefined) this.#clock.clearTimer(timer);
-        this.#cutShort = undefined;
+        if (timer !== undefined) this.clock.clearTimer(timer);
+        this.endBoundedWait = undefined;
         resolve(value);
       };
-      this.#cutShort = () => finish(false);
-      if (limit !== undefined) timer = this.#clock.setTimer(() => finish(false), limit);
+      this.endBoundedWait = () => finish(false);
+      if (limit !== undefined) timer = this.clock.setTimer(() => finish(false), limit);
       if (metNow) finish(true);
       else list.push(() => finish(true));
     });
@@ -63,12 +63,12 @@ export class Waiters {
 
   /** Whether a bounded wait is in progress (a run waiting for its condition). */
   get waitingBounded(): boolean {
-    return this.#cutShort !== undefined;
+    return this.endBoundedWait !== undefined;
   }
 
   /** Ends the bounded wait in progress as if its limit had passed. */
   cutShort(): void {
-    this.#cutShort?.();
+    this.endBoundedWait?.();
   }
 
   /** Resolves once `hasRoom()` holds (false now), checked whenever `space` is woken. */

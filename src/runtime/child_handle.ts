@@ -69,8 +69,8 @@ export abstract class BatchedChild implements ChildProcessHandle {
   abstract readonly pid: number;
   /** How the child ended. */
   abstract readonly exited: Promise<ChildExit>;
-  #flushQueued = false;
-  #inputClosed = false;
+  private flushQueued = false;
+  private inputClosed = false;
 
   /** Adds `message` to the outbox, encoded now, so a value that cannot cross fails this call and no other. */
   protected abstract enqueue(message: MainMessage): void;
@@ -91,25 +91,25 @@ export abstract class BatchedChild implements ChildProcessHandle {
 
   /** Queues a message for this tick's write. */
   send(message: MainMessage): void {
-    if (this.#inputClosed) return;
+    if (this.inputClosed) return;
     this.enqueue(message);
-    if (!this.#flushQueued) {
-      this.#flushQueued = true;
-      queueMicrotask(() => this.#flush());
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => this.flush());
     }
   }
 
-  #flush(): void {
-    this.#flushQueued = false;
-    if (this.queued() === 0 || this.#inputClosed) return;
+  private flush(): void {
+    this.flushQueued = false;
+    if (this.queued() === 0 || this.inputClosed) return;
     this.writeQueued();
   }
 
   /** Sends what is queued, then closes the child's input. */
   closeInput(): void {
-    if (this.#inputClosed) return;
-    this.#flush();
-    this.#inputClosed = true;
+    if (this.inputClosed) return;
+    this.flush();
+    this.inputClosed = true;
     this.endInput();
   }
 

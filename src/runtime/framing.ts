@@ -129,18 +129,18 @@ export interface FrameHandlers {
  * arbitrary chunks (see the module documentation for what is foreign).
  */
 export class FrameDecoder {
-  readonly #key: Uint8Array;
-  readonly #maxPayload: number;
-  readonly #onFrame: (payload: Uint8Array) => void;
-  readonly #onStray: (bytes: Uint8Array) => void;
-  readonly #onForeign: (error: Error) => void;
+  private readonly key: Uint8Array;
+  private readonly maxPayload: number;
+  private readonly onFrame: (payload: Uint8Array) => void;
+  private readonly onStray: (bytes: Uint8Array) => void;
+  private readonly onForeign: (error: Error) => void;
   /** Header bytes (or magic candidates) carried over from the previous chunk. */
-  #header = new Uint8Array(FRAME_HEADER_BYTES);
-  #headerFill = 0;
+  private header = new Uint8Array(FRAME_HEADER_BYTES);
+  private headerFill = 0;
   /** The payload and trailer being assembled across chunks, and how much has arrived. */
-  #payload: Uint8Array | null = null;
-  #payloadFill = 0;
-  #broken = false;
+  private payload: Uint8Array | null = null;
+  private payloadFill = 0;
+  private isBroken = false;
 
   /**
    * @param key The key every frame must carry.
@@ -148,21 +148,21 @@ export class FrameDecoder {
    * @param maxPayloadBytes Longest payload a header may claim.
    */
   constructor(key: Uint8Array, handlers: FrameHandlers, maxPayloadBytes = MAX_FRAME_BYTES) {
-    this.#key = key;
-    this.#maxPayload = maxPayloadBytes;
-    this.#onFrame = handlers.onFrame;
-    this.#onStray = handlers.onStray ?? (() => this.#foreign("is missing: bytes outside a frame"));
-    this.#onForeign = handlers.onForeign;
+    this.key = key;
+    this.maxPayload = maxPayloadBytes;
+    this.onFrame = handlers.onFrame;
+    this.onStray = handlers.onStray ?? (() => this.foreign("is missing: bytes outside a frame"));
+    this.onForeign = handlers.onForeign;
   }
 
   /** Whether the decoder holds part of a frame (a stream that ends now was cut short). */
   get partial(): boolean {
-    return !this.#broken && (this.#headerFill > 0 || this.#payload !== null);
+    return !this.isBroken && (this.headerFill > 0 || this.payload !== null);
   }
 
   /** Whether foreign bytes were found (the decoder reads nothing more). */
   get broken(): boolean {
-    return this.#broken;
+    return this.isBroken;
   }
 
   /**
@@ -171,123 +171,123 @@ export class FrameDecoder {
   push(chunk: Uint8Array): void {
     let offset = 0;
     const end = chunk.length;
-    while (offset < end && !this.#broken) {
-      if (this.#payload !== null) {
-        offset = this.#fillPayload(chunk, offset);
+    while (offset < end && !this.isBroken) {
+      if (this.payload !== null) {
+        offset = this.fillPayload(chunk, offset);
         continue;
       }
-      if (this.#headerFill === 0) {
+      if (this.headerFill === 0) {
         // Fast path: a whole header, and often the whole frame, in this chunk.
         if (end - offset >= FRAME_HEADER_BYTES && isMagicAt(chunk, offset)) {
-          const length = this.#checkHeader(chunk, offset);
+          const length = this.checkHeader(chunk, offset);
           if (length < 0) return;
           const start = offset + FRAME_HEADER_BYTES;
           const trailer = start + length;
           if (end - trailer >= FRAME_TRAILER_BYTES) {
-            if (!this.#keyAt(chunk, trailer)) return this.#foreign("its trailer is not the key");
-            this.#onFrame(chunk.subarray(start, trailer));
+            if (!this.keyAt(chunk, trailer)) return this.foreign("its trailer is not the key");
+            this.onFrame(chunk.subarray(start, trailer));
             offset = trailer + FRAME_TRAILER_BYTES;
           } else {
-            this.#payload = new Uint8Array(length + FRAME_TRAILER_BYTES);
-            this.#payloadFill = 0;
-            offset = this.#fillPayload(chunk, start);
+            this.payload = new Uint8Array(length + FRAME_TRAILER_BYTES);
+            this.payloadFill = 0;
+            offset = this.fillPayload(chunk, start);
           }
           continue;
         }
-        offset = this.#skipStray(chunk, offset);
+        offset = this.skipStray(chunk, offset);
         if (offset >= end) break;
       }
-      offset = this.#fillHeader(chunk, offset);
+      offset = this.fillHeader(chunk, offset);
     }
   }
 
-  #keyAt(bytes: Uint8Array, offset: number): boolean {
-    const key = this.#key;
+  private keyAt(bytes: Uint8Array, offset: number): boolean {
+    const key = this.key;
     for (let index = 0; index < FRAME_KEY_BYTES; index++) {
       if (bytes[offset + index] !== key[index]) return false;
     }
     return true;
   }
 
-  #foreign(why: string): void {
-    if (this.#broken) return;
-    this.#broken = true;
-    this.#payload = null;
-    this.#headerFill = 0;
-    this.#onForeign(new Error(`foreign bytes on the channel: a frame ${why}`));
+  private foreign(why: string): void {
+    if (this.isBroken) return;
+    this.isBroken = true;
+    this.payload = null;
+    this.headerFill = 0;
+    this.onForeign(new Error(`foreign bytes on the channel: a frame ${why}`));
   }
 
   /** The payload length of the header at `offset`, or -1 (and foreign) if it is not ours. */
-  #checkHeader(bytes: Uint8Array, offset: number): number {
-    if (!this.#keyAt(bytes, offset + 8)) {
-      this.#foreign("header does not carry the key");
+  private checkHeader(bytes: Uint8Array, offset: number): number {
+    if (!this.keyAt(bytes, offset + 8)) {
+      this.foreign("header does not carry the key");
       return -1;
     }
     const length = readLength(bytes, offset + 4);
-    if (length > this.#maxPayload) {
-      this.#foreign(`header claims ${length} bytes, over the limit of ${this.#maxPayload}`);
+    if (length > this.maxPayload) {
+      this.foreign(`header claims ${length} bytes, over the limit of ${this.maxPayload}`);
       return -1;
     }
     return length;
   }
 
   /** Passes bytes up to the next possible frame start to `onStray`; returns that offset. */
-  #skipStray(chunk: Uint8Array, offset: number): number {
+  private skipStray(chunk: Uint8Array, offset: number): number {
     if (chunk[offset] === MAGIC_0) return offset;
     let next = chunk.indexOf(MAGIC_0, offset + 1);
     if (next < 0) next = chunk.length;
-    this.#onStray(chunk.subarray(offset, next));
+    this.onStray(chunk.subarray(offset, next));
     return next;
   }
 
   /** Collects header bytes (which may span chunks); returns the new offset. */
-  #fillHeader(chunk: Uint8Array, offset: number): number {
-    const header = this.#header;
-    while (this.#headerFill < FRAME_HEADER_BYTES && offset < chunk.length) {
+  private fillHeader(chunk: Uint8Array, offset: number): number {
+    const header = this.header;
+    while (this.headerFill < FRAME_HEADER_BYTES && offset < chunk.length) {
       const byte = chunk[offset++];
-      const at = this.#headerFill;
+      const at = this.headerFill;
       if (at < 4 && byte !== MAGIC[at]) {
         // Not a frame after all: what was held is stray output. A NUL here may
         // still begin the real frame, so it is kept as a new candidate.
         const held = header.slice(0, at);
-        this.#headerFill = 0;
+        this.headerFill = 0;
         if (byte === MAGIC_0) {
-          if (held.length > 0) this.#onStray(held);
+          if (held.length > 0) this.onStray(held);
           header[0] = byte;
-          this.#headerFill = 1;
+          this.headerFill = 1;
         } else {
-          this.#onStray(concatBytes([held, Uint8Array.of(byte)]));
+          this.onStray(concatBytes([held, Uint8Array.of(byte)]));
           return offset;
         }
         continue;
       }
-      header[this.#headerFill++] = byte;
+      header[this.headerFill++] = byte;
     }
-    if (this.#headerFill === FRAME_HEADER_BYTES) {
-      this.#headerFill = 0;
-      const length = this.#checkHeader(header, 0);
+    if (this.headerFill === FRAME_HEADER_BYTES) {
+      this.headerFill = 0;
+      const length = this.checkHeader(header, 0);
       if (length >= 0) {
-        this.#payload = new Uint8Array(length + FRAME_TRAILER_BYTES);
-        this.#payloadFill = 0;
+        this.payload = new Uint8Array(length + FRAME_TRAILER_BYTES);
+        this.payloadFill = 0;
       }
     }
     return offset;
   }
 
   /** Copies payload and trailer bytes into the frame being assembled; returns the new offset. */
-  #fillPayload(chunk: Uint8Array, offset: number): number {
-    const payload = this.#payload as Uint8Array;
-    const take = Math.min(payload.length - this.#payloadFill, chunk.length - offset);
-    payload.set(chunk.subarray(offset, offset + take), this.#payloadFill);
-    this.#payloadFill += take;
-    if (this.#payloadFill === payload.length) {
-      this.#payload = null;
-      this.#payloadFill = 0;
+  private fillPayload(chunk: Uint8Array, offset: number): number {
+    const payload = this.payload as Uint8Array;
+    const take = Math.min(payload.length - this.payloadFill, chunk.length - offset);
+    payload.set(chunk.subarray(offset, offset + take), this.payloadFill);
+    this.payloadFill += take;
+    if (this.payloadFill === payload.length) {
+      this.payload = null;
+      this.payloadFill = 0;
       const length = payload.length - FRAME_TRAILER_BYTES;
-      if (!this.#keyAt(payload, length)) {
-        this.#foreign("trailer is not the key");
+      if (!this.keyAt(payload, length)) {
+        this.foreign("trailer is not the key");
       } else {
-        this.#onFrame(payload.subarray(0, length));
+        this.onFrame(payload.subarray(0, length));
       }
     }
     return offset + take;
@@ -315,11 +315,11 @@ const keepBytes = 1 << 20;
  * (see `codec.ts`).
  */
 export class FrameBuilder {
-  readonly #key: Uint8Array;
-  readonly #maxPayload: number;
-  readonly #initialBytes: number;
-  #bytes: Uint8Array;
-  #length = 0;
+  private readonly key: Uint8Array;
+  private readonly maxPayload: number;
+  private readonly initialBytes: number;
+  private bytes: Uint8Array;
+  private used = 0;
 
   /**
    * @param key The key the frames carry.
@@ -327,37 +327,37 @@ export class FrameBuilder {
    * @param maxPayloadBytes Longest payload a frame may have.
    */
   constructor(key: Uint8Array, initialBytes: number = 1 << 16, maxPayloadBytes = MAX_FRAME_BYTES) {
-    this.#key = key;
-    this.#maxPayload = maxPayloadBytes;
-    this.#initialBytes = initialBytes;
-    this.#bytes = new Uint8Array(initialBytes);
+    this.key = key;
+    this.maxPayload = maxPayloadBytes;
+    this.initialBytes = initialBytes;
+    this.bytes = new Uint8Array(initialBytes);
   }
 
   /** Bytes written so far. */
   get length(): number {
-    return this.#length;
+    return this.used;
   }
 
   /** A buffer with at least `needed` free bytes after {@linkcode length} (it may move). */
   room(needed: number): Uint8Array {
-    if (this.#bytes.length - this.#length < needed) {
-      const grown = new Uint8Array(Math.max(this.#bytes.length * 2, this.#length + needed));
-      grown.set(this.#bytes.subarray(0, this.#length));
-      this.#bytes = grown;
+    if (this.bytes.length - this.used < needed) {
+      const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.used + needed));
+      grown.set(this.bytes.subarray(0, this.used));
+      this.bytes = grown;
     }
-    return this.#bytes;
+    return this.bytes;
   }
 
   /** Marks `count` more bytes as written. */
   advance(count: number): void {
-    this.#length += count;
+    this.used += count;
   }
 
   /** Reserves a frame header; returns where the frame starts (for {@linkcode endFrame}). */
   beginFrame(): number {
     this.room(FRAME_HEADER_BYTES);
-    const start = this.#length;
-    this.#length += FRAME_HEADER_BYTES;
+    const start = this.used;
+    this.used += FRAME_HEADER_BYTES;
     return start;
   }
 
@@ -367,41 +367,41 @@ export class FrameBuilder {
    * when the payload is longer than the builder's limit.
    */
   endFrame(start: number): void {
-    const length = this.#length - start - FRAME_HEADER_BYTES;
-    if (length > this.#maxPayload) {
+    const length = this.used - start - FRAME_HEADER_BYTES;
+    if (length > this.maxPayload) {
       throw new RangeError(
-        `a message of ${length} bytes is over the channel's limit of ${this.#maxPayload} bytes`,
+        `a message of ${length} bytes is over the channel's limit of ${this.maxPayload} bytes`,
       );
     }
     const bytes = this.room(FRAME_TRAILER_BYTES);
-    writeFrameHeader(bytes, start, length, this.#key);
-    bytes.set(this.#key, this.#length);
-    this.#length += FRAME_TRAILER_BYTES;
+    writeFrameHeader(bytes, start, length, this.key);
+    bytes.set(this.key, this.used);
+    this.used += FRAME_TRAILER_BYTES;
   }
 
   /** Drops what was written after `length` (an encoding that failed half-way). */
   truncate(length: number): void {
-    this.#length = Math.min(length, this.#length);
+    this.used = Math.min(length, this.used);
   }
 
   /** The bytes written so far, as a view that the next write may overwrite. */
   view(): Uint8Array {
-    return this.#bytes.subarray(0, this.#length);
+    return this.bytes.subarray(0, this.used);
   }
 
   /** Empties the builder (after {@linkcode view} was written out synchronously). */
   clear(): void {
-    this.#length = 0;
-    if (this.#bytes.length > keepBytes) this.#bytes = new Uint8Array(this.#initialBytes);
+    this.used = 0;
+    if (this.bytes.length > keepBytes) this.bytes = new Uint8Array(this.initialBytes);
   }
 
   /** The bytes written so far, as an array the builder no longer uses; empties it. */
   take(): Uint8Array {
-    const length = this.#length;
-    this.#length = 0;
-    if (length <= keepBytes) return this.#bytes.slice(0, length);
-    const taken = this.#bytes.subarray(0, length);
-    this.#bytes = new Uint8Array(this.#initialBytes);
+    const length = this.used;
+    this.used = 0;
+    if (length <= keepBytes) return this.bytes.slice(0, length);
+    const taken = this.bytes.subarray(0, length);
+    this.bytes = new Uint8Array(this.initialBytes);
     return taken;
   }
 }

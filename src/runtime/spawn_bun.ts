@@ -122,10 +122,10 @@ function stoodDown(watchdog: BunWatchdog): Promise<void> {
 class BunChild extends BatchedChild {
   readonly pid: number;
   readonly exited: Promise<ChildExit>;
-  readonly #subprocess: BunSubprocess;
-  #outbox: WireValue[] = [];
+  private readonly subprocess: BunSubprocess;
+  private outbox: WireValue[] = [];
   /** The rough JSON size of the outbox. */
-  #outboxSize = 0;
+  private outboxSize = 0;
 
   constructor(options: ChildSpawnOptions) {
     super();
@@ -138,7 +138,7 @@ class BunChild extends BatchedChild {
     // file is read from the child's directory: the child is the library's.
     const command = [process.execPath, "--config=/dev/null", "--no-env-file", CHILD_ENTRY];
     const path = process.env.PATH;
-    this.#subprocess = bun.spawn([...command, ...(options.preload ?? [])], {
+    this.subprocess = bun.spawn([...command, ...(options.preload ?? [])], {
       cwd: options.cwd,
       env: options.inheritEnv === false
         ? { ...(path === undefined ? {} : { PATH: path }), ...options.env }
@@ -173,7 +173,7 @@ class BunChild extends BatchedChild {
         });
       },
     });
-    this.pid = this.#subprocess.pid;
+    this.pid = this.subprocess.pid;
     const pid = this.pid;
     const releaseWatchdog = deferredWatchdog(() => startWatchdog(bun, pid));
     this.exited = exited.then(async (exit) => {
@@ -186,23 +186,23 @@ class BunChild extends BatchedChild {
     const wire = toWire(message, "base64", JSON_MESSAGE_LIMIT);
     const size = lastWireSizeEstimate();
     // A batch stays under the channel's limit: a large message goes on its own.
-    if (this.#outbox.length > 0 && (this.#outboxSize + size) * 2 > JSON_MESSAGE_LIMIT) {
+    if (this.outbox.length > 0 && (this.outboxSize + size) * 2 > JSON_MESSAGE_LIMIT) {
       this.writeQueued();
     }
-    this.#outbox.push(wire);
-    this.#outboxSize += size;
+    this.outbox.push(wire);
+    this.outboxSize += size;
   }
 
   protected queued(): number {
-    return this.#outbox.length;
+    return this.outbox.length;
   }
 
   protected writeQueued(): void {
-    const batch = this.#outbox;
-    this.#outbox = [];
-    this.#outboxSize = 0;
+    const batch = this.outbox;
+    this.outbox = [];
+    this.outboxSize = 0;
     try {
-      this.#subprocess.send(batch);
+      this.subprocess.send(batch);
     } catch {
       // The channel closed with the child; `exited` reports how it ended.
     }
@@ -210,7 +210,7 @@ class BunChild extends BatchedChild {
 
   protected endInput(): void {
     try {
-      this.#subprocess.disconnect();
+      this.subprocess.disconnect();
     } catch {
       // Already disconnected.
     }
@@ -221,14 +221,14 @@ class BunChild extends BatchedChild {
   }
 
   protected killChild(): void {
-    this.#subprocess.kill("SIGKILL");
+    this.subprocess.kill("SIGKILL");
   }
 
   ref(): void {
-    this.#subprocess.ref();
+    this.subprocess.ref();
   }
 
   unref(): void {
-    this.#subprocess.unref();
+    this.subprocess.unref();
   }
 }

@@ -125,10 +125,10 @@ function writeStray(bytes: Uint8Array): void {
 class DenoChild extends BatchedChild {
   readonly pid: number;
   readonly exited: Promise<ChildExit>;
-  readonly #child: Deno.ChildProcess;
-  readonly #writer: WritableStreamDefaultWriter<Uint8Array>;
-  readonly #key = newFrameKey();
-  readonly #outbox = new FrameBuilder(this.#key);
+  private readonly child: Deno.ChildProcess;
+  private readonly writer: WritableStreamDefaultWriter<Uint8Array>;
+  private readonly key = newFrameKey();
+  private readonly outbox = new FrameBuilder(this.key);
 
   constructor(
     child: Deno.ChildProcess,
@@ -136,15 +136,15 @@ class DenoChild extends BatchedChild {
     options: ChildSpawnOptions,
   ) {
     super();
-    this.#child = child;
+    this.child = child;
     this.pid = child.pid;
-    this.#writer = child.stdin.getWriter();
+    this.writer = child.stdin.getWriter();
     // A write to a child that just died rejects; its death is reported by `exited`.
-    this.#writer.closed.catch(() => {});
+    this.writer.closed.catch(() => {});
     // The key goes first, before the child can have started anything that reads its stdin.
-    this.#writer.write(this.#key).catch(() => {});
+    this.writer.write(this.key).catch(() => {});
     const reader = child.stdout.getReader();
-    const drained = this.#read(reader, options);
+    const drained = this.read(reader, options);
     this.exited = child.status.then(
       async (status) => {
         // The exit status can overtake the child's last frames: they are read
@@ -159,11 +159,11 @@ class DenoChild extends BatchedChild {
     );
   }
 
-  async #read(
+  private async read(
     reader: ReadableStreamDefaultReader<Uint8Array>,
     options: ChildSpawnOptions,
   ): Promise<void> {
-    const decoder = new FrameDecoder(this.#key, {
+    const decoder = new FrameDecoder(this.key, {
       onFrame(payload) {
         let message: WorkerMessage;
         try {
@@ -189,19 +189,19 @@ class DenoChild extends BatchedChild {
   }
 
   protected enqueue(message: MainMessage): void {
-    appendMessageFrame(this.#outbox, message);
+    appendMessageFrame(this.outbox, message);
   }
 
   protected queued(): number {
-    return this.#outbox.length;
+    return this.outbox.length;
   }
 
   protected writeQueued(): void {
-    this.#writer.write(this.#outbox.take()).catch(() => {});
+    this.writer.write(this.outbox.take()).catch(() => {});
   }
 
   protected endInput(): void {
-    this.#writer.close().catch(() => {});
+    this.writer.close().catch(() => {});
   }
 
   protected killGroupOnly(): void {
@@ -209,14 +209,14 @@ class DenoChild extends BatchedChild {
   }
 
   protected killChild(): void {
-    this.#child.kill("SIGKILL");
+    this.child.kill("SIGKILL");
   }
 
   ref(): void {
-    this.#child.ref();
+    this.child.ref();
   }
 
   unref(): void {
-    this.#child.unref();
+    this.child.unref();
   }
 }

@@ -47,35 +47,35 @@ const maxReplyDelayMs = 2;
  * Runs the tasks a worker is sent. One instance per worker or child.
  */
 export class TaskHost {
-  readonly #channel: HostChannel;
+  private readonly channel: HostChannel;
   /** Runs received and not yet started, oldest first. */
-  #queue: RunMessage[] = [];
+  private queue: RunMessage[] = [];
   /** The run executing now (between its start and its reply). */
-  #current: RunMessage | undefined = undefined;
-  #currentController: AbortController | undefined = undefined;
+  private current: RunMessage | undefined = undefined;
+  private currentController: AbortController | undefined = undefined;
   /** Whether the current run's function has been called (it may still be loading). */
-  #currentStarted = false;
+  private currentStarted = false;
   /** The current run was aborted while its function was still loading: do not call it. */
-  #currentAborted = false;
-  #draining = false;
-  #ready = false;
-  #initError: SerializedThrown | undefined = undefined;
-  #replyBatch = 1;
-  #outbox: Reply[] = [];
-  #outboxSince = 0;
+  private currentAborted = false;
+  private draining = false;
+  private ready = false;
+  private initError: SerializedThrown | undefined = undefined;
+  private replyBatch = 1;
+  private outbox: Reply[] = [];
+  private outboxSince = 0;
   /** Time the tasks answered in the outbox spent running, in ms. */
-  #outboxBusyMs = 0;
-  #runStartedAt = 0;
-  #outboxUrgent = false;
-  #ended = false;
+  private outboxBusyMs = 0;
+  private runStartedAt = 0;
+  private outboxUrgent = false;
+  private ended = false;
   /** Sources the main side has defined, by id. */
-  #sources = new Map<number, SourceDescriptor>();
+  private sources = new Map<number, SourceDescriptor>();
   /** Functions already loaded, by source id, so a warm task needs no promise turn. */
-  #functions = new Map<number, TaskFunction>();
+  private functions = new Map<number, TaskFunction>();
 
   /** Creates a host that talks through `channel`. */
   constructor(channel: HostChannel) {
-    this.#channel = channel;
+    this.channel = channel;
   }
 
   /**
@@ -95,16 +95,16 @@ export class TaskHost {
     switch (message.type) {
       case "runs":
         if (message.sources !== undefined) {
-          for (const [id, source] of message.sources) this.#sources.set(id, source);
+          for (const [id, source] of message.sources) this.sources.set(id, source);
         }
-        for (const run of message.runs) this.#queue.push(unpackRun(run));
-        void this.#drain();
+        for (const run of message.runs) this.queue.push(unpackRun(run));
+        void this.drain();
         break;
       case "abort":
-        this.#abort(message.call, message.reason);
+        this.abort(message.call, message.reason);
         break;
       case "init":
-        void this.#init(message);
+        void this.init(message);
         break;
     }
   }
@@ -116,14 +116,14 @@ export class TaskHost {
    * that caused it pending forever.
    */
   fatal(error: unknown): void {
-    if (this.#ended) return;
-    this.#flush();
-    this.#ended = true;
-    this.#postSafely({ type: "fatal", error: serializeThrown(error) }, () => ({
+    if (this.ended) return;
+    this.flush();
+    this.ended = true;
+    this.postSafely({ type: "fatal", error: serializeThrown(error) }, () => ({
       type: "fatal",
       error: serializeThrown(error, true),
     }));
-    this.#channel.exit(1);
+    this.channel.exit(1);
   }
 
   /**
@@ -132,80 +132,80 @@ export class TaskHost {
    * caller then lets the exit happen.
    */
   exiting(code: number | null, via: string): void {
-    if (this.#ended) return;
-    this.#flush();
-    this.#ended = true;
-    this.#postSafely({ type: "exiting", code, via }, () => ({ type: "exiting", code: null, via }));
+    if (this.ended) return;
+    this.flush();
+    this.ended = true;
+    this.postSafely({ type: "exiting", code, via }, () => ({ type: "exiting", code: null, via }));
   }
 
-  async #init(message: InitMessage): Promise<void> {
-    this.#replyBatch = Math.max(1, message.replyBatch);
+  private async init(message: InitMessage): Promise<void> {
+    this.replyBatch = Math.max(1, message.replyBatch);
     if (message.initializer !== null) {
       try {
-        const initializer = await this.#load(message.initializer);
+        const initializer = await this.load(message.initializer);
         const value = initializer(...message.initArgs);
         if (isThenable(value)) await value;
       } catch (error) {
-        this.#initError = serializeThrown(error);
+        this.initError = serializeThrown(error);
       }
     }
-    if (this.#ended) return;
-    this.#ready = true;
-    this.#postSafely(
-      this.#initError === undefined ? { type: "ready" } : { type: "ready", error: this.#initError },
-      () => ({ type: "ready", error: serializeThrown(deserializeThrown(this.#initError!), true) }),
+    if (this.ended) return;
+    this.ready = true;
+    this.postSafely(
+      this.initError === undefined ? { type: "ready" } : { type: "ready", error: this.initError },
+      () => ({ type: "ready", error: serializeThrown(deserializeThrown(this.initError!), true) }),
     );
-    void this.#drain();
+    void this.drain();
   }
 
-  async #drain(): Promise<void> {
-    if (this.#draining || !this.#ready) return;
-    this.#draining = true;
+  private async drain(): Promise<void> {
+    if (this.draining || !this.ready) return;
+    this.draining = true;
     try {
-      while (this.#queue.length > 0 && !this.#ended) {
-        const run = this.#queue.shift()!;
-        if (this.#outbox.length > 0 && (run.timed || this.#replyIsDue())) this.#flush();
-        if (this.#initError !== undefined) {
-          this.#reply([run.call, ReplyOutcome.error, this.#initError], run.timed);
+      while (this.queue.length > 0 && !this.ended) {
+        const run = this.queue.shift()!;
+        if (this.outbox.length > 0 && (run.timed || this.replyIsDue())) this.flush();
+        if (this.initError !== undefined) {
+          this.reply([run.call, ReplyOutcome.error, this.initError], run.timed);
           continue;
         }
-        this.#current = run;
-        this.#currentStarted = false;
-        this.#currentAborted = false;
-        const pending = this.#execute(run);
+        this.current = run;
+        this.currentStarted = false;
+        this.currentAborted = false;
+        const pending = this.execute(run);
         // Only a task that is really asynchronous costs a promise turn.
         if (pending !== undefined) await pending;
-        this.#current = undefined;
-        this.#currentController = undefined;
+        this.current = undefined;
+        this.currentController = undefined;
       }
     } finally {
-      this.#draining = false;
-      this.#current = undefined;
-      this.#currentController = undefined;
+      this.draining = false;
+      this.current = undefined;
+      this.currentController = undefined;
     }
-    this.#flush();
+    this.flush();
   }
 
   /** Starts one task; returns a promise only when it must be waited for. */
-  #execute(run: RunMessage): Promise<void> | undefined {
-    const fn = this.#functions.get(run.sourceId);
+  private execute(run: RunMessage): Promise<void> | undefined {
+    const fn = this.functions.get(run.sourceId);
     if (fn === undefined) {
-      this.#flush(); // About to wait: nothing may sit in the outbox meanwhile.
-      return this.#loadById(run.sourceId).then(
-        () => this.#execute(run),
-        (error) => this.#replyError(run, error),
+      this.flush(); // About to wait: nothing may sit in the outbox meanwhile.
+      return this.loadById(run.sourceId).then(
+        () => this.execute(run),
+        (error) => this.replyError(run, error),
       );
     }
-    if (this.#currentAborted) {
-      this.#reply([run.call, ReplyOutcome.dropped], true);
+    if (this.currentAborted) {
+      this.reply([run.call, ReplyOutcome.dropped], true);
       return undefined;
     }
-    this.#currentStarted = true;
-    this.#runStartedAt = performance.now();
+    this.currentStarted = true;
+    this.runStartedAt = performance.now();
     let args = run.args as unknown[];
     if (run.bind) {
       const controller = new AbortController();
-      this.#currentController = controller;
+      this.currentController = controller;
       const context = {
         id: run.taskId,
         name: run.name,
@@ -221,88 +221,88 @@ export class TaskHost {
       // A `then` getter that throws is the task's own error, as on AsyncQueue.
       thenable = isThenable(value);
     } catch (error) {
-      this.#replyError(run, error);
+      this.replyError(run, error);
       return undefined;
     }
     if (!thenable) {
-      this.#reply([run.call, ReplyOutcome.ok, value], run.timed);
+      this.reply([run.call, ReplyOutcome.ok, value], run.timed);
       return undefined;
     }
-    this.#flush();
+    this.flush();
     return Promise.resolve(value).then(
-      (settled) => this.#reply([run.call, ReplyOutcome.ok, settled], run.timed),
-      (error) => this.#replyError(run, error),
+      (settled) => this.reply([run.call, ReplyOutcome.ok, settled], run.timed),
+      (error) => this.replyError(run, error),
     );
   }
 
-  async #load(source: SourceDescriptor): Promise<TaskFunction> {
+  private async load(source: SourceDescriptor): Promise<TaskFunction> {
     return source.kind === "ref"
       ? await resolveTaskReference(source)
       : reviveFunction(source.code) as TaskFunction;
   }
 
-  async #loadById(sourceId: number): Promise<TaskFunction> {
-    const source = this.#sources.get(sourceId);
+  private async loadById(sourceId: number): Promise<TaskFunction> {
+    const source = this.sources.get(sourceId);
     if (source === undefined) throw new Error(`task source ${sourceId} was never defined`);
-    const fn = await this.#load(source);
-    this.#functions.set(sourceId, fn);
+    const fn = await this.load(source);
+    this.functions.set(sourceId, fn);
     return fn;
   }
 
-  #abort(call: number, reason: SerializedThrown): void {
-    if (this.#current?.call === call) {
-      if (!this.#currentStarted) {
+  private abort(call: number, reason: SerializedThrown): void {
+    if (this.current?.call === call) {
+      if (!this.currentStarted) {
         // Still loading its function: it will not be called at all.
-        this.#currentAborted = true;
+        this.currentAborted = true;
         return;
       }
       // Reading this message means the task is awaiting, not stuck in sync code.
-      this.#postSafely({ type: "abortSeen", call }, () => ({ type: "abortSeen", call }));
-      this.#currentController?.abort(deserializeThrown(reason));
+      this.postSafely({ type: "abortSeen", call }, () => ({ type: "abortSeen", call }));
+      this.currentController?.abort(deserializeThrown(reason));
       return;
     }
-    const index = this.#queue.findIndex((run) => run.call === call);
+    const index = this.queue.findIndex((run) => run.call === call);
     if (index < 0) return; // Already answered.
-    this.#queue.splice(index, 1);
+    this.queue.splice(index, 1);
     // A task host only reads messages between tasks or while one awaits,
     // never inside a run of synchronous tasks, so the outbox can go now.
-    this.#reply([call, ReplyOutcome.dropped], true);
-    this.#flush();
+    this.reply([call, ReplyOutcome.dropped], true);
+    this.flush();
   }
 
-  #replyError(run: RunMessage, error: unknown): void {
-    this.#reply([run.call, ReplyOutcome.error, serializeThrown(error)], run.timed);
+  private replyError(run: RunMessage, error: unknown): void {
+    this.reply([run.call, ReplyOutcome.error, serializeThrown(error)], run.timed);
   }
 
-  #reply(reply: Reply, urgent: boolean): void {
+  private reply(reply: Reply, urgent: boolean): void {
     const now = performance.now();
-    if (this.#outbox.length === 0) this.#outboxSince = now;
-    if (this.#currentStarted && reply[0] === this.#current?.call) {
-      this.#outboxBusyMs += now - this.#runStartedAt;
+    if (this.outbox.length === 0) this.outboxSince = now;
+    if (this.currentStarted && reply[0] === this.current?.call) {
+      this.outboxBusyMs += now - this.runStartedAt;
     }
-    this.#outbox.push(reply);
-    if (urgent) this.#outboxUrgent = true;
+    this.outbox.push(reply);
+    if (urgent) this.outboxUrgent = true;
   }
 
-  #replyIsDue(): boolean {
-    return this.#outboxUrgent || this.#outbox.length >= this.#replyBatch ||
-      performance.now() - this.#outboxSince >= maxReplyDelayMs;
+  private replyIsDue(): boolean {
+    return this.outboxUrgent || this.outbox.length >= this.replyBatch ||
+      performance.now() - this.outboxSince >= maxReplyDelayMs;
   }
 
-  #flush(): void {
-    if (this.#outbox.length === 0 || this.#ended) return;
-    const replies = this.#outbox;
-    const busyMs = this.#outboxBusyMs;
-    this.#outbox = [];
-    this.#outboxBusyMs = 0;
-    this.#outboxUrgent = false;
+  private flush(): void {
+    if (this.outbox.length === 0 || this.ended) return;
+    const replies = this.outbox;
+    const busyMs = this.outboxBusyMs;
+    this.outbox = [];
+    this.outboxBusyMs = 0;
+    this.outboxUrgent = false;
     try {
-      this.#channel.post({ type: "replies", replies, busyMs });
+      this.channel.post({ type: "replies", replies, busyMs });
     } catch {
       // Some value or error in the batch cannot be cloned: find it, and
       // fail only that task.
       for (const reply of replies) {
-        this.#postSafely({ type: "replies", replies: [reply], busyMs: 0 }, (why) => ({
+        this.postSafely({ type: "replies", replies: [reply], busyMs: 0 }, (why) => ({
           type: "replies",
           replies: [uncloneableReply(reply, why)],
           busyMs: 0,
@@ -312,19 +312,19 @@ export class TaskHost {
   }
 
   /** Posts `message`; if it cannot be cloned, posts `fallback(why)` instead. */
-  #postSafely(message: WorkerMessage, fallback: (why: unknown) => WorkerMessage): void {
+  private postSafely(message: WorkerMessage, fallback: (why: unknown) => WorkerMessage): void {
     let why: unknown;
     try {
-      this.#channel.post(message);
+      this.channel.post(message);
       return;
     } catch (error) {
       why = error; // Fall through to the reduced form.
     }
     try {
-      this.#channel.post(fallback(why));
+      this.channel.post(fallback(why));
     } catch (error) {
       // The channel itself is gone; nothing can be reported any more.
-      if (!this.#ended) throw error;
+      if (!this.ended) throw error;
     }
   }
 }
