@@ -339,11 +339,18 @@ export class QueueEngine {
   private requestPump(): void {
     if (this.pumpQueued) return;
     this.pumpQueued = true;
-    queueMicrotask(() => {
-      this.pumpQueued = false;
-      this.pump();
-    });
+    queueMicrotask(this.queuedPump);
   }
+
+  /**
+   * The microtask `requestPump` queues: one function for the engine's life.
+   * A closure written inside `requestPump` would make that function build a
+   * scope on every call, and a started queue calls it on every submit.
+   */
+  private readonly queuedPump = (): void => {
+    this.pumpQueued = false;
+    this.pump();
+  };
 
   private capacity(): number {
     const workers = this.options.workers ?? this.executor.autoWorkers();
@@ -402,21 +409,23 @@ export class QueueEngine {
     this.activeSlots--;
   }
 
-  /** Takes a rate reservation, then starts the attempt. */
+  /** Starts an attempt, under a rate limit once its reservation comes. */
   private beginAttempt(task: QueuedTask): void {
-    if (this.gate !== undefined) {
-      const wait = this.gate.reserve(this.clock.now());
-      if (wait > 0) {
-        task.timer = this.clock.setTimer(() => {
-          task.timer = undefined;
-          if (task.place === Place.Active) this.dispatchRated(task);
-        }, wait);
-        return;
-      }
-      this.dispatchRated(task);
-      return;
-    }
-    this.startAttempt(task);
+    if (this.gate !== undefined) this.beginRated(task, this.gate);
+    else this.startAttempt(task);
+  }
+
+  /**
+   * Takes a rate reservation, then starts the attempt. Apart from
+   * `beginAttempt`: a function holding a closure makes a scope on every call.
+   */
+  private beginRated(task: QueuedTask, gate: RateGate): void {
+    const wait = gate.reserve(this.clock.now());
+    if (wait <= 0) return this.dispatchRated(task);
+    task.timer = this.clock.setTimer(() => {
+      task.timer = undefined;
+      if (task.place === Place.Active) this.dispatchRated(task);
+    }, wait);
   }
 
   /**
