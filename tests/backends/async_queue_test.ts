@@ -50,6 +50,27 @@ describe("AsyncQueue only", () => {
     });
   });
 
+  it("a graceful shutdown() from onStart is refused the same way, with and without a task timeout", async () => {
+    for (const timeout of [undefined, 1_000]) {
+      const refusals: Promise<unknown>[] = [];
+      const queue = new AsyncQueue({
+        workers: 1,
+        onStart: () => void refusals.push(queue.shutdown().then(() => "shut down", (e) => e)),
+      });
+      await withQueue(() => queue, async (q) => {
+        const h = q.submit(async () => "ran", { timeout });
+        const summary = await q.run();
+        assert.equal(h.value(), "ran", `timeout ${timeout}`);
+        assert.equal(summary.succeeded, 1);
+        assert.equal(refusals.length, 1);
+        const refused = await refusals[0];
+        assert.ok(refused instanceof InvalidStateError, `timeout ${timeout}: ${refused}`);
+        assert.match(refused.message, /from inside one of its own tasks/);
+        assert.equal(q.closed, false);
+      });
+    }
+  });
+
   it("a task submitted to a started queue has a handle that await takes as it is where that pays (Deno), and that behaves the same", async () => {
     await withQueue(() => new AsyncQueue({ workers: 1 }), async (q) => {
       const before = q.submit(async () => "queued");
