@@ -271,21 +271,23 @@ export class QueueEngine {
 
   /** Throws when `count` new tasks may not be admitted now. */
   private admit(count: number): void {
+    if (shuttingDownOn !== undefined || this.phase !== Phase.Open) this.refuseClosed();
     const size = this.options.size;
-    if (
-      shuttingDownOn !== undefined || this.phase !== Phase.Open ||
-      (size > 0 && this.outstanding + count > size)
-    ) this.refuse();
+    if (size > 0 && this.outstanding + count > size) this.refuseFull();
     // Not the user's start(): a finite run() still lets idle Deno workers go.
     if (!this.started && this.options.autoStart) this.start(false);
   }
 
-  /** Throws why `admit` refused (apart from it: admission runs on every submit). */
-  private refuse(): never {
-    if (shuttingDownOn !== undefined) {
-      throw new ClosedError(`queue is shutting down (${shuttingDownOn})`);
-    }
-    if (this.phase !== Phase.Open) throw new ClosedError("queue is not accepting tasks");
+  // The errors `admit` throws, apart from it: admission runs on every submit.
+  private refuseClosed(): never {
+    throw new ClosedError(
+      shuttingDownOn !== undefined
+        ? `queue is shutting down (${shuttingDownOn})`
+        : "queue is not accepting tasks",
+    );
+  }
+
+  private refuseFull(): never {
     throw new QueueFullError(`queue is full (${this.outstanding} tasks outstanding)`);
   }
 
