@@ -389,7 +389,7 @@ class SqliteCompletions implements CheckpointStore {
    * The rows waiting for the next flush: `PENDING_FIELDS` entries a row, in
    * one list (`recorded_at` is taken at the flush).
    */
-  private rows: StoredValue[] = [];
+  private pendingFields: StoredValue[] = [];
   /**
    * Their namespaces and names, as runs of rows that share both: flat
    * `[namespace, name, firstRow]` triples. The rows of a map share them all.
@@ -456,7 +456,7 @@ class SqliteCompletions implements CheckpointStore {
   }
 
   get pending(): number {
-    return this.rows.length / PENDING_FIELDS;
+    return this.pendingFields.length / PENDING_FIELDS;
   }
 
   get closed(): boolean {
@@ -495,7 +495,7 @@ class SqliteCompletions implements CheckpointStore {
         return false;
       }
     }
-    const pending = this.rows;
+    const pending = this.pendingFields;
     const at = pending.length;
     const runs = this.runs;
     const last = runs.length - RUN_FIELDS;
@@ -514,12 +514,12 @@ class SqliteCompletions implements CheckpointStore {
 
   flush(): void {
     this.ensureOpen();
-    const rows = this.rows.length / PENDING_FIELDS;
+    const rows = this.pendingFields.length / PENDING_FIELDS;
     if (rows === 0) return;
     const runs = this.runs;
     const namespaces = runs.length === RUN_FIELDS ? undefined : perRow<string>(runs, 0, rows);
     const names = runs.length === RUN_FIELDS ? undefined : perRow<string | null>(runs, 1, rows);
-    const order = keyOrder(this.rows, PENDING_FIELDS, namespaces);
+    const order = keyOrder(this.pendingFields, PENDING_FIELDS, namespaces);
     const database = this.database;
     // IMMEDIATE takes the write lock at once, waiting (busy timeout) for
     // another connection's; a deferred transaction could fail half-way.
@@ -532,7 +532,7 @@ class SqliteCompletions implements CheckpointStore {
       throw error;
     }
     // Cleared only after the commit, so that a failed write keeps its rows.
-    this.rows = [];
+    this.pendingFields = [];
     this.runs = [];
     this.unfolded += this.pendingBytes + rows * ROW_BYTES + PAGE_BYTES;
     this.pendingBytes = 0;
@@ -552,7 +552,7 @@ class SqliteCompletions implements CheckpointStore {
     namespaces: readonly string[] | undefined,
     names: readonly (string | null)[] | undefined,
   ): void {
-    const fields = this.rows;
+    const fields = this.pendingFields;
     const recordedAt = Date.now() / 1000;
     const namespaceOf = (row: number) => namespaces?.[row] ?? this.runs[0] as string;
     const nameOf = (row: number) =>
