@@ -380,9 +380,9 @@ export class QueueEngine {
 
   private fill(): void {
     const limit = this.capacity();
-    while (this.activeSlots < limit) {
-      const task = this.ready.pop();
-      if (task === undefined) break;
+    const ready = this.ready;
+    while (this.activeSlots < limit && ready.size > 0) {
+      const task = ready.pop() as QueuedTask;
       if (task.place !== Place.Ready) continue; // finished while queued
       if (this.halted() && !task.mustComplete) {
         this.recordCancel(task, this.haltReason, "cancelled during shutdown");

@@ -55,11 +55,20 @@ import { checkArray, invalidMessage } from "./validate.ts";
 export abstract class TaskQueue {
   readonly #engine: QueueEngine;
   /**
-   * Writes what checkpointed tasks recorded, so that a success is stored
-   * before the `run()`, `join()` or `shutdown()` covering it resolves (a
-   * failed write rejects that call).
+   * Write what checkpointed tasks recorded, then pass on the outcome, so that
+   * a success is stored before the `run()`, `join()` or `shutdown()` covering
+   * it settles (a failed write rejects that call). `finally()` would do the
+   * same with more promise hops at the end of every run (on Bun a first
+   * `finally()` settles about 12 µs later than a first `then()`).
    */
-  readonly #flushCheckpoints = (): void => flushCheckpoints(this.#engine);
+  readonly #flushThenValue = <T>(value: T): T => {
+    flushCheckpoints(this.#engine);
+    return value;
+  };
+  readonly #flushThenThrow = (error: unknown): never => {
+    flushCheckpoints(this.#engine);
+    throw error;
+  };
 
   /**
    * Backends call this with their executor, the names of their own options
@@ -398,7 +407,7 @@ export abstract class TaskQueue {
    * ```
    */
   run(options?: RunOptions): Promise<RunSummary<unknown>> {
-    return this.#engine.run(options).finally(this.#flushCheckpoints);
+    return this.#engine.run(options).then(this.#flushThenValue, this.#flushThenThrow);
   }
 
   /**
@@ -416,7 +425,7 @@ export abstract class TaskQueue {
    * ```
    */
   join(): Promise<void> {
-    return this.#engine.join().finally(this.#flushCheckpoints);
+    return this.#engine.join().then(this.#flushThenValue, this.#flushThenThrow);
   }
 
   /**
@@ -435,7 +444,7 @@ export abstract class TaskQueue {
    * ```
    */
   shutdown(options?: { force?: boolean }): Promise<void> {
-    return this.#engine.shutdown(options).finally(this.#flushCheckpoints);
+    return this.#engine.shutdown(options).then(this.#flushThenValue, this.#flushThenThrow);
   }
 
   /**
@@ -455,7 +464,7 @@ export abstract class TaskQueue {
   cancel(): Promise<void> {
     return this.#engine.cancel().then(() => {
       try {
-        this.#flushCheckpoints();
+        flushCheckpoints(this.#engine);
       } catch (error) {
         this.#engine.reportCallbackError(error, "checkpoint");
       }

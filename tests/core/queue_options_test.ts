@@ -288,6 +288,19 @@ describe("resolveQueueOptions", () => {
       );
     });
 
+    it("rejects the names every object inherits, and __proto__ as an own name", () => {
+      assertThrowsExactly(
+        () => resolveQueueOptions({ toString: 1, constructor: 2, hasOwnProperty: 3 }),
+        TypeError,
+        "Unknown queue option(s): constructor, hasOwnProperty, toString",
+      );
+      assertThrowsExactly(
+        () => resolveQueueOptions(JSON.parse('{"__proto__": {"workers": 2}, "size": 1}')),
+        TypeError,
+        "Unknown queue option(s): __proto__",
+      );
+    });
+
     it("accepts a backend's own option names, and still rejects the rest", () => {
       const extra = ["initializer", "killGrace"];
       const resolved = resolveQueueOptions({ workers: 2, killGrace: 5, initializer: "x" }, extra);
