@@ -381,6 +381,8 @@ export class QueueEngine {
   private fill(): void {
     const limit = this.capacity();
     const ready = this.ready;
+    // The size is asked first: a pop() that finds nothing (only when the queue drains) made
+    // JavaScriptCore's optimized fill() fall back to slower code at every end of the last wave.
     while (this.activeSlots < limit && ready.size > 0) {
       const task = ready.pop() as QueuedTask;
       if (task.place !== Place.Ready) continue; // finished while queued
