@@ -5,6 +5,7 @@
  */
 
 import type { AttemptRequest, Executor } from "../core/executor.ts";
+import { setFirstRunRehearsal } from "../core/first_run.ts";
 import type { QueueOptions } from "../core/queue_options.ts";
 import { contextOf } from "../core/queued_task.ts";
 import { TaskQueue } from "../core/task_queue.ts";
@@ -91,3 +92,22 @@ export class AsyncQueue extends TaskQueue {
     super(options, new AsyncExecutor(), [], stderrProgressBoard);
   }
 }
+
+/**
+ * A program's first run is rehearsed by this: one async task, awaited
+ * through its handle, on a queue of its own (see `first_run.ts`).
+ */
+async function rehearse(): Promise<void> {
+  const queue = new AsyncQueue({ workers: 1, progress: false });
+  const handle = queue.submit(echo, [0]);
+  await queue.run();
+  await handle;
+  await queue.shutdown();
+}
+
+/** The rehearsal's task: async, like most of an AsyncQueue's. */
+function echo(value: number): Promise<number> {
+  return Promise.resolve(value);
+}
+
+setFirstRunRehearsal(rehearse);

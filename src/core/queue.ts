@@ -20,6 +20,7 @@ import {
 import { type EndedBy, type Executor, REPORTED_LATER, type TaskSource } from "./executor.ts";
 import type { TaskHandle } from "./handle.ts";
 import { callHook, reportHookError, retryAllowed } from "./hooks.ts";
+import { rehearseFirstRun } from "./first_run.ts";
 import { liveQueues, shuttingDownOn } from "./live_queues.ts";
 import { type ResolvedTaskOptions, retryDelayFor } from "./options.ts";
 import {
@@ -58,9 +59,6 @@ export const enum Place {
   Active,
   Done,
 }
-
-/** Whether a run has called the code of a run's end yet (see `QueueEngine#compileRunEnd`). */
-let runEndCompiled = false;
 
 /**
  * Where a queue is in its life: one value, read by admission, dispatch,
@@ -976,29 +974,14 @@ export class QueueEngine {
     // The progress line is added after the pump's first round (queued by start()), or when
     // the first task finishes if that is sooner: the first tasks need not wait for the board
     // and its timer (on Deno the process's first timer costs about 0.6 ms). A program's first
-    // run also compiles the end of a run there (`compileRunEnd`).
+    // run is rehearsed there too (see `first_run.ts`).
     this.failedBeforeRun = this.failedCount;
     this.progressPending = true;
     queueMicrotask(() => {
       this.showRunProgress();
-      if (!runEndCompiled) this.compileRunEnd(run);
+      rehearseFirstRun();
     });
     return run;
-  }
-
-  /**
-   * Calls, once per program and with nothing to do, the code a run's end
-   * runs: the wake-up of its waiters and the summary (of no results: it is
-   * dropped). An engine compiles a function on its first call, and a first
-   * call after the thread has slept (on the last task's timer) costs more
-   * than on a busy thread. Done here, while the first round of tasks runs,
-   * it took a first run of timer-bound tasks from about 0.8 to 0.55 ms
-   * between its last task's end and its summary, on Bun and on Deno.
-   */
-  private compileRunEnd(run: QueueRun): void {
-    runEndCompiled = true;
-    this.waiters.notify([]);
-    run.summary([], 0, this.executor.kind, this.resultCounts);
   }
 
   /** Adds the run's progress line, once (see `openRun`). */
