@@ -18,9 +18,9 @@ import {
   WorkerCrashedError,
 } from "./errors.ts";
 import { type EndedBy, type Executor, REPORTED_LATER, type TaskSource } from "./executor.ts";
+import { rehearseFirstRun } from "./first_run.ts";
 import type { TaskHandle } from "./handle.ts";
 import { callHook, reportHookError, retryAllowed } from "./hooks.ts";
-import { rehearseFirstRun } from "./first_run.ts";
 import { liveQueues, shuttingDownOn } from "./live_queues.ts";
 import { type ResolvedTaskOptions, retryDelayFor } from "./options.ts";
 import {
