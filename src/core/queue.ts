@@ -171,8 +171,8 @@ export class QueueEngine {
   private closing: Promise<void> | undefined = undefined;
   // Made the first time a task of this queue is awaited before it starts.
   private notStartedWarning: NotStartedWarning | undefined = undefined;
-  // Cancels the queue when its `signal` option aborts, until it closes.
-  private readonly signalWatch = new AbortWatch();
+  // Cancels the queue when its `signal` option aborts, until it closes; made only for a signal.
+  private signalWatch: AbortWatch | undefined = undefined;
 
   /**
    * Checks the queue options (a backend's own names are its to check).
@@ -196,13 +196,15 @@ export class QueueEngine {
     this.gate = this.options.rate === undefined
       ? undefined
       : new RateGate(this.options.rate, this.options.burst);
-    if (this.options.signal?.aborted) this.phase = Phase.Closed;
-    else this.watchSignal();
+    const signal = this.options.signal;
+    if (signal?.aborted) this.phase = Phase.Closed;
+    else if (signal !== undefined) this.watchSignal(signal);
   }
 
   /** Cancels the queue when its `signal` aborts (until it is shut down). */
-  private watchSignal(): void {
-    this.signalWatch.watch(this.options.signal, () => void this.cancel());
+  private watchSignal(signal: AbortSignal): void {
+    this.signalWatch ??= new AbortWatch();
+    this.signalWatch.watch(signal, () => void this.cancel());
   }
 
   /** Whether an abort holds: what is not spared is cancelled, nothing is retried. */
@@ -1095,7 +1097,7 @@ export class QueueEngine {
     this.phase = Phase.Closed;
     this.keepWorkers = false;
     this.stopWorkers();
-    this.signalWatch.release();
+    this.signalWatch?.release();
     this.closing = this.executor.close(force);
     this.waiters.notify(this.waiters.wake);
     this.waiters.notify(this.waiters.space);
@@ -1134,7 +1136,7 @@ export class QueueEngine {
     this.gate?.clear();
     if (this.phase === Phase.Closed) {
       this.closing = undefined;
-      this.watchSignal();
+      if (this.options.signal !== undefined) this.watchSignal(this.options.signal);
     }
     this.phase = Phase.Open;
   }
