@@ -514,7 +514,7 @@ class SqliteCompletions implements CheckpointStore {
 
   flush(): void {
     this.ensureOpen();
-    const rows = this.pendingFields.length / PENDING_FIELDS;
+    const rows = this.pending;
     if (rows === 0) return;
     const runs = this.runs;
     const namespaces = runs.length === RUN_FIELDS ? undefined : perRow<string>(runs, 0, rows);
