@@ -11,7 +11,7 @@
  * @module
  */
 
-import { workloads } from "./registry.ts";
+import { loadAllWorkloads } from "./registry.ts";
 import { RESULT_PREFIX } from "./run_workload.ts";
 import {
   type CellRuns,
@@ -25,6 +25,8 @@ import {
   summarize,
 } from "./lib/report.ts";
 import type { Workload } from "./types.ts";
+
+const workloads = await loadAllWorkloads();
 
 const REPO_ROOT = new URL("../", import.meta.url);
 const CHILD_SCRIPT = "bench/run_workload.ts";

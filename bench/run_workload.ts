@@ -8,7 +8,7 @@
  * @module
  */
 
-import { workloads } from "./registry.ts";
+import { workloadLoaders } from "./registry.ts";
 import { exitProcess, runtimeName, runtimeVersion, scriptArgs } from "./lib/runtime.ts";
 
 /** Marks the line `bench/main.ts` parses. */
@@ -18,10 +18,11 @@ async function main(): Promise<number> {
   const [workloadName, implName] = scriptArgs();
   const runtime = { runtime: runtimeName(), version: runtimeVersion() };
   try {
-    const workload = workloads[workloadName];
-    if (workload === undefined) {
-      throw new Error(`unknown workload '${workloadName}' (have ${Object.keys(workloads)})`);
+    const load = workloadLoaders[workloadName];
+    if (load === undefined) {
+      throw new Error(`unknown workload '${workloadName}' (have ${Object.keys(workloadLoaders)})`);
     }
+    const workload = await load();
     const impl = workload.impls[implName];
     if (impl === undefined) {
       throw new Error(`unknown impl '${implName}' for ${workloadName}`);

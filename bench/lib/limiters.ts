@@ -32,10 +32,10 @@ export interface LimiterRun {
  */
 export function awaitedImpls(run: LimiterRun): Record<string, Impl> {
   const { task, count, concurrency, expectedSum, measure } = run;
-  const indices = Array.from({ length: count }, (_, i) => i);
   return {
     osiiso: async () => {
       const { AsyncQueue } = await loadOsiiso();
+      const indices = Array.from({ length: count }, (_, i) => i);
       const start = performance.now();
       const queue = new AsyncQueue({ workers: concurrency, mode: "infinite" }).start();
       const values = await Promise.all(indices.map((i) => queue.submit(task, [i])));
