@@ -39,6 +39,7 @@ import type { QueueStats } from "./queue_types.ts";
 import { Attempt, QueuedTask } from "./queued_task.ts";
 import { RateGate } from "./rate_gate.ts";
 import { ReadyQueue } from "./ready_queue.ts";
+import { ResultLog } from "./result_log.ts";
 import {
   type CancelReason,
   noStatusCounts,
@@ -134,7 +135,7 @@ export class QueueEngine {
   private scheduledCount = 0;
   // Finished tasks in completion order: a result, or the task of a success whose result is
   // not made yet (it is made when first read).
-  private finished: (TaskResult<unknown> | QueuedTask)[] = [];
+  private finished = new ResultLog<TaskResult<unknown> | QueuedTask>();
   /** How many of `finished` are detached (a run's summary leaves them out). */
   private detachedResults = 0;
   /** The other `finished` by status: a run's summary takes its counts from these. */
@@ -1153,7 +1154,7 @@ export class QueueEngine {
 
   /** `TaskQueue.clearResults()`: during a run, its summary keeps what finishes afterwards. */
   clearResults(): void {
-    this.finished = [];
+    this.finished = new ResultLog();
     this.detachedResults = 0;
     this.resultCounts = noStatusCounts();
     this.currentRun?.resultsCleared();
@@ -1188,8 +1189,8 @@ export class QueueEngine {
     const entries = this.finished;
     // The results made now replace their tasks in the list, which can then be collected.
     for (let i = 0; i < entries.length; i++) {
-      const entry = entries[i];
-      if (entry instanceof QueuedTask) entries[i] = entry.result();
+      const entry = entries.at(i);
+      if (entry instanceof QueuedTask) entries.set(i, entry.result());
     }
     return entries.slice() as TaskResult<unknown>[];
   }

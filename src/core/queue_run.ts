@@ -120,7 +120,7 @@ export class QueueRun {
    * are read.
    */
   summary(
-    results: readonly (TaskResult<unknown> | ResultOnDemand<unknown>)[],
+    results: { slice(start: number): (TaskResult<unknown> | ResultOnDemand<unknown>)[] },
     detached: number,
     backend: string,
     counts: StatusCounts,

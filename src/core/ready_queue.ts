@@ -18,19 +18,65 @@ export interface Ready {
   readonly seq: number;
 }
 
-class Bucket<T> {
-  items: T[] = [];
-  head = 0;
+// Entries per segment of a bucket: 200,000 queued tasks are 196 arrays, and
+// only the last is written to while tasks are pushed.
+const SEGMENT = 1024;
 
-  get size(): number {
-    return this.items.length - this.head;
+/**
+ * One priority's FIFO, in segments of 1,024 rather than one array. On
+ * JavaScriptCore a store into an array the collector has already seen makes
+ * it rescan the whole array at its next collection: one array of 200,000
+ * queued tasks was rescanned at every collection while tasks were submitted.
+ * Every segment but the first and the last is full; the first is read from
+ * `head` on.
+ */
+class Bucket<T extends Ready> {
+  private segments: T[][] = [[]];
+  private head = 0;
+  size = 0;
+
+  push(item: T): void {
+    let tail = this.segments[this.segments.length - 1];
+    if (tail.length === SEGMENT) {
+      tail = [];
+      this.segments.push(tail);
+    }
+    tail.push(item);
+    this.size++;
+  }
+
+  /** Inserts by sequence number: appended, then moved back past every later entry. */
+  insertInOrder(item: T): void {
+    this.push(item);
+    const segments = this.segments;
+    let s = segments.length - 1;
+    let i = segments[s].length - 1;
+    for (;;) {
+      let ps = s;
+      let pi = i - 1;
+      if (pi < 0) {
+        if (ps === 0) break;
+        ps--;
+        pi = SEGMENT - 1;
+      }
+      if (ps === 0 && pi < this.head) break;
+      const previous = segments[ps][pi];
+      if (previous.seq <= item.seq) break;
+      segments[s][i] = previous;
+      s = ps;
+      i = pi;
+    }
+    segments[s][i] = item;
   }
 
   shift(): T {
-    const item = this.items[this.head];
-    this.items[this.head++] = undefined as T;
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
+    const first = this.segments[0];
+    const item = first[this.head];
+    first[this.head++] = undefined as unknown as T;
+    this.size--;
+    if (this.head === first.length) {
+      if (this.segments.length > 1) this.segments.shift();
+      else first.length = 0;
       this.head = 0;
     }
     return item;
@@ -53,7 +99,7 @@ export class ReadyQueue<T extends Ready> {
 
   /** Appends at the end of its priority's FIFO. */
   push(item: T): void {
-    this.bucketFor(item.priority).items.push(item);
+    this.bucketFor(item.priority).push(item);
     this.count++;
   }
 
@@ -62,11 +108,7 @@ export class ReadyQueue<T extends Ready> {
    * comes due keeps the FIFO place its submission gave it).
    */
   pushInOrder(item: T): void {
-    const bucket = this.bucketFor(item.priority);
-    const items = bucket.items;
-    let i = items.length;
-    while (i > bucket.head && (items[i - 1] as T).seq > item.seq) i--;
-    items.splice(i, 0, item);
+    this.bucketFor(item.priority).insertInOrder(item);
     this.count++;
   }
 

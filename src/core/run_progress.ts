@@ -13,7 +13,7 @@ export interface RunCounters {
    * Every finished task the queue holds now (its result, or the task itself
    * while its result is not made); the run's begin at the `from` given to the line.
    */
-  results(): readonly { readonly name: string }[];
+  results(): { readonly length: number; at(index: number): { readonly name: string } | undefined };
   /** Tasks submitted and not finished. */
   outstanding(): number;
   /** Tasks that failed since the run began. */
@@ -42,7 +42,7 @@ export function addRunLine(
     mode,
     // The first finished task's name tells stacked lines (a pipeline's stages) apart.
     get label(): string {
-      return counters.results()[from()]?.name ?? label;
+      return counters.results().at(from())?.name ?? label;
     },
     read: (): ProgressCounts => {
       const done = Math.max(0, counters.results().length - from());

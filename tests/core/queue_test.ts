@@ -41,6 +41,19 @@ describe("queue lifecycle", () => {
     });
   });
 
+  it("a second run's summary starts inside the first run's results (1,500 tasks each)", async () => {
+    await withQueue(() => new AsyncQueue({ workers: 4 }), async (q) => {
+      const first = Array.from({ length: 1_500 }, (_, i) => i);
+      const second = Array.from({ length: 1_500 }, (_, i) => 1_500 + i);
+      q.map(async (n: number) => n, first);
+      assert.deepEqual((await q.run()).values, first);
+      q.map(async (n: number) => n, second);
+      const summary = await q.run();
+      assert.deepEqual(summary.values, second);
+      assert.deepEqual(q.results.map((result) => result.value), [...first, ...second]);
+    });
+  });
+
   it("clearResults() during a run: the summary keeps only what finishes after it", async () => {
     await withQueue(() => new AsyncQueue({ workers: 1 }), async (q) => {
       q.map(async (n: number) => n, [1, 2, 3]);

@@ -248,7 +248,7 @@ describe("ReadyQueue", () => {
       assert.deepEqual(seqs(queue.drain()), seqs(model));
     });
 
-    it("keeps FIFO through bucket compaction (> 2048 items in one priority, interleaved)", () => {
+    it("keeps FIFO across a bucket's segments (> 2048 items in one priority, interleaved)", () => {
       const queue = new ReadyQueue<Item>();
       let pushed = 0;
       let popped = 0;
@@ -258,7 +258,7 @@ describe("ReadyQueue", () => {
         queue.push(item(1, pushed++));
         assert.equal(queue.pop()?.seq, popped++);
       }
-      // A late item slots in by sequence after the compactions.
+      // A late item slots in by sequence after many segments were used up.
       queue.pushInOrder(item(1, popped + 0.5));
       const rest = seqs(popAll(queue));
       const expected: number[] = [];
@@ -267,6 +267,21 @@ describe("ReadyQueue", () => {
         if (s === popped) expected.push(popped + 0.5);
       }
       assert.deepEqual(rest, expected);
+    });
+
+    it("pushInOrder() moves an early item back across segments, from a bucket read part-way", () => {
+      const queue = new ReadyQueue<Item>();
+      // Even sequence numbers 0..5998 in one priority (3,000 items: three segments of 1,024
+      // and a partial one), the first 100 popped so that the first segment is read part-way.
+      for (let seq = 0; seq < 6_000; seq += 2) queue.push(item(3, seq));
+      for (let seq = 0; seq < 200; seq += 2) assert.equal(queue.pop()?.seq, seq);
+      // Odd numbers that land in the first segment, on segment edges, in the middle and last.
+      const late = [201, 2049, 2047, 4097, 999, 5999, 203];
+      for (const seq of late) queue.pushInOrder(item(3, seq));
+      const expected = [...Array.from({ length: 2_900 }, (_, i) => 200 + i * 2), ...late]
+        .sort((a, b) => a - b);
+      assert.equal(queue.size, expected.length);
+      assert.deepEqual(seqs(popAll(queue)), expected);
     });
 
     it("keeps FIFO when one bucket is pushed full (3000), half popped, then refilled", () => {
