@@ -69,7 +69,7 @@ export const HANDLE_SPEC: unique symbol = Symbol("osiiso.handleSpec");
 
 /**
  * An init carrying this key builds the handle on `new init[HANDLE_PROMISE]()`:
- * a native promise made with {@linkcode captureResolvers} (see `HandleBase`).
+ * a native promise made with {@linkcode captureResolve} (see `HandleBase`).
  * @ignore
  */
 export const HANDLE_PROMISE: unique symbol = Symbol("osiiso.handlePromise");
@@ -122,46 +122,24 @@ export function shortTaskId(id: string): string {
   return id.startsWith(idPrefix) ? id.slice(idPrefix.length) : id.slice(0, 8);
 }
 
-/** A `then()` on an unfinished handle: its callbacks, and how to settle the promise it returned. */
-interface Reaction {
-  onValue: ((value: never) => unknown) | null | undefined;
-  onError: ((error: unknown) => unknown) | null | undefined;
-  /** Undefined while no `then()` is kept (the listeners' own, inline reaction). */
-  resolve: ((value: unknown) => void) | undefined;
-  reject: ((error: unknown) => void) | undefined;
-  /** The next `then()` on the same handle, in call order. */
-  next: Reaction | undefined;
-}
-
-/**
- * Who is waiting on a handle; allocated only when someone is. The first
- * `then()` is kept inline: an awaited handle costs this one object and the
- * promise `then()` returns.
- */
-interface Listeners extends Reaction {
+/** Who waits on a handle other than through `then()`; allocated only when someone does. */
+interface Listeners {
   waiters: Waiter[] | undefined;
   // Typed without T so that a TaskHandle<number> is a TaskHandle<unknown>.
   callbacks: ((handle: never) => void)[] | undefined;
 }
 
-// The resolvers of the promise being made: one capture function for every
-// `then()`, instead of a closure each.
+// The resolve function of the promise being made: one capture function for
+// every promise, instead of a closure each. (A failure settles it with a
+// rejected promise, so the reject function is not kept.)
 let capturedResolve: ((value: unknown) => void) | undefined;
-let capturedReject: ((error: unknown) => void) | undefined;
 /** @ignore */
-export function captureResolvers(
-  resolve: (value: unknown) => void,
-  reject: (error: unknown) => void,
-) {
+export function captureResolve(resolve: (value: unknown) => void) {
   capturedResolve = resolve;
-  capturedReject = reject;
 }
 
 const promiseThen = Promise.prototype.then;
 const ignore = () => {};
-
-/** Finished handles whose reactions wait for the next microtask, each followed by its first reaction. */
-const reacting: unknown[] = [];
 
 /**
  * What `_result` holds once a task has succeeded and nobody has asked for its
@@ -235,10 +213,17 @@ export class TaskHandle<T = unknown> extends Object implements PromiseLike<T> {
   /** @ignore */
   _listeners: Listeners | undefined = undefined;
   /**
-   * Settles a handle that is a native promise, until it has finished.
+   * Settles, once the task has finished, the native promise that `await` and
+   * `then()` wait on: the handle itself when it is one, else `_awaited`.
    * @ignore
    */
   _resolve: ((value: unknown) => void) | undefined = undefined;
+  /**
+   * The promise a handle that is not one makes at its first `then()`, for
+   * every `then()` to chain on until the task has finished.
+   * @ignore
+   */
+  _awaited: Promise<unknown> | undefined = undefined;
 
   /**
    * Queues make handles; build one yourself only with
@@ -248,7 +233,7 @@ export class TaskHandle<T = unknown> extends Object implements PromiseLike<T> {
     super((init as { [HANDLE_PROMISE]?: new () => object })[HANDLE_PROMISE]);
     if (capturedResolve !== undefined) {
       this._resolve = capturedResolve;
-      capturedResolve = capturedReject = undefined;
+      capturedResolve = undefined;
     }
     this._id = init.id;
     this.name = init.name;
@@ -403,36 +388,20 @@ export class TaskHandle<T = unknown> extends Object implements PromiseLike<T> {
         : Promise.reject(this.#rejection());
       return settled.then(onFulfilled, onRejected);
     }
-    // Not a promise made once and chained on: `await` and `Promise.all` already wrap a
-    // thenable in a promise of their own, and one promise per then() is all they need.
-    const promise = new Promise<unknown>(captureResolvers) as Promise<R1 | R2>;
-    const resolve = capturedResolve;
-    const reject = capturedReject;
-    capturedResolve = capturedReject = undefined;
-    const listeners = this._listeners;
-    if (listeners === undefined) {
-      this._listeners = {
-        waiters: undefined,
-        callbacks: undefined,
-        onValue: onFulfilled,
-        onError: onRejected,
-        resolve,
-        reject,
-        next: undefined,
-      };
+    let awaited = this._awaited;
+    if (awaited === undefined) {
+      // A handle that is a native promise is its own (then() called on it explicitly).
+      if (this._resolve !== undefined) {
+        return promiseThen.call(this, onFulfilled, onRejected) as Promise<R1 | R2>;
+      }
+      // One native promise per awaited handle, settled when the task finishes: the
+      // callbacks are the runtime's own promise reactions, run in then() order.
+      awaited = this._awaited = new Promise<unknown>(captureResolve);
+      this._resolve = capturedResolve;
+      capturedResolve = undefined;
       this._owner?.awaited?.();
-    } else if (listeners.resolve === undefined) {
-      listeners.onValue = onFulfilled;
-      listeners.onError = onRejected;
-      listeners.resolve = resolve;
-      listeners.reject = reject;
-      this._owner?.awaited?.();
-    } else {
-      let last: Reaction = listeners;
-      while (last.next !== undefined) last = last.next;
-      last.next = { onValue: onFulfilled, onError: onRejected, resolve, reject, next: undefined };
     }
-    return promise;
+    return promiseThen.call(awaited, onFulfilled, onRejected) as Promise<R1 | R2>;
   }
 
   /** Like `Promise.prototype.catch` for the value. */
@@ -508,18 +477,21 @@ export class TaskHandle<T = unknown> extends Object implements PromiseLike<T> {
   #notify(): void {
     const resolve = this._resolve;
     if (resolve !== undefined) {
-      this._resolve = undefined;
+      const isHandle = this._awaited === undefined;
+      this._resolve = this._awaited = undefined;
       if (this._status === "succeeded") resolve(this._value);
-      else this.#rejectPromise(resolve);
+      else this.#rejectPromise(resolve, isHandle);
     }
     const listeners = this._listeners;
     if (listeners !== undefined) this.#notifyListeners(listeners);
   }
 
-  /** Settles a handle that is a native promise with its failure (never an unhandled rejection). */
-  #rejectPromise(resolve: (value: unknown) => void): void {
-    // A failed handle that nobody awaits causes no unhandled rejection.
-    promiseThen.call(this, undefined, ignore);
+  /**
+   * Settles the handle (when it is the promise) or its awaited promise with its
+   * failure; a failed handle that nobody awaits causes no unhandled rejection.
+   */
+  #rejectPromise(resolve: (value: unknown) => void, isHandle: boolean): void {
+    if (isHandle) promiseThen.call(this, undefined, ignore);
     const rejected = Promise.reject(this.#rejection());
     rejected.catch(ignore);
     resolve(rejected);
@@ -536,10 +508,6 @@ export class TaskHandle<T = unknown> extends Object implements PromiseLike<T> {
       const result = this.result();
       for (const resolve of waiters) resolve(result);
     }
-    if (listeners.resolve !== undefined) {
-      // One microtask runs the reactions of every handle finished before it.
-      if (reacting.push(this, listeners) === 2) queueMicrotask(TaskHandle.#runReactions);
-    }
     const callbacks = listeners.callbacks;
     if (callbacks !== undefined) {
       listeners.callbacks = undefined;
@@ -547,35 +515,6 @@ export class TaskHandle<T = unknown> extends Object implements PromiseLike<T> {
         this.#runCallback(callback as (handle: TaskHandle<T>) => void);
       }
     }
-  }
-
-  /**
-   * Calls the `then()` callbacks of the handles that finished since the last
-   * call, in finish order and, per handle, in call order; each settles the
-   * promise its `then()` returned. Handles finished meanwhile (a callback
-   * that cancels a task) are served in the same pass.
-   */
-  static #runReactions(): void {
-    for (let i = 0; i < reacting.length; i += 2) {
-      const handle = reacting[i] as TaskHandle<unknown>;
-      let reaction = reacting[i + 1] as Reaction | undefined;
-      reacting[i] = reacting[i + 1] = undefined;
-      const ok = handle._status === "succeeded";
-      const outcome = ok ? handle._value : handle.#rejection();
-      for (; reaction !== undefined; reaction = reaction.next) {
-        const callback = ok ? reaction.onValue : reaction.onError;
-        if (typeof callback !== "function") {
-          (ok ? reaction.resolve! : reaction.reject!)(outcome);
-          continue;
-        }
-        try {
-          reaction.resolve!(callback(outcome as never));
-        } catch (error) {
-          reaction.reject!(error);
-        }
-      }
-    }
-    reacting.length = 0;
   }
 
   /** What awaiting a finished handle that did not succeed rejects with. */
@@ -594,15 +533,7 @@ export class TaskHandle<T = unknown> extends Object implements PromiseLike<T> {
   }
 
   #listeners(): Listeners {
-    return this._listeners ??= {
-      waiters: undefined,
-      callbacks: undefined,
-      onValue: undefined,
-      onError: undefined,
-      resolve: undefined,
-      reject: undefined,
-      next: undefined,
-    };
+    return this._listeners ??= { waiters: undefined, callbacks: undefined };
   }
 }
 

@@ -11,7 +11,7 @@ import type { Timer } from "./clock.ts";
 import type { TaskContext } from "./context.ts";
 import type { AttemptRequest, EndedBy, TaskSource } from "./executor.ts";
 import {
-  captureResolvers,
+  captureResolve,
   HANDLE_PROMISE,
   HANDLE_SPEC,
   type HandleSpec,
@@ -202,7 +202,7 @@ export class QueuedTask extends TaskHandle<unknown> {
 // `await` and `Promise.all` take the handle as it is.
 class PromiseHandle extends Promise<unknown> {
   constructor() {
-    super(captureResolvers);
+    super(captureResolve);
   }
 }
 Object.setPrototypeOf(PromiseHandle.prototype, QueuedTask.prototype);
